@@ -1,0 +1,81 @@
+"""Wiring: build the PTB `Application` from settings. Reads like a table of contents."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    LinkPreviewOptions,
+)
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.request import BaseRequest
+
+from bot.commands import GROUP, PRIVATE, menu
+from bot.i18n import SUPPORTED_LOCALES, _, use_locale
+from bot.settings import Settings
+from handlers import register_all
+from handlers.base import BotContext
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def build_application(
+    settings: Settings,
+    db: Database,
+    *,
+    token: str | None = None,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+) -> Application:
+    """The bot as it runs in production; tests and the demo pass the offline harness's requests."""
+    builder = (
+        ApplicationBuilder()
+        .token(token or settings.telegram_bot_token or "")
+        .base_url(settings.base_url)
+        .base_file_url(settings.base_file_url)
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                tzinfo=settings.timezone,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        .context_types(ContextTypes(context=BotContext))
+        .rate_limiter(AIORateLimiter(max_retries=2))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request)
+    if get_updates_request is not None:
+        builder = builder.get_updates_request(get_updates_request)
+    app = builder.build()
+    app.bot_data["settings"] = settings
+    app.bot_data["db"] = db
+    register_all(app)
+    return app
+
+
+async def post_init(app: Application) -> None:
+    await publish_commands(app)
+
+
+async def post_shutdown(app: Application) -> None:
+    db: Database = app.bot_data["db"]
+    await db.dispose()
+
+
+async def publish_commands(app: Application) -> None:
+    """Telegram's command menus, per chat kind, in each language (the default is BOT_LOCALE)."""
+    settings: Settings = app.bot_data["settings"]
+    scopes = ((PRIVATE, BotCommandScopeAllPrivateChats()), (GROUP, BotCommandScopeAllGroupChats()))
+    for where, scope in scopes:
+        for language in (None, *SUPPORTED_LOCALES):
+            with use_locale(language or settings.locale):
+                commands = [BotCommand(c.name, _(c.description)) for c in menu(where)]
+            await app.bot.set_my_commands(commands, scope=scope, language_code=language)

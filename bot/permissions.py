@@ -1,0 +1,72 @@
+"""Who may do what: the one permission table of the rule layer.
+
+Handlers never decide permissions themselves; they ask `require(roles, action)`, which raises a
+`Refusal` naming who may do it instead. Roles are the person's roles in one cluster; `chair` and
+`vice_chair` are derived: the representatives of the year's chair (vice-chair) unit act for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+from bot.errors import Refusal
+from bot.i18n import N_, _
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    SECRETARIAT = "secretariat"
+    REPRESENTATIVE = "representative"
+    CHAIR = "chair"
+    VICE_CHAIR = "vice_chair"
+
+
+ROLE_NAMES = {
+    Role.ADMIN: N_("cluster administrator"),
+    Role.SECRETARIAT: N_("secretariat"),
+    Role.REPRESENTATIVE: N_("unit representative"),
+    Role.CHAIR: N_("chair unit (Cụm trưởng)"),
+    Role.VICE_CHAIR: N_("vice-chair unit (Cụm phó)"),
+}
+
+
+class Action(StrEnum):
+    SET_GROUP_LANGUAGE = "set_group_language"
+
+
+PERMISSIONS: dict[Action, frozenset[Role]] = {
+    Action.SET_GROUP_LANGUAGE: frozenset({Role.ADMIN, Role.CHAIR}),
+}
+
+
+def can(roles: Iterable[str], action: Action) -> bool:
+    return bool(PERMISSIONS[action] & {Role(r) for r in roles})
+
+
+def role_name(role: str) -> str:
+    return _(ROLE_NAMES[Role(role)])
+
+
+def require(roles: Iterable[str], action: Action) -> None:
+    """Raise a `Refusal` that says who may do this, unless one of `roles` may."""
+    if can(roles, action):
+        return
+    allowed = sorted(PERMISSIONS[action], key=list(Role).index)
+    raise Refusal(
+        _("Only the {roles} can do this.").format(roles=_(" or ").join(role_name(r) for r in allowed))
+    )
+
+
+def cluster_roles(views: Iterable, cluster_id: int) -> set[str]:
+    """A person's roles in one cluster, from `storage.people.RoleView` rows, chair derived."""
+    roles: set[str] = set()
+    for view in views:
+        if view.cluster_id != cluster_id:
+            continue
+        roles.add(view.role)
+        if view.role == Role.REPRESENTATIVE and view.is_chair_unit:
+            roles.add(Role.CHAIR)
+        if view.role == Role.REPRESENTATIVE and view.is_vice_chair_unit:
+            roles.add(Role.VICE_CHAIR)
+    return roles

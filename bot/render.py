@@ -1,0 +1,68 @@
+"""Vietnamese (or English) text from plain data: the one module that writes what users read.
+
+Everything returned here is Telegram HTML; every user-supplied string is escaped here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from html import escape
+
+from bot.commands import CommandSpec
+from bot.i18n import _
+from bot.permissions import Role, role_name
+
+
+def welcome(first_name: str, role_lines: Sequence[str]) -> str:
+    parts = [
+        _("Hello, {name}!").format(name=escape(first_name)),
+        _(
+            "<b>ThiĐua Bot</b> runs your emulation cluster's year in Telegram: "
+            "pledges, self-scoring with evidence, verification, the secret-ballot "
+            "evaluation and the results."
+        ),
+    ]
+    if role_lines:
+        parts.append(_("<b>Your clusters and roles</b>") + "\n" + "\n".join(role_lines))
+    else:
+        parts.append(
+            _(
+                "You have no role in any cluster yet. Ask your cluster's administrator "
+                "for an invite link and open it here."
+            )
+        )
+    parts.append(_("Type /help to see what you can do."))
+    return "\n\n".join(parts)
+
+
+def role_line(cluster_name: str, role: str, unit_name: str | None, chair: bool, vice: bool) -> str:
+    """One line of /start: `• Cụm kinh tế: unit representative — Hội Làm vườn (chair unit)`."""
+    text = f"• <b>{escape(cluster_name)}</b>: {role_name(role)}"
+    if unit_name:
+        text += f" — {escape(unit_name)}"
+    if chair:
+        text += f" ({role_name(Role.CHAIR)})"
+    elif vice:
+        text += f" ({role_name(Role.VICE_CHAIR)})"
+    return text
+
+
+def help_text(commands: Iterable[CommandSpec], bot_username: str | None, private: bool) -> str:
+    lines = [_("<b>Commands</b>")]
+    for command in commands:
+        name = f"/{command.name}" if private or not bot_username else f"/{command.name}@{bot_username}"
+        lines.append(f"{name} — {_(command.description)}")
+    if private:
+        lines.append("")
+        lines.append(_("Buttons under my messages do the rest; a draft is saved at every step."))
+    return "\n".join(lines)
+
+
+def group_greeting(bot_username: str) -> str:
+    return _(
+        "Hello! I am <b>ThiĐua Bot</b>, the assistant of an emulation cluster: pledges, "
+        "self-scoring, secret-ballot evaluation and results.\n\n"
+        "To begin, one of this group's administrators sends /setup@{bot} to bind this group "
+        "to its cluster. I need no admin rights here and I work with privacy mode on: "
+        "in this group, write commands as /command@{bot}."
+    ).format(bot=escape(bot_username))

@@ -1,0 +1,14 @@
+"""Telegram glue: parse the update, call the rule layer, render, reply.
+
+`register_all` is the table of contents of what the bot understands; the fallback comes last
+so it sees only what nothing else took.
+"""
+
+from telegram.ext import Application
+
+
+def register_all(app: Application) -> None:
+    from handlers import errors, fallback, group, lang, start
+
+    for module in (start, lang, group, errors, fallback):
+        module.register(app)

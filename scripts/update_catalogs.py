@@ -1,0 +1,67 @@
+"""Sync the catalogs with the code: extract, merge into each `.po`, and list what is missing.
+
+Msgids are English, so the English catalog is filled with the msgid itself; Vietnamese entries
+that are new are left empty and listed, for a person to translate. Run:
+    .venv/bin/python scripts/update_catalogs.py
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po, write_po
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("bot", "handlers", "storage")
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
+
+
+def extract() -> Catalog:
+    template = Catalog(project="thidua-bot", domain="messages")
+    for package in PACKAGES:
+        for filename, lineno, message, comments, context in extract_from_dir(
+            ROOT / package, method_map=[("**.py", "python")], keywords=KEYWORDS
+        ):
+            template.add(
+                message, locations=[(f"{package}/{filename}", lineno)],
+                auto_comments=comments, context=context,
+            )
+    return template
+
+
+def main() -> int:
+    template = extract()
+    missing = 0
+    for locale in ("vi", "en"):
+        po = ROOT / "locales" / locale / "LC_MESSAGES" / "messages.po"
+        if po.is_file():
+            with po.open("rb") as fh:
+                catalog = read_po(fh, locale=locale)
+        else:
+            po.parent.mkdir(parents=True, exist_ok=True)
+            catalog = Catalog(locale=locale, project="thidua-bot", domain="messages")
+        catalog.update(template, no_fuzzy_matching=True)
+        catalog.fuzzy = False
+        catalog.msgid_bugs_address = ""
+        catalog.copyright_holder = "ThiĐua Bot maintainers"
+        catalog.last_translator = "ThiĐua Bot maintainers"
+        catalog.language_team = f"{locale} <thidua-bot>"
+        catalog.obsolete.clear()
+        for message in catalog:
+            if not message.id:
+                continue
+            if locale == "en" and not message.string:
+                message.string = message.id
+            if not message.string:
+                missing += 1
+                print(f"{locale}: untranslated: {message.id!r}")
+        with po.open("wb") as fh:
+            write_po(fh, catalog, width=100, sort_output=False, include_previous=False)
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

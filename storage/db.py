@@ -1,0 +1,186 @@
+"""The one place that opens the database.
+
+Everything else gets sessions from a ``Database``: one ``AsyncSession`` per Telegram update,
+committed (or rolled back) by whoever handles that update. Keep sessions short, never await
+network I/O (a Telegram call) inside one, and never open a second session while one is in a
+transaction in the same task: on SQLite a session holds the write lock from its first
+statement to its end, so the inner one would wait for the outer one until ``busy_timeout``.
+
+SQLite setup, applied to every new connection, and why:
+
+- ``journal_mode=WAL``: readers do not block the writer (the outbox sender reads while a
+  handler writes).
+- ``foreign_keys=ON``: SQLite ignores foreign keys unless asked, per connection.
+- ``busy_timeout``: a second writer waits for the lock instead of failing at once.
+- ``BEGIN IMMEDIATE`` for every transaction, with the driver's own transaction handling off.
+  The sqlite3 module otherwise starts transactions late (only before a write), so a
+  session's reads and writes are not one transaction, and SAVEPOINT misbehaves. A deferred
+  ``BEGIN`` would fix that but fail with "database is locked" *without waiting* when a
+  transaction that has read tries to write after another connection committed: exactly what
+  happens when many units vote in the same minute. Taking the write lock up front makes
+  concurrent sessions queue (up to ``busy_timeout``) and then succeed.
+- ``synchronous`` stays at its default FULL: a cast vote must survive a power cut.
+
+Do not use ``isolation_level="AUTOCOMMIT"`` on SQLite connections: SQLAlchemy would reset the
+driver's transaction mode when the connection returns to the pool and undo the setup above.
+
+The engine hides SQL parameters from logs and error messages by default because a logged
+INSERT of ballot marks next to a logged register row would reveal a secret vote.
+"""
+
+import json
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, make_url, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+DEFAULT_SQLITE_FILENAME = "thidua.sqlite3"
+
+
+def default_sqlite_url(directory: Path | None = None) -> str:
+    """The URL of the SQLite file the bot uses when none is configured (absolute, so the
+    file does not move when the working directory does)."""
+    base = Path.cwd() if directory is None else Path(directory)
+    return f"sqlite+aiosqlite:///{(base.resolve() / DEFAULT_SQLITE_FILENAME).as_posix()}"
+
+
+def json_default(value: Any) -> Any:
+    """Make the values models naturally hold JSON-safe. Decimals become *strings* (a float
+    would lose exactness), datetimes ISO strings, enums their value."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def json_dumps(value: Any) -> str:
+    # ensure_ascii=False keeps Vietnamese readable in the database file and in psql.
+    return json.dumps(value, ensure_ascii=False, default=json_default)
+
+
+def is_sqlite_url(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def sqlite_file_of(url: str) -> Path | None:
+    """The file a SQLite URL points at, or None for in-memory databases."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        if parsed.query.get("mode") == "memory" or "mode=memory" in database:
+            return None
+        database = database[len("file:") :].split("?", 1)[0]
+    return Path(database)
+
+
+def install_sqlite_pragmas(sync_engine: Engine, *, foreign_keys: bool = True) -> None:
+    """Apply the connection setup described in the module docstring.
+
+    Migrations pass ``foreign_keys=False``: rebuilding a referenced table in an SQLite batch
+    migration would otherwise fail or cascade; they run ``PRAGMA foreign_key_check`` before
+    committing instead.
+    """
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Turn off the driver's implicit BEGIN; we emit our own in _on_begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """Owns the engine and hands out sessions. Create one per process; ``dispose`` on exit."""
+
+    def __init__(self, url: str, *, echo: bool = False, hide_parameters: bool = True) -> None:
+        self.url = url
+        self.is_sqlite = is_sqlite_url(url)
+        options: dict[str, Any] = {
+            "echo": echo,
+            "hide_parameters": hide_parameters,
+            "json_serializer": json_dumps,
+        }
+        if self.is_sqlite:
+            path = sqlite_file_of(url)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+        else:
+            # A server may drop idle connections (restarts, NAT timeouts); check before use.
+            options["pool_pre_ping"] = True
+        self.engine: AsyncEngine = create_async_engine(url, **options)
+        if self.is_sqlite:
+            install_sqlite_pragmas(self.engine.sync_engine)
+        self.sessionmaker: async_sessionmaker[AsyncSession] = async_sessionmaker(
+            self.engine, expire_on_commit=False
+        )
+
+    def session(self) -> AsyncSession:
+        """A new session: ``async with db.session() as s: ...; await s.commit()``.
+
+        Leaving the block without committing rolls back. ``expire_on_commit`` is off so
+        objects stay readable after commit without another (async) load.
+        """
+        return self.sessionmaker()
+
+    async def scrub_write_history(self) -> bool:
+        """Erase the order in which rows were written, as far as SQLite allows.
+
+        Call after a ballot closes (see ``storage.models.ballot``). ``VACUUM`` rebuilds the
+        file with every B-tree page in key order and no free pages; ``wal_checkpoint(TRUNCATE)``
+        then empties the WAL. Returns False when the checkpoint could not finish (another
+        connection was reading) and on non-SQLite backends, where this does nothing.
+        """
+        if not self.is_sqlite:
+            return False
+        async with self.engine.connect() as conn:
+            # Straight to the driver: VACUUM cannot run inside the BEGIN IMMEDIATE that any
+            # SQLAlchemy-level statement would start.
+            raw = await conn.get_raw_connection()
+            driver = raw.driver_connection
+            assert driver is not None
+            async with driver.execute("VACUUM"):
+                pass
+            async with driver.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
+                row = await cursor.fetchone()
+        return row is not None and row[0] == 0
+
+    async def ping(self) -> None:
+        """Fail fast at start-up if the database cannot be reached."""
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"Database({make_url(self.url).render_as_string(hide_password=True)!r})"

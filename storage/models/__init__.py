@@ -1,0 +1,77 @@
+"""All models, importable from one place; importing this registers every table on
+``Base.metadata`` (which alembic's env.py and ``check_models_match`` rely on)."""
+
+from storage.models.audit import AuditLog
+from storage.models.ballot import (
+    Ballot,
+    BallotCandidate,
+    BallotKind,
+    BallotMark,
+    BallotPaper,
+    BallotStatus,
+    VoterRegister,
+)
+from storage.models.base import Base, ExactDecimal, Points, UTCDateTime, utcnow
+from storage.models.cluster import Cluster, ClusterKind, Unit
+from storage.models.conversation import ConversationState
+from storage.models.outbox import OutboxKind, OutboxMessage
+from storage.models.people import Invite, Person, Role, RoleAssignment
+from storage.models.pledge import Pledge, PledgeItem, PledgeRevision, PledgeStatus
+from storage.models.scoring import (
+    Adjustment,
+    Criterion,
+    CriterionKind,
+    Evidence,
+    EvidenceKind,
+    ScoreEntry,
+    ScoreRound,
+    ScoreSheet,
+    ScoringTable,
+    SheetStatus,
+)
+from storage.models.year import ChairHandover, EmulationYear, Office, Phase, PhaseKind
+
+__all__ = [
+    "Adjustment",
+    "AuditLog",
+    "Ballot",
+    "BallotCandidate",
+    "BallotKind",
+    "BallotMark",
+    "BallotPaper",
+    "BallotStatus",
+    "Base",
+    "ChairHandover",
+    "Cluster",
+    "ClusterKind",
+    "ConversationState",
+    "Criterion",
+    "CriterionKind",
+    "EmulationYear",
+    "Evidence",
+    "EvidenceKind",
+    "ExactDecimal",
+    "Invite",
+    "Office",
+    "OutboxKind",
+    "OutboxMessage",
+    "Person",
+    "Phase",
+    "PhaseKind",
+    "Pledge",
+    "PledgeItem",
+    "PledgeRevision",
+    "PledgeStatus",
+    "Points",
+    "Role",
+    "RoleAssignment",
+    "ScoreEntry",
+    "ScoreRound",
+    "ScoreSheet",
+    "ScoringTable",
+    "SheetStatus",
+    "UTCDateTime",
+    "Unit",
+    "VoterRegister",
+    "utcnow",
+]

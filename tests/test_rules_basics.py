@@ -1,0 +1,92 @@
+"""Pure rule-layer pieces: callback data, the command table, the permission table."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import callbacks
+from bot.commands import COMMANDS, GROUP, PRIVATE, commands_for, menu
+from bot.errors import Refusal
+from bot.i18n import use_locale
+from bot.permissions import Action, Role, can, cluster_roles, require
+from storage.people import RoleView
+
+
+@pytest.mark.parametrize(
+    ("namespace", "args", "data"),
+    [
+        ("lang", ["vi"], "lang:vi"),
+        ("pledge", ["edit", 12, 3], "pledge:edit:12:3"),
+        ("x", [], "x"),
+    ],
+)
+def test_callback_data_round_trips(namespace, args, data):
+    assert callbacks.pack(namespace, *args) == data
+    assert callbacks.unpack(data) == (namespace, [str(a) for a in args])
+
+
+def test_callback_data_over_64_bytes_is_refused_at_the_source():
+    assert callbacks.pack("n", "a" * 62)  # 64 bytes exactly
+    with pytest.raises(callbacks.CallbackDataError):
+        callbacks.pack("n", "a" * 63)
+    with pytest.raises(callbacks.CallbackDataError):
+        callbacks.pack("n", "đ" * 32)  # 32 characters, 64 bytes of UTF-8 plus the prefix
+
+
+def test_callback_parts_cannot_smuggle_separators():
+    with pytest.raises(callbacks.CallbackDataError):
+        callbacks.pack("lang", "vi:admin")
+
+
+def test_unpack_of_nothing_is_harmless():
+    assert callbacks.unpack(None) == ("", [])
+    assert callbacks.unpack("") == ("", [])
+
+
+def test_command_names_are_what_telegram_accepts():
+    for command in COMMANDS:
+        assert command.name.isascii() and command.name.islower() and 1 <= len(command.name) <= 32
+        assert 1 <= len(command.description) <= 256
+
+
+def test_group_menu_has_no_private_only_commands():
+    assert "start" in {c.name for c in menu(PRIVATE)}
+    assert "start" not in {c.name for c in menu(GROUP)}
+    assert {c.name for c in commands_for(set(), GROUP)} == {"help", "lang"}
+
+
+@pytest.mark.parametrize(
+    ("roles", "allowed"),
+    [
+        ({Role.ADMIN}, True),
+        ({Role.CHAIR, Role.REPRESENTATIVE}, True),
+        ({Role.REPRESENTATIVE}, False),
+        ({Role.SECRETARIAT}, False),
+        (set(), False),
+    ],
+)
+def test_who_may_set_the_group_language(roles, allowed):
+    assert can(roles, Action.SET_GROUP_LANGUAGE) is allowed
+
+
+def test_refusal_names_who_may_do_it_instead():
+    with use_locale("vi"), pytest.raises(Refusal) as vi:
+        require({Role.REPRESENTATIVE}, Action.SET_GROUP_LANGUAGE)
+    assert vi.value.message == "Chỉ quản trị cụm hoặc Cụm trưởng mới làm được việc này."
+    with use_locale("en"), pytest.raises(Refusal) as en:
+        require(set(), Action.SET_GROUP_LANGUAGE)
+    assert "cluster administrator or chair unit" in en.value.message
+
+
+def view(cluster_id, role, chair=False, vice=False):
+    return RoleView(
+        cluster_id=cluster_id, cluster_name="C", role=role, unit_id=1 if role == "representative" else None,
+        unit_name="U" if role == "representative" else None, is_chair_unit=chair, is_vice_chair_unit=vice,
+    )
+
+
+def test_representatives_of_the_chair_unit_act_as_the_chair_in_their_cluster_only():
+    views = [view(1, "representative", chair=True), view(2, "representative", vice=True), view(2, "secretariat")]
+    assert cluster_roles(views, 1) == {"representative", "chair"}
+    assert cluster_roles(views, 2) == {"representative", "vice_chair", "secretariat"}
+    assert cluster_roles(views, 3) == set()
