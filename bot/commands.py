@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from bot.i18n import N_
 
+ADMIN, SECRETARIAT, CHAIR = "admin", "secretariat", "chair"
 PRIVATE = "private"
 GROUP = "group"
 
@@ -37,6 +38,16 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _spec("start", N_("Start; see your clusters and roles"), [PRIVATE]),
     _spec("help", N_("What you can do here"), [PRIVATE, GROUP]),
     _spec("lang", N_("Choose the language (Tiếng Việt / English)"), [PRIVATE, GROUP]),
+    _spec("cancel", N_("Stop what you are typing; saved work is kept"), [PRIVATE]),
+    _spec("cluster", N_("Switch to another of your clusters"), [PRIVATE]),
+    _spec("setup", N_("Bind this group to a cluster (group administrators)"), [GROUP]),
+    _spec("status", N_("The phase, its deadline and who is done"), [PRIVATE, GROUP]),
+    _spec("units", N_("Member units: list, add, rename, deactivate"), [PRIVATE, GROUP]),
+    _spec("invite", N_("Invite links for representatives and secretariat"), [PRIVATE], [ADMIN]),
+    _spec("members", N_("Who represents which unit"), [PRIVATE, GROUP], [ADMIN, CHAIR, SECRETARIAT]),
+    _spec("chair", N_("Set the chair and vice-chair units of the year"), [PRIVATE], [ADMIN]),
+    _spec("phase", N_("Open and close the year's phases, set deadlines"), [PRIVATE, GROUP], [ADMIN, CHAIR]),
+    _spec("table", N_("The scoring table: view, export, replace"), [PRIVATE], [ADMIN, SECRETARIAT, CHAIR]),
 )
 
 

@@ -33,10 +33,32 @@ ROLE_NAMES = {
 
 class Action(StrEnum):
     SET_GROUP_LANGUAGE = "set_group_language"
+    CONFIGURE_CLUSTER = "configure_cluster"  # kind, name, cluster settings
+    MANAGE_UNITS = "manage_units"  # add, rename, deactivate units
+    VIEW_UNITS = "view_units"
+    INVITE = "invite"  # invite links for representatives and secretariat
+    VIEW_MEMBERS = "view_members"
+    ASSIGN_CHAIR = "assign_chair"  # chair / vice-chair units of the year
+    MANAGE_PHASES = "manage_phases"  # open, close, set deadlines
+    MANAGE_TABLE = "manage_table"  # replace / export the scoring table
+    VIEW_STATUS_DETAILS = "view_status_details"  # names of units not done yet
 
+
+_EVERYONE_IN_CLUSTER = frozenset(
+    {Role.ADMIN, Role.SECRETARIAT, Role.REPRESENTATIVE, Role.CHAIR, Role.VICE_CHAIR}
+)
 
 PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.SET_GROUP_LANGUAGE: frozenset({Role.ADMIN, Role.CHAIR}),
+    Action.CONFIGURE_CLUSTER: frozenset({Role.ADMIN}),
+    Action.MANAGE_UNITS: frozenset({Role.ADMIN, Role.SECRETARIAT}),
+    Action.VIEW_UNITS: _EVERYONE_IN_CLUSTER,
+    Action.INVITE: frozenset({Role.ADMIN}),
+    Action.VIEW_MEMBERS: frozenset({Role.ADMIN, Role.CHAIR, Role.SECRETARIAT}),
+    Action.ASSIGN_CHAIR: frozenset({Role.ADMIN}),
+    Action.MANAGE_PHASES: frozenset({Role.ADMIN, Role.CHAIR}),
+    Action.MANAGE_TABLE: frozenset({Role.ADMIN, Role.SECRETARIAT}),
+    Action.VIEW_STATUS_DETAILS: frozenset({Role.ADMIN, Role.CHAIR, Role.SECRETARIAT}),
 }
 
 

@@ -8,7 +8,7 @@ from telegram.ext import Application
 
 
 def register_all(app: Application) -> None:
-    from handlers import errors, fallback, group, lang, start
+    from handlers import awaiting, clusters, errors, fallback, group, lang, setup, start
 
-    for module in (start, lang, group, errors, fallback):
+    for module in (start, lang, group, setup, clusters, awaiting, errors, fallback):
         module.register(app)

@@ -23,13 +23,6 @@ async def unknown_command(update: Update, context: BotContext, turn: Turn) -> No
 
 
 @handler
-async def anything_else(update: Update, context: BotContext, turn: Turn) -> None:
-    turn.reply(
-        _("I work with commands and buttons. Type /help to see what you can do."),
-    )
-
-
-@handler
 async def stale_button(update: Update, context: BotContext, turn: Turn) -> None:
     turn.answer(
         _("This button is no longer valid. Please use the newest message, or type /help."),
@@ -39,5 +32,4 @@ async def stale_button(update: Update, context: BotContext, turn: Turn) -> None:
 
 def register(app: Application) -> None:
     app.add_handler(MessageHandler(filters.COMMAND, unknown_command))
-    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, anything_else))
     app.add_handler(CallbackQueryHandler(stale_button))

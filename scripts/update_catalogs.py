@@ -2,11 +2,16 @@
 
 Msgids are English, so the English catalog is filled with the msgid itself; Vietnamese entries
 that are new are left empty and listed, for a person to translate. Run:
-    .venv/bin/python scripts/update_catalogs.py
+    .venv/bin/python scripts/update_catalogs.py [--vi translations.json ...]
+`--vi` merges a JSON object {msgid: Vietnamese text} into the Vietnamese catalog first (how
+new translations are added without hand-editing the `.po`). Exit code 1 while anything is
+left untranslated.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -33,6 +38,12 @@ def extract() -> Catalog:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--vi", action="append", default=[], help="JSON {msgid: translation}")
+    args = parser.parse_args()
+    given: dict[str, str] = {}
+    for path in args.vi:
+        given.update(json.loads(Path(path).read_text(encoding="utf-8")))
     template = extract()
     missing = 0
     for locale in ("vi", "en"):
@@ -55,6 +66,8 @@ def main() -> int:
                 continue
             if locale == "en" and not message.string:
                 message.string = message.id
+            if locale == "vi" and message.id in given:
+                message.string = given[message.id]
             if not message.string:
                 missing += 1
                 print(f"{locale}: untranslated: {message.id!r}")

@@ -1,0 +1,88 @@
+"""/setup in a group: bind it to a new cluster. The group administrator becomes its admin."""
+
+from __future__ import annotations
+
+import datetime as dt
+from html import escape
+
+from telegram import ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot import callbacks
+from bot.errors import Refusal
+from bot.i18n import _
+from bot.services import clusters
+from bot.services.actors import actor_in
+from handlers.base import BotContext, Turn, handler
+from storage.models import ClusterKind
+
+NS = "kind"
+KIND_NAMES = {ClusterKind.CLUSTER: "Cụm thi đua", ClusterKind.BLOC: "Khối thi đua"}
+
+
+def kind_keyboard(cluster_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[
+            InlineKeyboardButton(KIND_NAMES[k], callback_data=callbacks.pack(NS, cluster_id, k.value))
+            for k in ClusterKind
+        ]]
+    )
+
+
+@handler
+async def setup(update: Update, context: BotContext, turn: Turn) -> None:
+    if turn.private:
+        raise Refusal(
+            _(
+                "/setup works in your cluster's Telegram group: add me to the group, then an "
+                "administrator of the group sends /setup@{bot} there."
+            ).format(bot=context.bot.username)
+        )
+    chat = update.effective_chat
+    member = await context.bot.get_chat_member(chat.id, update.effective_user.id)
+    is_admin = member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR)
+    name = " ".join(context.args) if context.args else (chat.title or "")
+    year = dt.datetime.now(turn.settings.timezone).year
+    cluster, _year = await clusters.setup_cluster(
+        turn.session,
+        chat_id=chat.id,
+        name=name,
+        person_id=turn.person.id,
+        is_group_admin=is_admin,
+        year=year,
+        locale=turn.locale,
+    )
+    bot = context.bot.username
+    turn.reply(
+        _(
+            "The cluster <b>{name}</b> is set up for the emulation year {year}. "
+            "{person} is its administrator.\n\n"
+            "Next steps, in a private chat with me:\n"
+            "1. /units — add the member units (one name per line);\n"
+            "2. /invite — an invite link for each unit's representatives;\n"
+            "3. /chair — the chair and vice-chair units;\n"
+            "4. /phase@{bot} — open pledge registration.\n\n"
+            "Is this a Cụm or a Khối thi đua?"
+        ).format(name=escape(cluster.name), year=year, person=escape(update.effective_user.full_name), bot=bot),
+        kind_keyboard(cluster.id),
+    )
+
+
+@handler
+async def choose_kind(update: Update, context: BotContext, turn: Turn) -> None:
+    _ns, args = callbacks.unpack(update.callback_query.data)
+    cluster = turn.cluster
+    if cluster is None or len(args) != 2 or args[0] != str(cluster.id) or args[1] not in set(ClusterKind):
+        turn.answer(_("This button is no longer valid. Please use the newest message, or type /help."), alert=True)
+        return
+    actor = await actor_in(turn.session, turn.person.id, cluster.id)
+    kind = ClusterKind(args[1])
+    await clusters.set_kind(turn.session, actor, cluster, kind)
+    turn.edit(
+        _("<b>{name}</b> is a {kind}.").format(name=escape(cluster.name), kind=KIND_NAMES[kind])
+    )
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("setup", setup))
+    app.add_handler(CallbackQueryHandler(choose_kind, pattern=callbacks.pattern(NS)))

@@ -1,0 +1,52 @@
+"""Queries for `ConversationState`: where a person's guided conversation stands in a chat."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import ConversationState
+
+
+async def get_state(
+    session: AsyncSession, person_id: int, chat_id: int, flow: str
+) -> ConversationState | None:
+    return await session.scalar(
+        select(ConversationState).where(
+            ConversationState.person_id == person_id,
+            ConversationState.chat_id == chat_id,
+            ConversationState.flow == flow,
+        )
+    )
+
+
+async def set_state(
+    session: AsyncSession,
+    person_id: int,
+    chat_id: int,
+    flow: str,
+    step: str,
+    data: dict[str, Any] | None = None,
+) -> ConversationState:
+    """Create or replace the state of one flow."""
+    state = await get_state(session, person_id, chat_id, flow)
+    if state is None:
+        state = ConversationState(person_id=person_id, chat_id=chat_id, flow=flow, step=step)
+        session.add(state)
+    state.step = step
+    state.data = dict(data or {})
+    await session.flush()
+    return state
+
+
+async def clear_state(session: AsyncSession, person_id: int, chat_id: int, flow: str) -> bool:
+    result = await session.execute(
+        delete(ConversationState).where(
+            ConversationState.person_id == person_id,
+            ConversationState.chat_id == chat_id,
+            ConversationState.flow == flow,
+        )
+    )
+    return bool(result.rowcount)
