@@ -44,7 +44,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _spec("status", N_("The phase, its deadline and who is done"), [PRIVATE, GROUP]),
     _spec("units", N_("Member units: list, add, rename, deactivate"), [PRIVATE, GROUP]),
     _spec("invite", N_("Invite links for representatives and secretariat"), [PRIVATE], [ADMIN]),
-    _spec("members", N_("Who represents which unit"), [PRIVATE, GROUP], [ADMIN, CHAIR, SECRETARIAT]),
+    _spec("members", N_("Who represents which unit"), [PRIVATE], [ADMIN, CHAIR, SECRETARIAT]),
     _spec("chair", N_("Set the chair and vice-chair units of the year"), [PRIVATE], [ADMIN]),
     _spec("phase", N_("Open and close the year's phases, set deadlines"), [PRIVATE, GROUP], [ADMIN, CHAIR]),
     _spec("table", N_("The scoring table: view, export, replace"), [PRIVATE], [ADMIN, SECRETARIAT, CHAIR]),

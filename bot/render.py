@@ -66,3 +66,35 @@ def group_greeting(bot_username: str) -> str:
         "to its cluster. I need no admin rights here and I work with privacy mode on: "
         "in this group, write commands as /command@{bot}."
     ).format(bot=escape(bot_username))
+
+
+def chunk_lines(lines: Sequence[str], limit: int = 3500) -> list[str]:
+    """Join lines into pages that each stay well under Telegram's 4096 characters."""
+    pages: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        if len(line) > limit:
+            line = line[: limit - 1] + "…"
+        if current and size + len(line) + 1 > limit:
+            pages.append("\n".join(current))
+            current, size = [], 0
+        current.append(line)
+        size += len(line) + 1
+    if current or not pages:
+        pages.append("\n".join(current))
+    return pages
+
+
+def unit_lines(units: Iterable, chair_id: int | None = None, vice_id: int | None = None) -> list[str]:
+    lines = []
+    for number, unit in enumerate(units, start=1):
+        line = f"{number}. {escape(unit.name)}"
+        if unit.id == chair_id:
+            line += " — <b>" + role_name(Role.CHAIR) + "</b>"
+        elif unit.id == vice_id:
+            line += " — <b>" + role_name(Role.VICE_CHAIR) + "</b>"
+        if not unit.active:
+            line += " <i>(" + _("inactive") + ")</i>"
+        lines.append(line)
+    return lines

@@ -8,7 +8,23 @@ from telegram.ext import Application
 
 
 def register_all(app: Application) -> None:
-    from handlers import awaiting, clusters, errors, fallback, group, lang, setup, start
+    from handlers import (
+        awaiting,
+        chair,
+        clusters,
+        errors,
+        fallback,
+        group,
+        invites,
+        lang,
+        members,
+        setup,
+        start,
+        units,
+    )
 
-    for module in (start, lang, group, setup, clusters, awaiting, errors, fallback):
+    for module in (
+        start, lang, group, setup, clusters, units, invites, members, chair,
+        awaiting, errors, fallback,
+    ):  # fmt: skip
         module.register(app)

@@ -10,14 +10,15 @@ reads like the conversation it implements.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import Bot, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import CallbackContext, ExtBot
 
 from bot.errors import Refusal
@@ -26,6 +27,8 @@ from bot.settings import Settings
 from storage.db import Database
 from storage.models import Cluster, Person
 from storage.people import cluster_by_chat, upsert_person
+
+log = logging.getLogger(__name__)
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
@@ -58,24 +61,59 @@ class Turn:
     settings: Settings
     private: bool
     outgoing: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+    answered: bool = False  # Telegram takes one answer per button press
 
     def reply(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
         """Send a message to the chat this update came from."""
-        self.outgoing.append(lambda: send_reply(self.update, text, markup))
+        self.outgoing.append(lambda: self._send(text, markup))
 
     def edit(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
         """Replace the text of the message whose button was pressed."""
-        self.outgoing.append(lambda: edit_pressed(self.update, text, markup))
+        self.outgoing.append(lambda: self._edit(text, markup))
 
     def answer(self, text: str | None = None, alert: bool = False) -> None:
         """Answer a button press (a small toast, or a pop-up with `alert`)."""
-        query = self.update.callback_query
-        assert query is not None, "answer() is for button presses"
-        self.outgoing.append(lambda: query.answer(text, show_alert=alert))
+        assert self.update.callback_query is not None, "answer() is for button presses"
+        self.outgoing.append(lambda: self.answer_now(text, alert))
 
     def after_commit(self, action: Callable[[], Awaitable[Any]]) -> None:
         """Run any other Telegram call once the update's data is safely stored."""
         self.outgoing.append(action)
+
+    async def answer_now(self, text: str | None = None, alert: bool = False) -> None:
+        query = self.update.callback_query
+        if query is None or self.answered:
+            return
+        self.answered = True
+        await query.answer(text, show_alert=alert)
+
+    async def refuse(self, text: str) -> None:
+        """Say no: as a pop-up on a button press (when it fits), else as a message."""
+        if self.update.callback_query is not None and len(text) <= 200:
+            await self.answer_now(text, alert=True)
+            return
+        await self._send(text, None)
+
+    async def _send(self, text: str, markup: InlineKeyboardMarkup | None) -> Message:
+        await self.answer_now()
+        chat = self.update.effective_chat
+        assert chat is not None, "a reply needs an update that has a chat"
+        return await chat.send_message(text, reply_markup=markup)
+
+    async def _edit(self, text: str, markup: InlineKeyboardMarkup | None) -> None:
+        """A second tap on a button whose keyboard is gone changes nothing."""
+        query = self.update.callback_query
+        assert query is not None, "edit() is for button presses"
+        message = query.message
+        if markup is None and message is not None and getattr(message, "reply_markup", None) is None:
+            await self.answer_now()
+            return
+        try:
+            await query.edit_message_text(text, reply_markup=markup)
+        except BadRequest as exc:
+            if "not modified" not in exc.message.lower():
+                raise
+        await self.answer_now()
 
 
 HandlerFunc = Callable[[Update, BotContext, Turn], Awaitable[Any]]
@@ -108,11 +146,12 @@ def handler(func: HandlerFunc) -> Callable[[Update, BotContext], Awaitable[Any]]
             except Refusal as refusal:
                 await session.rollback()
                 message = refusal.message
-                turn.outgoing = [lambda: refuse(update, message)]
+                turn.outgoing = [lambda: turn.refuse(message)]
             else:
                 await session.commit()
         for send in turn.outgoing:
             await send()
+        await turn.answer_now()  # a press nobody answered would leave the button spinning
 
     return wrapper
 
@@ -130,43 +169,10 @@ async def _person_of(session: AsyncSession, update: Update) -> Person | None:
     )
 
 
-async def refuse(update: Update, text: str) -> None:
-    """Say no: as a pop-up on a button press (when it fits), else as a message."""
-    query = update.callback_query
-    if query is not None and len(text) <= 200:
-        await query.answer(text, show_alert=True)
-        return
-    if query is not None:
-        await query.answer()
-    if update.effective_chat is not None:
-        await update.effective_chat.send_message(text)
-
-
-async def send_reply(
-    update: Update, text: str, markup: InlineKeyboardMarkup | None = None
-) -> Message:
-    """Answer in the chat the update came from (also for button presses)."""
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-    chat = update.effective_chat
-    assert chat is not None, "a reply needs an update that has a chat"
-    return await chat.send_message(text, reply_markup=markup)
-
-
-async def edit_pressed(
-    update: Update, text: str, markup: InlineKeyboardMarkup | None = None
-) -> None:
-    """Replace the pressed message's text; a second tap on the same button changes nothing."""
-    query = update.callback_query
-    assert query is not None, "edit() is for button presses"
-    message = query.message
-    if markup is None and message is not None and getattr(message, "reply_markup", None) is None:
-        # The keyboard is already gone: a second tap that reached us late. Nothing to redo.
-        await query.answer()
-        return
+async def announce(bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None) -> Message | None:
+    """Post to a cluster's group; a group that removed the bot must not undo the user's action."""
     try:
-        await query.edit_message_text(text, reply_markup=markup)
-    except BadRequest as exc:
-        if "not modified" not in exc.message.lower():
-            raise
-    await query.answer()
+        return await bot.send_message(chat_id, text, reply_markup=markup)
+    except (Forbidden, BadRequest) as exc:
+        log.warning("could not post to chat %s: %s", chat_id, exc)
+        return None

@@ -7,8 +7,11 @@ from telegram.ext import Application, CommandHandler
 
 from bot import render
 from bot.commands import GROUP, PRIVATE, commands_for
+from bot.i18n import _
+from bot.invites import PREFIX
 from bot.permissions import cluster_roles
 from handlers.base import BotContext, Turn, handler
+from handlers.invites import open_link
 from storage.people import roles_of
 
 
@@ -17,6 +20,12 @@ async def start(update: Update, context: BotContext, turn: Turn) -> None:
     if not turn.private:
         turn.reply(render.group_greeting(context.bot.username))
         return
+    if context.args:
+        payload = context.args[0]
+        if payload.startswith(PREFIX):
+            await open_link(update, context, turn, payload)
+            return
+        turn.reply(_("This link is not valid. Ask your cluster's administrator for a new one."))
     views = await roles_of(turn.session, turn.person.id) if turn.person else []
     lines = [
         render.role_line(v.cluster_name, v.role, v.unit_name, v.is_chair_unit, v.is_vice_chair_unit)

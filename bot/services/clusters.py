@@ -12,8 +12,17 @@ from bot.i18n import _
 from bot.permissions import Action
 from bot.services.actors import Actor
 from bot.services.audit import record
-from storage.models import Cluster, ClusterKind, EmulationYear, RoleAssignment
+from storage.models import (
+    ChairHandover,
+    Cluster,
+    ClusterKind,
+    EmulationYear,
+    Office,
+    RoleAssignment,
+    Unit,
+)
 from storage.people import cluster_by_chat
+from storage.units import unit_in_cluster
 
 MAX_NAME = 300
 
@@ -78,3 +87,35 @@ async def current_year(session: AsyncSession, cluster_id: int) -> EmulationYear 
         .order_by(EmulationYear.year.desc())
         .limit(1)
     )
+
+
+async def assign_office(
+    session: AsyncSession, actor: Actor, year: EmulationYear, office: Office, unit_id: int
+) -> Unit:
+    """Make a unit the year's chair (Cụm trưởng) or vice-chair (Cụm phó); records the handover."""
+    actor.require(Action.ASSIGN_CHAIR)
+    unit = await unit_in_cluster(session, actor.cluster_id, unit_id)
+    if unit is None or not unit.active:
+        raise Refusal(_("That unit is not in this cluster (any more)."))
+    other = year.vice_chair_unit_id if office == Office.CHAIR else year.chair_unit_id
+    if other == unit.id:
+        raise Refusal(_("A unit cannot be both the chair and the vice-chair."))
+    before = year.chair_unit_id if office == Office.CHAIR else year.vice_chair_unit_id
+    if before == unit.id:
+        return unit
+    if office == Office.CHAIR:
+        year.chair_unit_id = unit.id
+    else:
+        year.vice_chair_unit_id = unit.id
+    session.add(
+        ChairHandover(
+            year_id=year.id, office=office, from_unit_id=before, to_unit_id=unit.id,
+            by_person_id=actor.person_id,
+        )
+    )
+    record(
+        session, cluster_id=actor.cluster_id, actor_person_id=actor.person_id,
+        action=f"office.{office.value}", subject=f"year:{year.id}", before=before, after=unit.id,
+    )
+    await session.flush()
+    return unit

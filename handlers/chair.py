@@ -1,0 +1,101 @@
+"""/chair (administrator): the year's chair unit (Cụm trưởng) and vice-chair unit (Cụm phó)."""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot import callbacks
+from bot.errors import Refusal
+from bot.i18n import _, use_locale
+from bot.permissions import Action, Role, role_name
+from bot.services import clusters as service
+from bot.services.actors import actor_in
+from handlers.base import BotContext, Turn, announce, handler
+from handlers.clusters import cluster_for, rerunnable
+from handlers.keyboards import unit_picker
+from storage.models import Cluster, Office, Unit
+from storage.units import units_of
+
+NS = "ch"
+OFFICE_CODES = {"c": Office.CHAIR, "v": Office.VICE_CHAIR}
+OFFICE_ROLES = {Office.CHAIR: Role.CHAIR, Office.VICE_CHAIR: Role.VICE_CHAIR}
+
+
+async def summary(turn: Turn, cluster: Cluster) -> str:
+    year = await service.current_year(turn.session, cluster.id)
+    chair = await turn.session.get(Unit, year.chair_unit_id) if year.chair_unit_id else None
+    vice = await turn.session.get(Unit, year.vice_chair_unit_id) if year.vice_chair_unit_id else None
+    unset = "<i>" + _("not set") + "</i>"
+    return _("<b>{cluster}</b>, emulation year {year}\n{chair_role}: {chair}\n{vice_role}: {vice}").format(
+        cluster=escape(cluster.name), year=year.year,
+        chair_role=role_name(Role.CHAIR), chair=escape(chair.name) if chair else unset,
+        vice_role=role_name(Role.VICE_CHAIR), vice=escape(vice.name) if vice else unset,
+    )
+
+
+def menu(cluster_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(_("Choose the chair unit"), callback_data=callbacks.pack(NS, "menu", "c", cluster_id)),
+        InlineKeyboardButton(_("Choose the vice-chair"), callback_data=callbacks.pack(NS, "menu", "v", cluster_id)),
+    ]])
+
+
+@rerunnable("chair")
+async def show_chair(update: Update, context: BotContext, turn: Turn) -> None:
+    if not turn.private:
+        raise Refusal(_("Use /chair in a private chat with me."))
+    cluster = await cluster_for(turn, "chair")
+    if cluster is None:
+        return
+    actor = await actor_in(turn.session, turn.person.id, cluster.id)
+    actor.require(Action.ASSIGN_CHAIR)
+    turn.reply(await summary(turn, cluster), menu(cluster.id))
+
+
+chair_command = handler(show_chair)
+
+
+@handler
+async def button(update: Update, context: BotContext, turn: Turn) -> None:
+    _ns, args = callbacks.unpack(update.callback_query.data)
+    if args == ["noop"]:
+        turn.answer()
+        return
+    # menu:<c|v>:<cluster> · page:<c|v>:<cluster>:<page> · <c|v>:<cluster>:<unit>
+    action = args[0] if args else ""
+    rest = args[1:] if action in ("menu", "page") else args
+    if not rest or rest[0] not in OFFICE_CODES or not all(a.isdigit() for a in rest[1:]) or len(rest) < 2:
+        raise Refusal(_("This button is no longer valid. Please use the newest message, or type /help."))
+    office, cluster_id, numbers = OFFICE_CODES[rest[0]], int(rest[1]), [int(a) for a in rest[2:]]
+    cluster = await turn.session.get(Cluster, cluster_id)
+    if cluster is None:
+        raise Refusal(_("This button is no longer valid. Please use the newest message, or type /help."))
+    actor = await actor_in(turn.session, turn.person.id, cluster.id)
+    actor.require(Action.ASSIGN_CHAIR)
+    if action in ("menu", "page"):
+        units = await units_of(turn.session, cluster.id, active_only=True)
+        if not units:
+            raise Refusal(_("The cluster has no active units yet. Add them with /units first."))
+        page = numbers[0] if action == "page" and numbers else 0
+        prompt = _("Which unit is the {role} of this year?").format(role=role_name(OFFICE_ROLES[office]))
+        turn.edit(prompt, unit_picker(units, page, NS, rest[0], cluster.id))
+        return
+    if not numbers:
+        raise Refusal(_("This button is no longer valid. Please use the newest message, or type /help."))
+    year = await service.current_year(turn.session, cluster.id)
+    unit = await service.assign_office(turn.session, actor, year, office, numbers[0])
+    turn.edit(await summary(turn, cluster), menu(cluster.id))
+    if cluster.telegram_chat_id is not None:
+        with use_locale(cluster.locale):
+            note = _("{role} of {year}: <b>{unit}</b>.").format(
+                role=role_name(OFFICE_ROLES[office]), year=year.year, unit=escape(unit.name)
+            )
+        turn.after_commit(lambda: announce(context.bot, cluster.telegram_chat_id, note))
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("chair", chair_command))
+    app.add_handler(CallbackQueryHandler(button, pattern=callbacks.pattern(NS)))

@@ -1,0 +1,75 @@
+"""Queries about units and the people who act for them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Invite, Person, RoleAssignment, Unit
+
+
+async def units_of(session: AsyncSession, cluster_id: int, *, active_only: bool = False) -> list[Unit]:
+    stmt = select(Unit).where(Unit.cluster_id == cluster_id)
+    if active_only:
+        stmt = stmt.where(Unit.active.is_(True))
+    return list((await session.scalars(stmt.order_by(Unit.position, Unit.id))).all())
+
+
+async def unit_in_cluster(session: AsyncSession, cluster_id: int, unit_id: int) -> Unit | None:
+    unit = await session.get(Unit, unit_id)
+    return unit if unit is not None and unit.cluster_id == cluster_id else None
+
+
+async def next_position(session: AsyncSession, cluster_id: int) -> int:
+    top = await session.scalar(select(func.max(Unit.position)).where(Unit.cluster_id == cluster_id))
+    return (top or 0) + 1
+
+
+@dataclass(frozen=True)
+class Member:
+    role: str
+    unit_id: int | None
+    person_id: int
+    full_name: str
+    username: str | None
+
+
+async def members_of(session: AsyncSession, cluster_id: int) -> list[Member]:
+    """Active role holders of a cluster, by role then unit."""
+    rows = await session.execute(
+        select(RoleAssignment.role, RoleAssignment.unit_id, Person.id, Person.full_name, Person.username)
+        .join(Person, Person.id == RoleAssignment.person_id)
+        .where(RoleAssignment.cluster_id == cluster_id, RoleAssignment.active.is_(True))
+        .order_by(RoleAssignment.role, RoleAssignment.unit_id, Person.full_name)
+    )
+    return [Member(*row) for row in rows.all()]
+
+
+async def active_representatives(session: AsyncSession, unit_id: int) -> int:
+    return await session.scalar(
+        select(func.count())
+        .select_from(RoleAssignment)
+        .where(
+            RoleAssignment.unit_id == unit_id,
+            RoleAssignment.role == "representative",
+            RoleAssignment.active.is_(True),
+        )
+    ) or 0
+
+
+async def invite_by_hash(session: AsyncSession, token_hash: str) -> Invite | None:
+    return await session.scalar(select(Invite).where(Invite.token_hash == token_hash))
+
+
+async def role_row(
+    session: AsyncSession, cluster_id: int, person_id: int, role: str, unit_id: int | None
+) -> RoleAssignment | None:
+    stmt = select(RoleAssignment).where(
+        RoleAssignment.cluster_id == cluster_id,
+        RoleAssignment.person_id == person_id,
+        RoleAssignment.role == role,
+    )
+    stmt = stmt.where(RoleAssignment.unit_id.is_(None) if unit_id is None else RoleAssignment.unit_id == unit_id)
+    return await session.scalar(stmt)
