@@ -9,17 +9,101 @@ have refused.
 
 from __future__ import annotations
 
+import re
+import secrets
 import sys
 from typing import TextIO
 
 from bot.app import build_application
 from bot.i18n import _
-from bot.offline import OfflineTelegram, SimChat
+from bot.offline import OfflineTelegram, SimChat, SimUser
 from bot.settings import Settings
+from handlers.keyboards import label
 from storage.db import Database
 from storage.migrate import upgrade_async
 
 BOT_USERNAME = "ThiDuaBot"
+# The nine units of the 2024 economic cluster (seed article 001), chair and vice-chair first.
+ECONOMIC_CLUSTER_2024 = (
+    "Hiệp hội của Thương binh và Người khuyết tật Việt Nam",
+    "Hội Mỹ nghệ Kim hoàn Đá quý Việt Nam",
+    "Hội Làm vườn Việt Nam",
+    "Hội Sinh vật cảnh Việt Nam",
+    "Liên minh Hợp tác xã Việt Nam",
+    "Hiệp hội Làng nghề Việt Nam",
+    "Hiệp hội Doanh nghiệp nhỏ và vừa Việt Nam",
+    "Hội Thuỷ sản Việt Nam",
+    "Liên đoàn Thương mại và Công nghiệp Việt Nam",
+)
+REPRESENTATIVES = (
+    "Nguyễn Văn An", "Trần Thị Bích", "Lê Văn Cường", "Phạm Thị Dung", "Hoàng Văn Em",
+    "Vũ Thị Giang", "Đặng Văn Hải", "Bùi Thị Lan", "Đỗ Văn Minh",
+)
+# Telegram ids far above any real account's, and new on every run: the demo may run again on
+# the same database (even a production one) and must never meet a real person or group.
+_ID_BASE = 9_000_000_000_000_000
+
+
+class DemoPeople:
+    def __init__(self, tg: OfflineTelegram) -> None:
+        self.tg = tg
+        self.base = _ID_BASE + secrets.randbelow(10**9) * 1000
+        self.count = 0
+
+    def user(self, name: str, username: str | None = None) -> SimUser:
+        self.count += 1
+        return self.tg.user(name, username=username, language_code="vi", id=self.base + self.count)
+
+    def group(self, title: str, admins: list[SimUser], members: list[SimUser]) -> SimChat:
+        return self.tg.group(title, admins=admins, members=members, id=-(self.base + 999))
+
+
+async def play(tg: OfflineTelegram, people: DemoPeople) -> list[SimChat]:
+    """The script. Each capability adds its scene; returns the chats worth printing."""
+    admin = people.user("Trần Thị Bình", username="binh_tran")
+    reps = [people.user(name) for name in REPRESENTATIVES]
+    group = people.group("Cụm thi đua kinh tế", admins=[admin], members=reps)
+    bot = BOT_USERNAME
+
+    # First contact: /start, /help and /lang, in Vietnamese and English.
+    await admin.send("/start")
+    await admin.send("/help")
+    await admin.send("/lang")
+    await admin.press("English")
+    await admin.send("/help")
+    await admin.send("/lang")
+    await admin.press("Tiếng Việt")
+
+    # The group: the bot greets it, its Telegram administrator binds it to the cluster.
+    await tg.add_bot_to_group(group, by=admin)
+    await admin.send(f"/setup@{bot}", chat=group)
+    await admin.press("Cụm thi đua", chat=group)
+
+    # Units, pasted as one list, and the year's chair and vice-chair (appointed in 2024).
+    await admin.send("/units")
+    await admin.press("➕ Thêm đơn vị")
+    await admin.send("\n".join(f"{i}. {name}" for i, name in enumerate(ECONOMIC_CLUSTER_2024, 1)))
+    await admin.send("/chair")
+    await admin.press("Chọn Cụm trưởng")
+    await admin.press(label(ECONOMIC_CLUSTER_2024[0]))
+    await admin.press("Chọn Cụm phó")
+    await admin.press(label(ECONOMIC_CLUSTER_2024[1]))
+
+    # One representative per unit, each through their own one-time invite link.
+    for unit, rep in zip(ECONOMIC_CLUSTER_2024, reps, strict=True):
+        await admin.send("/invite")
+        picker = admin.private.last
+        while label(unit) not in [b for row in picker.buttons for b in row]:
+            await admin.press("▶", message_id=picker.message_id)
+        await admin.press(label(unit), message_id=picker.message_id)
+        token = re.search(r"start=(\S+)", admin.private.last.text).group(1)
+        await rep.send(f"/start {token}")
+        await rep.press("✅ Đúng, xác nhận")
+    await admin.send("/members")
+    await reps[2].send("/start")
+
+    return [admin.private, reps[0].private, group]
+
 
 
 async def run_demo(settings: Settings, out: TextIO | None = None) -> bool:
@@ -37,26 +121,8 @@ async def run_demo(settings: Settings, out: TextIO | None = None) -> bool:
     )
     chats: list[SimChat] = []
     async with tg.running(app):
-        # Fixed ids: the demo may run again on the same database and meets the same people.
-        chair = tg.user("Trần Thị Bình", username="binh_tran", language_code="vi", id=700001)
-        rep = tg.user("Lê Văn Cường", username="cuong_le", language_code="vi", id=700002)
-        group = tg.group("Cụm thi đua kinh tế 2024", admins=[chair], members=[rep])
-
-        await chair.send("/start")
-        await chair.send("/help")
-        await chair.send("/lang")
-        await chair.press("English")
-        await chair.send("/help")
-        await chair.send("/lang")
-        await chair.press("Tiếng Việt")
-
-        await rep.send("/start")
-        await rep.send("xin chào")
-
-        await tg.add_bot_to_group(group, by=chair)
-        await chair.send(f"/help@{BOT_USERNAME}", chat=group)
-
-        chats = [chair.private, rep.private, group]
+        people = DemoPeople(tg)
+        chats = await play(tg, people)
     for chat in chats:
         out.write("\n" + chat.render_transcript() + "\n")
     problems = [repr(e) for e in tg.errors] + [f"{m}: {d}" for m, d in tg.rejections]

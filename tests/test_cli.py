@@ -55,8 +55,11 @@ def test_no_token_plays_the_demo_on_the_default_sqlite_file_and_says_how_to_run_
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Trò chuyện riêng: Trần Thị Bình" in out
-    assert "Xin chào, Trần Thị Bình!" in out or "Xin chào, Trần!" in out
-    assert "── Cụm thi đua kinh tế 2024 ──" in out
+    assert "Xin chào, Trần Thị Bình!" in out
+    assert "── Cụm thi đua kinh tế ──" in out
+    assert "Đã thêm 9 đơn vị" in out
+    assert out.count("đã tham gia với vai trò đại diện đơn vị") == 9  # every unit onboarded
+    assert "Cụm trưởng năm" in out and "Hội Mỹ nghệ Kim hoàn Đá quý Việt Nam" in out
     assert "/setup@ThiDuaBot" in out
     assert "Language set: English" in out  # the /lang scene
     assert out.strip().splitlines()[-1].startswith("Để chạy bot thật")
