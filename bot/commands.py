@@ -47,7 +47,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _spec("members", N_("Who represents which unit"), [PRIVATE], [ADMIN, CHAIR, SECRETARIAT]),
     _spec("chair", N_("Set the chair and vice-chair units of the year"), [PRIVATE], [ADMIN]),
     _spec("phase", N_("Open and close the year's phases, set deadlines"), [PRIVATE, GROUP], [ADMIN, CHAIR]),
-    _spec("table", N_("The scoring table: view, export, replace"), [PRIVATE], [ADMIN, SECRETARIAT, CHAIR]),
+    _spec("table", N_("The scoring table: view, export, replace"), [PRIVATE]),
 )
 
 

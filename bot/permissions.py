@@ -40,7 +40,9 @@ class Action(StrEnum):
     VIEW_MEMBERS = "view_members"
     ASSIGN_CHAIR = "assign_chair"  # chair / vice-chair units of the year
     MANAGE_PHASES = "manage_phases"  # open, close, set deadlines
-    MANAGE_TABLE = "manage_table"  # replace / export the scoring table
+    STEP_BACK_PHASE = "step_back_phase"  # undo the opening of the latest phase
+    VIEW_TABLE = "view_table"  # see and download the scoring table
+    MANAGE_TABLE = "manage_table"  # replace the scoring table
     VIEW_STATUS_DETAILS = "view_status_details"  # names of units not done yet
 
 
@@ -57,6 +59,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.VIEW_MEMBERS: frozenset({Role.ADMIN, Role.CHAIR, Role.SECRETARIAT}),
     Action.ASSIGN_CHAIR: frozenset({Role.ADMIN}),
     Action.MANAGE_PHASES: frozenset({Role.ADMIN, Role.CHAIR}),
+    Action.STEP_BACK_PHASE: frozenset({Role.ADMIN}),
+    Action.VIEW_TABLE: _EVERYONE_IN_CLUSTER,
     Action.MANAGE_TABLE: frozenset({Role.ADMIN, Role.SECRETARIAT}),
     Action.VIEW_STATUS_DETAILS: frozenset({Role.ADMIN, Role.CHAIR, Role.SECRETARIAT}),
 }
@@ -74,6 +78,8 @@ def require(roles: Iterable[str], action: Action) -> None:
     """Raise a `Refusal` that says who may do this, unless one of `roles` may."""
     if can(roles, action):
         return
+    if PERMISSIONS[action] == _EVERYONE_IN_CLUSTER:
+        raise Refusal(_("Only people with a role in this cluster can do this."))
     allowed = sorted(PERMISSIONS[action], key=list(Role).index)
     raise Refusal(
         _("Only the {roles} can do this.").format(roles=_(" or ").join(role_name(r) for r in allowed))

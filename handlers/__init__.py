@@ -18,13 +18,16 @@ def register_all(app: Application) -> None:
         invites,
         lang,
         members,
+        phase,
         setup,
         start,
+        status,
+        table,
         units,
     )
 
     for module in (
         start, lang, group, setup, clusters, units, invites, members, chair,
-        awaiting, errors, fallback,
+        table, phase, status, awaiting, errors, fallback,
     ):  # fmt: skip
         module.register(app)

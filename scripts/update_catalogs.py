@@ -11,6 +11,7 @@ left untranslated.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 from pathlib import Path
@@ -54,7 +55,8 @@ def main() -> int:
         else:
             po.parent.mkdir(parents=True, exist_ok=True)
             catalog = Catalog(locale=locale, project="thidua-bot", domain="messages")
-        catalog.update(template, no_fuzzy_matching=True)
+        # Each catalog gets its own copy: update() shares message objects with the template.
+        catalog.update(copy.deepcopy(template), no_fuzzy_matching=True)
         catalog.fuzzy = False
         catalog.msgid_bugs_address = ""
         catalog.copyright_holder = "ThiĐua Bot maintainers"

@@ -1,0 +1,208 @@
+"""The year's scoring table: the default on first use, replacing it from a file, locking it.
+
+A year has one `ScoringTable`. It is created from `bot.scoring_table.DEFAULT_TABLE` the first
+time anyone needs it, may be replaced by the administrator or the secretariat until scoring
+opens, and is locked (`locked_at`) by `lock_table` when the scoring phase opens: score sheets
+point at its criteria from then on.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import delete, exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.errors import Refusal
+from bot.i18n import _
+from bot.permissions import Action
+from bot.scoring_table import DEFAULT_NORMAL_TOTAL, DEFAULT_TABLE, CriterionSpec, TableSpec
+from bot.services.actors import Actor
+from bot.services.audit import record
+from storage.models import (
+    Cluster,
+    Criterion,
+    CriterionKind,
+    EmulationYear,
+    Phase,
+    PhaseKind,
+    ScoreEntry,
+    ScoringTable,
+    utcnow,
+)
+
+NORMAL_TOTAL_SETTING = "normal_total"  # Cluster.settings key: a file's total when it gives none
+_LOCKING_PHASES = tuple(k for k in PhaseKind if k >= PhaseKind.SCORING)
+
+
+def default_normal_total(cluster: Cluster) -> Decimal:
+    """The total the normal criteria of an uploaded file must reach when the file declares
+    none (no line of kind `tổng`): the cluster's `normal_total` setting, else 100."""
+    raw = (cluster.settings or {}).get(NORMAL_TOTAL_SETTING)
+    try:
+        value = Decimal(str(raw)) if raw is not None else DEFAULT_NORMAL_TOTAL
+    except InvalidOperation:
+        return DEFAULT_NORMAL_TOTAL
+    return value if value.is_finite() and value > 0 else DEFAULT_NORMAL_TOTAL
+
+
+async def current_table(session: AsyncSession, year_id: int) -> ScoringTable | None:
+    """The year's table with its criteria (in order), or None before first use."""
+    return await session.scalar(select(ScoringTable).where(ScoringTable.year_id == year_id))
+
+
+async def ensure_default_table(session: AsyncSession, year_id: int) -> ScoringTable:
+    """The year's table, created from the default table the first time it is needed."""
+    table = await current_table(session, year_id)
+    if table is not None:
+        return table
+    table = ScoringTable(
+        year_id=year_id,
+        normal_total=DEFAULT_TABLE.normal_total,
+        bonus_cap=DEFAULT_TABLE.bonus_cap,
+        criteria=_criteria(DEFAULT_TABLE),
+    )
+    try:
+        async with session.begin_nested():  # two first views at once: one insert wins
+            session.add(table)
+    except IntegrityError:
+        table = await current_table(session, year_id)
+        if table is None:
+            raise
+    return table
+
+
+def check_can_view(actor: Actor) -> None:
+    """Everyone with a role in the cluster may see and download its table."""
+    actor.require(Action.VIEW_TABLE)
+
+
+def spec_of(table: ScoringTable) -> TableSpec:
+    """The stored table as plain data (for rendering and export)."""
+    return TableSpec(
+        criteria=tuple(
+            CriterionSpec(c.group_name, c.code, c.text, c.max_points, str(c.kind))
+            for c in table.criteria
+        ),
+        normal_total=table.normal_total,
+        bonus_cap=table.bonus_cap,
+    )
+
+
+def _criteria(spec: TableSpec) -> list[Criterion]:
+    return [
+        Criterion(
+            group_name=c.group, code=c.code, text=c.text, max_points=c.max_points,
+            kind=CriterionKind(c.kind), position=i,
+        )
+        for i, c in enumerate(spec.criteria)
+    ]  # fmt: skip
+
+
+async def scoring_opened(session: AsyncSession, year_id: int) -> bool:
+    """Whether scoring (or any later phase) of the year has been opened."""
+    return bool(
+        await session.scalar(
+            select(
+                exists().where(
+                    Phase.year_id == year_id,
+                    Phase.kind.in_(_LOCKING_PHASES),
+                    Phase.opened_at.is_not(None),
+                )
+            )
+        )
+    )
+
+
+async def is_locked(session: AsyncSession, year_id: int) -> bool:
+    table = await current_table(session, year_id)
+    return (table is not None and table.locked_at is not None) or await scoring_opened(
+        session, year_id
+    )
+
+
+async def check_can_replace(session: AsyncSession, actor: Actor, year_id: int) -> None:
+    """Raise a `Refusal` unless this actor may replace the year's table now."""
+    actor.require(Action.MANAGE_TABLE)
+    year = await session.get(EmulationYear, year_id)
+    if year is None or year.cluster_id != actor.cluster_id:
+        raise Refusal(_("This scoring table is not in your cluster."))
+    if await is_locked(session, year_id):
+        raise Refusal(
+            _(
+                "The scoring table is locked: scoring has opened, and units score against this "
+                "table. It can no longer be replaced this year."
+            )
+        )
+
+
+async def replace_table(
+    session: AsyncSession, actor: Actor, year_id: int, spec: TableSpec, source: str = ""
+) -> ScoringTable:
+    """Replace the year's criteria with `spec` (already validated), all at once."""
+    await check_can_replace(session, actor, year_id)
+    table = await ensure_default_table(session, year_id)
+    if await _in_use(session, table.id):
+        raise Refusal(_("Units have already scored against this table; it cannot be replaced."))
+    before = len(table.criteria)
+    # Delete first and flush, so the new rows may reuse the old codes (unique per table).
+    await session.execute(delete(Criterion).where(Criterion.table_id == table.id))
+    table.normal_total = spec.normal_total
+    table.bonus_cap = spec.bonus_cap
+    for criterion in _criteria(spec):
+        criterion.table_id = table.id
+        session.add(criterion)
+    await session.flush()
+    await session.refresh(table, ["criteria"])
+    record(
+        session, cluster_id=actor.cluster_id, actor_person_id=actor.person_id,
+        action="table.replace", subject=f"table:{table.id}", year_id=year_id, source=source,
+        criteria_before=before, criteria_after=len(spec.criteria),
+        normal_total=str(spec.normal_total), bonus_cap=str(spec.bonus_cap),
+    )  # fmt: skip
+    return table
+
+
+async def lock_table(session: AsyncSession, year_id: int, by_person_id: int | None = None) -> ScoringTable:
+    """Lock the year's table (creating the default one if none was set); called when scoring
+    opens. Locking twice changes nothing."""
+    table = await ensure_default_table(session, year_id)
+    if table.locked_at is None:
+        table.locked_at = utcnow()
+        year = await session.get(EmulationYear, year_id)
+        record(
+            session, cluster_id=year.cluster_id if year else None, actor_person_id=by_person_id,
+            action="table.lock", subject=f"table:{table.id}", year_id=year_id,
+        )  # fmt: skip
+        await session.flush()
+    return table
+
+
+async def unlock_table(session: AsyncSession, year_id: int, by_person_id: int | None = None) -> bool:
+    """Undo `lock_table` (for a scoring phase whose opening was stepped back), unless a unit
+    has already scored against the table. Returns whether the table is unlocked now."""
+    table = await current_table(session, year_id)
+    if table is None or table.locked_at is None:
+        return True
+    if await _in_use(session, table.id):
+        return False
+    table.locked_at = None
+    year = await session.get(EmulationYear, year_id)
+    record(
+        session, cluster_id=year.cluster_id if year else None, actor_person_id=by_person_id,
+        action="table.unlock", subject=f"table:{table.id}", year_id=year_id,
+    )  # fmt: skip
+    await session.flush()
+    return True
+
+
+async def _in_use(session: AsyncSession, table_id: int) -> bool:
+    """Whether any score sheet has an entry for one of the table's criteria."""
+    return bool(
+        await session.scalar(
+            select(
+                exists().where(ScoreEntry.criterion_id == Criterion.id, Criterion.table_id == table_id)
+            )
+        )
+    )

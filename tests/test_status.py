@@ -1,0 +1,196 @@
+"""/status: the phase, its deadline and per step how many units are done; names of units not
+done only for the administrator, the chair and the secretariat, and only in private."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select, update
+
+from bot.offline import MAX_TEXT
+from bot.services import phases as phase_service
+from bot.services.actors import Actor
+from storage.models import (
+    Ballot,
+    BallotKind,
+    BallotPaper,
+    PhaseKind,
+    Pledge,
+    PledgeStatus,
+    RoleAssignment,
+    ScoreRound,
+    ScoreSheet,
+    SheetStatus,
+    Unit,
+    VoterRegister,
+)
+from storage.people import upsert_person
+from tests.support import (
+    BOT,
+    ECONOMIC_CLUSTER_2024,
+    add_units,
+    bound_cluster,
+    make_representative,
+    set_chair,
+)
+
+NOW = dt.datetime.now(dt.UTC)
+
+
+async def open_until(db, scene, last: PhaseKind, deadline: dt.datetime | None = None) -> None:
+    """Open the phases one by one up to `last`, as the administrator would."""
+    actor = Actor(person_id=None, cluster_id=scene.cluster_id, roles=frozenset({"admin"}), unit_ids=frozenset())
+    async with db.session() as s:
+        for kind in PhaseKind.ordered()[: last.rank + 1]:
+            await phase_service.open_phase(s, actor, scene.year_id, kind)
+        if deadline is not None:
+            await phase_service.set_deadline(s, actor, scene.year_id, last, deadline)
+        await s.commit()
+
+
+async def a_year_in_progress(db, scene) -> list[int]:
+    """The nine units of the 2024 economic cluster, voting under way; the last unit left."""
+    units = await add_units(db, scene.cluster_id)
+    async with db.session() as s:
+        pledges = [PledgeStatus.SIGNED, PledgeStatus.ACCEPTED, PledgeStatus.SUBMITTED,
+                   PledgeStatus.RETURNED, PledgeStatus.DRAFT]  # fmt: skip
+        s.add_all(Pledge(year_id=scene.year_id, unit_id=u, status=st) for u, st in zip(units, pledges, strict=False))
+        s.add(Pledge(year_id=scene.year_id, unit_id=units[8], status=PledgeStatus.SIGNED))
+        s.add_all([
+            ScoreSheet(year_id=scene.year_id, unit_id=units[0], status=SheetStatus.VERIFIED),
+            ScoreSheet(year_id=scene.year_id, unit_id=units[1], status=SheetStatus.SUBMITTED),
+            ScoreSheet(year_id=scene.year_id, unit_id=units[2], status=SheetStatus.DRAFT),
+            ScoreSheet(year_id=scene.year_id, unit_id=units[3], status=SheetStatus.SUBMITTED,
+                       round=ScoreRound.MIDYEAR),  # the mid-year round is not the year-end one
+        ])  # fmt: skip
+        ballot = Ballot(year_id=scene.year_id, kind=BallotKind.FLAG, quota=1)
+        s.add(ballot)
+        await s.flush()
+        s.add_all([
+            VoterRegister(ballot_id=ballot.id, unit_id=units[0], issued_at=NOW, cast_at=NOW),
+            VoterRegister(ballot_id=ballot.id, unit_id=units[1], issued_at=NOW),  # issued, not cast
+            VoterRegister(ballot_id=ballot.id, unit_id=units[2], issued_at=NOW, cast_at=NOW),
+            BallotPaper(ballot_id=ballot.id), BallotPaper(ballot_id=ballot.id),
+        ])  # fmt: skip
+        await s.execute(update(Unit).where(Unit.id == units[8]).values(active=False))
+        await s.commit()
+    await open_until(db, scene, PhaseKind.VOTING, dt.datetime(2099, 12, 31, 10, tzinfo=dt.UTC))
+    return units
+
+
+async def test_status_in_the_group_shows_counts_only(tg, db):
+    scene = await bound_cluster(tg, db)
+    await a_year_in_progress(db, scene)
+    await scene.admin.send(f"/status@{BOT}", chat=scene.group)
+    text = scene.group.last.plain
+    assert "Cụm kinh tế — năm thi đua" in text
+    assert "Giai đoạn hiện tại: Bình xét, bỏ phiếu, hạn chót 31/12/2099 17:00 (còn" in text
+    assert "Số đơn vị đang tham gia: 8" in text
+    assert "Đã gửi đăng ký thi đua: 3/8" in text
+    assert "Đăng ký thi đua đã được chấp nhận: 2/8" in text
+    assert "Đã ký giao ước: 1/8" in text  # the unit that left is not counted
+    assert "Đã nộp bảng tự chấm điểm: 2/8" in text
+    assert "Bảng điểm đã được thẩm định: 1/8" in text
+    assert "Đã bỏ phiếu — Cờ thi đua: 2/8" in text
+    for name in ECONOMIC_CLUSTER_2024:
+        assert name not in text
+    assert "Cụm trưởng và thư ký xem đơn vị nào chưa xong bằng lệnh /status" in text
+
+
+async def test_status_in_private_names_the_units_not_done_to_the_chair(tg, db):
+    scene = await bound_cluster(tg, db)
+    units = await a_year_in_progress(db, scene)
+    await set_chair(db, scene.year_id, units[0])
+    chair = await make_representative(tg, db, scene.cluster_id, units[0], "Cụm trưởng An")
+    await chair.send("/status")
+    text = chair.private.last.plain
+    assert "Đã gửi đăng ký thi đua: 3/8" in text
+    signed = text.split("Đã ký giao ước: 1/8", 1)[1].split("\n\n", 1)[0]
+    assert "Chưa xong (7):" in signed
+    for name in ECONOMIC_CLUSTER_2024[1:8]:
+        assert f"• {name}" in signed
+    assert ECONOMIC_CLUSTER_2024[0] not in signed.replace("đơn vị của bạn, " + ECONOMIC_CLUSTER_2024[0], "")
+    assert ECONOMIC_CLUSTER_2024[8] not in text  # inactive: neither counted nor chased
+    ballots = text.split("Đã bỏ phiếu — Cờ thi đua: 2/8", 1)[1]
+    assert "Hội Mỹ nghệ Kim hoàn Đá quý Việt Nam" in ballots  # issued a paper, did not cast
+    assert "Hội Làm vườn Việt Nam" not in ballots
+    assert "✅ đơn vị của bạn, Hiệp hội của Thương binh và Người khuyết tật Việt Nam: đã xong" in text
+    assert "bằng lệnh /status" not in text
+
+
+async def test_a_representative_sees_counts_and_their_own_unit_only(tg, db):
+    scene = await bound_cluster(tg, db)
+    units = await a_year_in_progress(db, scene)
+    rep = await make_representative(tg, db, scene.cluster_id, units[5], "Đại diện Làng nghề")
+    await rep.send("/status")
+    text = rep.private.last.plain
+    assert "Đã gửi đăng ký thi đua: 3/8" in text
+    assert "⏳ đơn vị của bạn, Hiệp hội Làng nghề Việt Nam: chưa xong" in text
+    for name in ECONOMIC_CLUSTER_2024[:5] + ECONOMIC_CLUSTER_2024[6:]:
+        assert name not in text
+    assert "Chưa xong (" not in text
+
+
+async def test_the_secretariat_sees_the_names_in_private(tg, db):
+    scene = await bound_cluster(tg, db)
+    await a_year_in_progress(db, scene)
+    clerk = tg.user("Thư ký Hoa", language_code="vi")
+    await clerk.send("/start")
+    async with db.session() as s:
+        person = await upsert_person(s, telegram_user_id=clerk.id, full_name="Thư ký Hoa", username=None, language_code="vi")
+        s.add(RoleAssignment(cluster_id=scene.cluster_id, person_id=person.id, role="secretariat"))
+        await s.commit()
+    await clerk.send("/status")
+    assert "• Hội Thuỷ sản Việt Nam" in clerk.private.last.plain
+
+
+async def test_status_before_any_phase_opened(tg, db):
+    scene = await bound_cluster(tg, db)
+    await add_units(db, scene.cluster_id)
+    await scene.admin.send("/status")
+    text = scene.admin.private.last.plain
+    assert "Năm nay chưa mở giai đoạn nào." in text
+    assert "Đã gửi đăng ký thi đua: 0/9" in text
+    assert "Chưa có đơn vị nào." in text  # nobody done: no list of all nine
+    assert "Đã nộp bảng tự chấm điểm" not in text  # scoring has not been reached
+
+
+async def test_status_in_an_unbound_group_explains_the_setup(tg, db):
+    admin = tg.user("Admin", language_code="vi")
+    group = tg.group("Nhóm chưa gắn", admins=[admin])
+    await tg.add_bot_to_group(group, by=admin)
+    await admin.send(f"/status@{BOT}", chat=group)
+    assert f"/setup@{BOT}" in group.last.plain
+
+
+async def test_thirty_units_with_long_names_fit_in_telegram_messages(tg, db):
+    scene = await bound_cluster(tg, db)
+    names = [f"Đơn vị số {i:02d} — " + "Hiệp hội Doanh nghiệp nhỏ và vừa Việt Nam " * 5 for i in range(30)]
+    units = await add_units(db, scene.cluster_id, names)
+    async with db.session() as s:
+        s.add(Pledge(year_id=scene.year_id, unit_id=units[0], status=PledgeStatus.SIGNED))
+        ballot = Ballot(year_id=scene.year_id, kind=BallotKind.MERIT, quota=2, label="Bằng khen Trung ương")
+        s.add(ballot)
+        await s.flush()
+        s.add(VoterRegister(ballot_id=ballot.id, unit_id=units[1], cast_at=NOW))
+        await s.commit()
+    await open_until(db, scene, PhaseKind.VOTING)
+    before = len(scene.admin.private.bot_messages())
+    await scene.admin.send("/status")
+    pages = scene.admin.private.bot_messages()[before:]
+    assert len(pages) > 1
+    assert all(len(page.plain) < MAX_TEXT for page in pages)
+    everything = "\n".join(page.plain for page in pages)
+    assert everything.count("Đơn vị số 07 — ") == 4  # three pledge steps and the ballot
+    assert "Đã bỏ phiếu — Bằng khen (Bằng khen Trung ương): 1/30" in everything
+    assert "…" in everything  # long names are cut, not the message
+
+
+async def test_status_counts_ballots_from_the_register_only(tg, db):
+    scene = await bound_cluster(tg, db)
+    await a_year_in_progress(db, scene)
+    async with db.session() as s:
+        papers = len((await s.scalars(select(BallotPaper))).all())
+    assert papers == 2  # the papers are there, yet the count is the register's
+    await scene.admin.send("/status")
+    assert "Đã bỏ phiếu — Cờ thi đua: 2/8" in scene.admin.private.last.plain
