@@ -9,10 +9,12 @@ have refused.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 import sys
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 from bot.app import build_application
 from bot.i18n import _
@@ -102,7 +104,21 @@ async def play(tg: OfflineTelegram, people: DemoPeople) -> list[SimChat]:
     await admin.send("/members")
     await reps[2].send("/start")
 
-    return [admin.private, reps[0].private, group]
+    # The chair unit's representative opens pledge registration from the group; the
+    # administrator types its deadline in private. Then where the year stands.
+    chair_rep = reps[0]
+    await chair_rep.send(f"/phase@{bot}", chat=group)
+    await chair_rep.press("▶️ Mở Đăng ký thi đua", chat=group)
+    await admin.send("/phase")
+    await admin.press("🗓 Đặt hạn chót")
+    await admin.press("✍️ Nhập ngày giờ")
+    deadline = dt.datetime.now(dt.UTC).astimezone(ZoneInfo("Asia/Ho_Chi_Minh")) + dt.timedelta(days=30)
+    await admin.send(deadline.strftime("%d/%m/%Y 17:00"))
+    await admin.send("/table")
+    await chair_rep.send(f"/status@{bot}", chat=group)
+    await admin.send("/status")
+
+    return [admin.private, chair_rep.private, group]
 
 
 

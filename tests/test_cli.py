@@ -60,6 +60,8 @@ def test_no_token_plays_the_demo_on_the_default_sqlite_file_and_says_how_to_run_
     assert "Đã thêm 9 đơn vị" in out
     assert out.count("đã tham gia với vai trò đại diện đơn vị") == 9  # every unit onboarded
     assert "Cụm trưởng năm" in out and "Hội Mỹ nghệ Kim hoàn Đá quý Việt Nam" in out
+    assert "📣 Giai đoạn Đăng ký thi đua đã mở" in out  # announced in the group
+    assert "Đã gửi đăng ký thi đua: 0/9" in out  # /status
     assert "/setup@ThiDuaBot" in out
     assert "Language set: English" in out  # the /lang scene
     assert out.strip().splitlines()[-1].startswith("Để chạy bot thật")
