@@ -44,6 +44,16 @@ class Action(StrEnum):
     VIEW_TABLE = "view_table"  # see and download the scoring table
     MANAGE_TABLE = "manage_table"  # replace the scoring table
     VIEW_STATUS_DETAILS = "view_status_details"  # names of units not done yet
+    # Pledges (issue 4)
+    EDIT_PLEDGE = "edit_pledge"  # draft, submit, fix a returned pledge, sign, amend: own unit
+    REVIEW_PLEDGE = "review_pledge"  # accept or return a submitted pledge
+    VIEW_PLEDGES = "view_pledges"  # the list of units and their pledge states, the document
+    # Scoring and verification (issue 5)
+    EDIT_SCORES = "edit_scores"  # the own unit's self-assessment, evidence, explanations
+    REOPEN_SHEET = "reopen_sheet"  # unlock a submitted sheet before the deadline
+    VERIFY_AS_CHAIR = "verify_as_chair"  # verify any sheet (the chair-verifies mode)
+    DECIDE_DISPUTE = "decide_dispute"  # the final value after an explanation
+    VIEW_ALL_SCORES = "view_all_scores"  # the cluster's table of scores
 
 
 _EVERYONE_IN_CLUSTER = frozenset(
@@ -60,6 +70,14 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.ASSIGN_CHAIR: frozenset({Role.ADMIN}),
     Action.MANAGE_PHASES: frozenset({Role.ADMIN, Role.CHAIR}),
     Action.STEP_BACK_PHASE: frozenset({Role.ADMIN}),
+    Action.EDIT_PLEDGE: frozenset({Role.REPRESENTATIVE}),
+    Action.REVIEW_PLEDGE: frozenset({Role.CHAIR, Role.ADMIN}),
+    Action.VIEW_PLEDGES: _EVERYONE_IN_CLUSTER,
+    Action.EDIT_SCORES: frozenset({Role.REPRESENTATIVE}),
+    Action.REOPEN_SHEET: frozenset({Role.CHAIR, Role.ADMIN}),
+    Action.VERIFY_AS_CHAIR: frozenset({Role.CHAIR}),
+    Action.DECIDE_DISPUTE: frozenset({Role.CHAIR}),
+    Action.VIEW_ALL_SCORES: frozenset({Role.CHAIR, Role.SECRETARIAT, Role.ADMIN}),
     Action.VIEW_TABLE: _EVERYONE_IN_CLUSTER,
     Action.MANAGE_TABLE: frozenset({Role.ADMIN, Role.SECRETARIAT}),
     Action.VIEW_STATUS_DETAILS: frozenset({Role.ADMIN, Role.CHAIR, Role.SECRETARIAT}),
