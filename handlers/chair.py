@@ -12,9 +12,8 @@ from bot.errors import Refusal
 from bot.i18n import _, use_locale
 from bot.permissions import Action, Role, role_name
 from bot.services import clusters as service
-from bot.services.actors import actor_in
 from handlers.base import BotContext, Turn, announce, handler
-from handlers.clusters import cluster_for, rerunnable
+from handlers.clusters import acting_from_button, acting_in, rerunnable, stale
 from handlers.keyboards import unit_picker
 from storage.models import Cluster, Office, Unit
 from storage.units import units_of
@@ -47,10 +46,10 @@ def menu(cluster_id: int) -> InlineKeyboardMarkup:
 async def show_chair(update: Update, context: BotContext, turn: Turn) -> None:
     if not turn.private:
         raise Refusal(_("Use /chair in a private chat with me."))
-    cluster = await cluster_for(turn, "chair")
-    if cluster is None:
+    acting = await acting_in(turn, "chair")
+    if acting is None:
         return
-    actor = await actor_in(turn.session, turn.person.id, cluster.id)
+    cluster, actor = acting
     actor.require(Action.ASSIGN_CHAIR)
     turn.reply(await summary(turn, cluster), menu(cluster.id))
 
@@ -68,12 +67,9 @@ async def button(update: Update, context: BotContext, turn: Turn) -> None:
     action = args[0] if args else ""
     rest = args[1:] if action in ("menu", "page") else args
     if not rest or rest[0] not in OFFICE_CODES or not all(a.isdigit() for a in rest[1:]) or len(rest) < 2:
-        raise Refusal(_("This button is no longer valid. Please use the newest message, or type /help."))
-    office, cluster_id, numbers = OFFICE_CODES[rest[0]], int(rest[1]), [int(a) for a in rest[2:]]
-    cluster = await turn.session.get(Cluster, cluster_id)
-    if cluster is None:
-        raise Refusal(_("This button is no longer valid. Please use the newest message, or type /help."))
-    actor = await actor_in(turn.session, turn.person.id, cluster.id)
+        raise stale()
+    office, numbers = OFFICE_CODES[rest[0]], [int(a) for a in rest[2:]]
+    cluster, actor = await acting_from_button(turn, rest[1])
     actor.require(Action.ASSIGN_CHAIR)
     if action in ("menu", "page"):
         units = await units_of(turn.session, cluster.id, active_only=True)
@@ -84,7 +80,7 @@ async def button(update: Update, context: BotContext, turn: Turn) -> None:
         turn.edit(prompt, unit_picker(units, page, NS, rest[0], cluster.id))
         return
     if not numbers:
-        raise Refusal(_("This button is no longer valid. Please use the newest message, or type /help."))
+        raise stale()
     year = await service.current_year(turn.session, cluster.id)
     unit = await service.assign_office(turn.session, actor, year, office, numbers[0])
     turn.edit(await summary(turn, cluster), menu(cluster.id))

@@ -16,6 +16,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot import callbacks
 from bot.errors import Refusal
 from bot.i18n import _
+from bot.services.actors import Actor, actor_in
 from handlers.base import BotContext, Turn, handler
 from storage.conversation import get_state, set_state
 from storage.models import Cluster
@@ -60,6 +61,27 @@ async def cluster_for(turn: Turn, command: str) -> Cluster | None:
     return None
 
 
+def stale() -> Refusal:
+    """The refusal for a button that no longer fits the data (old message, forged data)."""
+    return Refusal(_("This button is no longer valid. Please use the newest message, or type /help."))
+
+
+async def acting_in(turn: Turn, command: str) -> tuple[Cluster, Actor] | None:
+    """The cluster of a command and the person acting in it; None after showing the picker."""
+    cluster = await cluster_for(turn, command)
+    if cluster is None:
+        return None
+    return cluster, await actor_in(turn.session, turn.person.id, cluster.id)
+
+
+async def acting_from_button(turn: Turn, cluster_id: str | int) -> tuple[Cluster, Actor]:
+    """The cluster a button names and the person pressing it (refused when it is gone)."""
+    cluster = await turn.session.get(Cluster, int(cluster_id)) if str(cluster_id).isdigit() else None
+    if cluster is None or turn.person is None:
+        raise stale()
+    return cluster, await actor_in(turn.session, turn.person.id, cluster.id)
+
+
 def not_set_up_text(turn: Turn) -> str:
     return _(
         "This group is not set up yet. An administrator of the group sends /setup@{bot} here."
@@ -80,8 +102,7 @@ async def show_picker(turn: Turn, ids: list[int], command: str) -> None:
 async def pick(update: Update, context: BotContext, turn: Turn) -> None:
     _ns, args = callbacks.unpack(update.callback_query.data)
     if len(args) != 2 or not args[0].isdigit() or turn.person is None:
-        turn.answer(_("This button is no longer valid. Please use the newest message, or type /help."), alert=True)
-        return
+        raise stale()
     cluster_id, command = int(args[0]), args[1]
     ids = {v.cluster_id for v in await roles_of(turn.session, turn.person.id)}
     if cluster_id not in ids:

@@ -14,9 +14,8 @@ from bot.i18n import _, use_locale
 from bot.invites import deep_link
 from bot.permissions import Action, role_name
 from bot.services import invites as service
-from bot.services.actors import actor_in
 from handlers.base import BotContext, Turn, announce, handler
-from handlers.clusters import cluster_for, rerunnable
+from handlers.clusters import acting_from_button, acting_in, rerunnable, stale
 from handlers.keyboards import unit_picker
 from storage.conversation import clear_state, get_state, set_state
 from storage.models import Cluster
@@ -34,10 +33,10 @@ def now() -> dt.datetime:
 async def show_invite_menu(update: Update, context: BotContext, turn: Turn) -> None:
     if not turn.private:
         raise Refusal(_("Invite links are made in a private chat with me, so they are not seen by the whole group."))
-    cluster = await cluster_for(turn, "invite")
-    if cluster is None:
+    acting = await acting_in(turn, "invite")
+    if acting is None:
         return
-    actor = await actor_in(turn.session, turn.person.id, cluster.id)
+    cluster, actor = acting
     actor.require(Action.INVITE)
     units = await units_of(turn.session, cluster.id, active_only=True)
     if not units:
@@ -67,11 +66,10 @@ async def button(update: Update, context: BotContext, turn: Turn) -> None:
         await _confirm(update, context, turn, args)
         return
     if len(args) < 2 or not all(a.isdigit() for a in args[-2 if args[0] != "sec" else -1:]):
-        raise Refusal(_("This button is no longer valid. Please use the newest message, or type /help."))
+        raise stale()
     action = args[0]
     if action == "page":  # page:rep:<cluster>:<page>
-        cluster = await turn.session.get(Cluster, int(args[2]))
-        actor = await actor_in(turn.session, turn.person.id, cluster.id)
+        cluster, actor = await acting_from_button(turn, args[2])
         actor.require(Action.INVITE)
         units = await units_of(turn.session, cluster.id, active_only=True)
         markup = unit_picker(units, int(args[3]), NS, "rep", cluster.id)
@@ -80,10 +78,7 @@ async def button(update: Update, context: BotContext, turn: Turn) -> None:
         ]]
         turn.edit(update.callback_query.message.text_html, InlineKeyboardMarkup(rows))
         return
-    cluster = await turn.session.get(Cluster, int(args[1]))
-    if cluster is None:
-        raise Refusal(_("This button is no longer valid. Please use the newest message, or type /help."))
-    actor = await actor_in(turn.session, turn.person.id, cluster.id)
+    cluster, actor = await acting_from_button(turn, args[1])
     if action == "rev":
         await service.revoke_invite(turn.session, actor, int(args[2]), now())
         turn.edit(_("The invite link was withdrawn; it can no longer be used."))
@@ -133,7 +128,7 @@ async def _confirm(update: Update, context: BotContext, turn: Turn, args: list[s
     state = await get_state(turn.session, turn.person.id, update.effective_chat.id, INVITE_FLOW)
     # Only the person who opened the link in this chat may answer its question.
     if state is None or len(args) != 2 or str(state.data.get("invite_id")) != args[1]:
-        raise Refusal(_("This button is no longer valid. Please use the newest message, or type /help."))
+        raise stale()
     await clear_state(turn.session, turn.person.id, update.effective_chat.id, INVITE_FLOW)
     if args[0] == "no":
         turn.edit(_("Nothing was changed. If this was a mistake, tell your cluster's administrator."))

@@ -11,9 +11,8 @@ from bot import render
 from bot.errors import Refusal
 from bot.i18n import _
 from bot.permissions import Action, Role, role_name
-from bot.services.actors import actor_in
 from handlers.base import BotContext, Turn, handler
-from handlers.clusters import cluster_for, rerunnable
+from handlers.clusters import acting_in, rerunnable
 from storage.units import members_of, units_of
 
 MAX_MESSAGES = 8
@@ -28,10 +27,10 @@ def person_label(member) -> str:
 async def show_members(update: Update, context: BotContext, turn: Turn) -> None:
     if not turn.private:
         raise Refusal(_("Use /members in a private chat with me, so the list is not shown to the whole group."))
-    cluster = await cluster_for(turn, "members")
-    if cluster is None:
+    acting = await acting_in(turn, "members")
+    if acting is None:
         return
-    actor = await actor_in(turn.session, turn.person.id, cluster.id)
+    cluster, actor = acting
     actor.require(Action.VIEW_MEMBERS)
     members = await members_of(turn.session, cluster.id)
     units = await units_of(turn.session, cluster.id)

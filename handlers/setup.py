@@ -14,6 +14,7 @@ from bot.i18n import _
 from bot.services import clusters
 from bot.services.actors import actor_in
 from handlers.base import BotContext, Turn, handler
+from handlers.clusters import stale
 from storage.models import ClusterKind
 
 NS = "kind"
@@ -73,8 +74,7 @@ async def choose_kind(update: Update, context: BotContext, turn: Turn) -> None:
     _ns, args = callbacks.unpack(update.callback_query.data)
     cluster = turn.cluster
     if cluster is None or len(args) != 2 or args[0] != str(cluster.id) or args[1] not in set(ClusterKind):
-        turn.answer(_("This button is no longer valid. Please use the newest message, or type /help."), alert=True)
-        return
+        raise stale()
     actor = await actor_in(turn.session, turn.person.id, cluster.id)
     kind = ClusterKind(args[1])
     await clusters.set_kind(turn.session, actor, cluster, kind)

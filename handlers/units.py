@@ -16,7 +16,7 @@ from bot.services.actors import Actor, actor_in
 from bot.services.clusters import current_year
 from handlers.awaiting import done, expect, on_input
 from handlers.base import BotContext, Turn, handler
-from handlers.clusters import cluster_for, rerunnable
+from handlers.clusters import acting_from_button, acting_in, rerunnable, stale
 from handlers.keyboards import unit_picker
 from storage.models import Cluster
 from storage.units import units_of
@@ -60,10 +60,10 @@ async def listing(turn: Turn, cluster: Cluster, actor: Actor | None, page: int) 
 
 @rerunnable("units")
 async def show_units(update: Update, context: BotContext, turn: Turn) -> None:
-    cluster = await cluster_for(turn, "units")
-    if cluster is None:
+    acting = await acting_in(turn, "units")
+    if acting is None:
         return
-    actor = await actor_in(turn.session, turn.person.id, cluster.id) if turn.person else None
+    cluster, actor = acting
     text, markup = await listing(turn, cluster, actor, 0)
     turn.reply(text, markup)
 
@@ -81,11 +81,8 @@ async def button(update: Update, context: BotContext, turn: Turn) -> None:
     if action == "page":  # page:<picker action>:<cluster>:<page>
         action, rest = "page-" + rest[0], rest[1:]
     if not rest or not all(p.isdigit() for p in rest):
-        raise Refusal(_("This button is no longer valid. Please use the newest message, or type /help."))
-    cluster = await turn.session.get(Cluster, int(rest[0]))
-    if cluster is None or turn.person is None:
-        raise Refusal(_("This button is no longer valid. Please use the newest message, or type /help."))
-    actor = await actor_in(turn.session, turn.person.id, cluster.id)
+        raise stale()
+    cluster, actor = await acting_from_button(turn, rest[0])
     numbers = [int(p) for p in rest[1:]]
 
     if action == "list":
@@ -137,7 +134,7 @@ async def button(update: Update, context: BotContext, turn: Turn) -> None:
             )]])
         turn.edit(text, undo)
     else:
-        raise Refusal(_("This button is no longer valid. Please use the newest message, or type /help."))
+        raise stale()
 
 
 @on_input("units_add")

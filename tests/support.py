@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from bot.demo import ECONOMIC_CLUSTER_2024  # noqa: F401 - the seed's nine units, shared
 from bot.offline import OfflineTelegram, SimChat, SimUser
 from storage.db import Database
 from storage.models import Cluster, EmulationYear, RoleAssignment, Unit
@@ -13,17 +14,6 @@ from storage.people import upsert_person
 
 BOT = "ThiDuaBot"
 
-ECONOMIC_CLUSTER_2024 = (
-    "Hiệp hội của Thương binh và Người khuyết tật Việt Nam",
-    "Hội Mỹ nghệ Kim hoàn Đá quý Việt Nam",
-    "Hội Làm vườn Việt Nam",
-    "Hội Sinh vật cảnh Việt Nam",
-    "Liên minh Hợp tác xã Việt Nam",
-    "Hiệp hội Làng nghề Việt Nam",
-    "Hiệp hội Doanh nghiệp nhỏ và vừa Việt Nam",
-    "Hội Thuỷ sản Việt Nam",
-    "Liên đoàn Thương mại và Công nghiệp Việt Nam",
-)
 
 
 @dataclass

@@ -66,20 +66,11 @@ from storage.people import (
 )
 from storage.testing import open_migrated_database
 from storage.text import fold_name
+from tests.support import ECONOMIC_CLUSTER_2024
 
 HANOI = timezone(timedelta(hours=7))
 
-ECONOMIC_CLUSTER_UNITS = [
-    "Hiệp hội của Thương binh và Người khuyết tật Việt Nam",
-    "Hội Mỹ nghệ Kim hoàn Đá quý Việt Nam",
-    "Hội Làm vườn Việt Nam",
-    "Hội Sinh vật cảnh Việt Nam",
-    "Liên minh Hợp tác xã Việt Nam",
-    "Hiệp hội Làng nghề Việt Nam",
-    "Hiệp hội Doanh nghiệp nhỏ và vừa Việt Nam",
-    "Hội Thuỷ sản Việt Nam",
-    "Liên đoàn Thương mại và Công nghiệp Việt Nam",
-]
+ECONOMIC_CLUSTER_UNITS = list(ECONOMIC_CLUSTER_2024)
 
 
 @pytest.fixture
