@@ -31,8 +31,13 @@ def build_application(
     token: str | None = None,
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
+    rate_limit: bool = True,
 ) -> Application:
-    """The bot as it runs in production; tests and the demo pass the offline harness's requests."""
+    """The bot as it runs in production; tests and the demo pass the offline harness's requests.
+
+    `rate_limit=False` drops Telegram's flood limits (30 messages/s, 20/min into a group); only
+    `bench/` uses it, to measure the bot's own work rather than the limiter's waiting.
+    """
     builder = (
         ApplicationBuilder()
         .token(token or settings.telegram_bot_token or "")
@@ -46,10 +51,11 @@ def build_application(
             )
         )
         .context_types(ContextTypes(context=BotContext))
-        .rate_limiter(AIORateLimiter(max_retries=2))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
+    if rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))
     if request is not None:
         builder = builder.request(request)
     if get_updates_request is not None:
