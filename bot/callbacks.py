@@ -9,6 +9,8 @@ from __future__ import annotations
 
 MAX_BYTES = 64
 SEP = ":"
+# A button that only shows something (a page number): answered quietly by handlers/fallback.py.
+NOOP = "noop"
 
 
 class CallbackDataError(ValueError):

@@ -60,9 +60,6 @@ chair_command = handler(show_chair)
 @handler
 async def button(update: Update, context: BotContext, turn: Turn) -> None:
     _ns, args = callbacks.unpack(update.callback_query.data)
-    if args == ["noop"]:
-        turn.answer()
-        return
     # menu:<c|v>:<cluster> · page:<c|v>:<cluster>:<page> · <c|v>:<cluster>:<unit>
     action = args[0] if args else ""
     rest = args[1:] if action in ("menu", "page") else args

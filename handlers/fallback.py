@@ -9,6 +9,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
+from bot import callbacks
 from bot.i18n import _
 from handlers.base import BotContext, Turn, handler
 
@@ -22,6 +23,10 @@ async def unknown_command(update: Update, context: BotContext, turn: Turn) -> No
     turn.reply(_("I don't know that command. Type /help to see what you can do."))
 
 
+async def noop_button(update: Update, context: BotContext) -> None:
+    await update.callback_query.answer()
+
+
 @handler
 async def stale_button(update: Update, context: BotContext, turn: Turn) -> None:
     turn.answer(
@@ -32,4 +37,5 @@ async def stale_button(update: Update, context: BotContext, turn: Turn) -> None:
 
 def register(app: Application) -> None:
     app.add_handler(MessageHandler(filters.COMMAND, unknown_command))
+    app.add_handler(CallbackQueryHandler(noop_button, pattern=rf"^{callbacks.NOOP}$"))
     app.add_handler(CallbackQueryHandler(stale_button))

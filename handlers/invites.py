@@ -59,9 +59,6 @@ invite_command = handler(show_invite_menu)
 @handler
 async def button(update: Update, context: BotContext, turn: Turn) -> None:
     _ns, args = callbacks.unpack(update.callback_query.data)
-    if args == ["noop"]:
-        turn.answer()
-        return
     if args and args[0] in ("yes", "no"):
         await _confirm(update, context, turn, args)
         return

@@ -39,7 +39,7 @@ def unit_picker(
     if page > 0:
         nav.append(InlineKeyboardButton("◀", callback_data=callbacks.pack(namespace, "page", action, *extra, page - 1)))
     if total > 1:
-        nav.append(InlineKeyboardButton(f"{page + 1}/{total}", callback_data=callbacks.pack(namespace, "noop")))
+        nav.append(InlineKeyboardButton(f"{page + 1}/{total}", callback_data=callbacks.NOOP))
     if page < total - 1:
         nav.append(InlineKeyboardButton("▶", callback_data=callbacks.pack(namespace, "page", action, *extra, page + 1)))
     if nav:

@@ -41,7 +41,7 @@ async def listing(turn: Turn, cluster: Cluster, actor: Actor | None, page: int) 
         nav = []
         if page > 0:
             nav.append(InlineKeyboardButton("◀", callback_data=callbacks.pack(NS, "list", cluster.id, page - 1)))
-        nav.append(InlineKeyboardButton(f"{page + 1}/{len(pages)}", callback_data=callbacks.pack(NS, "noop")))
+        nav.append(InlineKeyboardButton(f"{page + 1}/{len(pages)}", callback_data=callbacks.NOOP))
         if page < len(pages) - 1:
             nav.append(InlineKeyboardButton("▶", callback_data=callbacks.pack(NS, "list", cluster.id, page + 1)))
         rows.append(nav)
@@ -74,9 +74,6 @@ units_command = handler(show_units)
 @handler
 async def button(update: Update, context: BotContext, turn: Turn) -> None:
     _ns, args = callbacks.unpack(update.callback_query.data)
-    if args == ["noop"]:
-        turn.answer()
-        return
     action, rest = args[0], args[1:]
     if action == "page":  # page:<picker action>:<cluster>:<page>
         action, rest = "page-" + rest[0], rest[1:]

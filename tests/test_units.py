@@ -127,6 +127,10 @@ async def test_long_unit_lists_are_paged_under_telegram_limits(tg, db):
     assert scene.admin.private.last.message_id == first.message_id  # paged in place
     assert scene.admin.private.last.text.split("\n")[2].startswith("19. Đơn vị số 18 ")
     assert scene.admin.private.last.text != first_text
+    shown = scene.admin.private.last.text
+    page_label = next(b for b in scene.admin.private.last.buttons[0] if "/" in b)
+    await scene.admin.press(page_label)  # the page number only shows where you are
+    assert scene.admin.private.last.text == shown and tg.callback_answers[-1]["text"] is None
 
 
 async def test_units_in_the_group_list_without_management_buttons(tg, db):
