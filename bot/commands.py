@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from bot.i18n import N_
 
 ADMIN, SECRETARIAT, CHAIR = "admin", "secretariat", "chair"
+REPRESENTATIVE = "representative"
 PRIVATE = "private"
 GROUP = "group"
 
@@ -48,6 +49,13 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _spec("chair", N_("Set the chair and vice-chair units of the year"), [PRIVATE], [ADMIN]),
     _spec("phase", N_("Open and close the year's phases, set deadlines"), [PRIVATE, GROUP], [ADMIN, CHAIR]),
     _spec("table", N_("The scoring table: view, export, replace"), [PRIVATE]),
+    _spec("pledge", N_("Your unit's pledge: write, submit, sign, amend"), [PRIVATE], [REPRESENTATIVE]),
+    _spec("pledges", N_("Every unit's pledge and its state; the signed document"), [PRIVATE, GROUP]),
+    _spec("score", N_("Self-scoring: score your unit, attach evidence, submit"), [PRIVATE], [REPRESENTATIVE]),
+    _spec("verify", N_("Verify the score sheets assigned to your unit; explanations to decide"), [PRIVATE],
+          [REPRESENTATIVE, ADMIN]),
+    _spec("scores", N_("The scores: the cluster's table, or your unit's sheet"), [PRIVATE],
+          [REPRESENTATIVE, ADMIN, CHAIR, SECRETARIAT]),
 )
 
 

@@ -13,10 +13,13 @@ import datetime as dt
 import re
 import secrets
 import sys
+from dataclasses import dataclass
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot.app import build_application
+from bot.demo_pledges import pledge_scene
+from bot.demo_scoring import scoring_scene
 from bot.i18n import _
 from bot.offline import OfflineTelegram, SimChat, SimUser
 from bot.settings import Settings
@@ -60,8 +63,34 @@ class DemoPeople:
         return self.tg.group(title, admins=admins, members=members, id=-(self.base + 999))
 
 
+@dataclass
+class Cast:
+    """Who plays the demo: the administrator, one representative per unit (in the order of
+    ECONOMIC_CLUSTER_2024; reps[0] represents the chair unit) and the cluster's group."""
+
+    admin: SimUser
+    reps: list[SimUser]
+    group: SimChat
+
+    @property
+    def chair_rep(self) -> SimUser:
+        return self.reps[0]
+
+
 async def play(tg: OfflineTelegram, people: DemoPeople) -> list[SimChat]:
-    """The script. Each capability adds its scene; returns the chats worth printing."""
+    """The script, scene after scene as the year goes; returns the chats worth printing."""
+    cast = await setup_scene(tg, people)
+    admin, reps, group, bot = cast.admin, cast.reps, cast.group, BOT_USERNAME
+    # Pledges: register, one returned and fixed, accepted, signed; the group gets the .docx.
+    await pledge_scene(tg, admin, cast.chair_rep, reps, group, bot)
+    # Scoring: self-assessment with evidence, verification, a dispute decided, the table.
+    await scoring_scene(tg, admin, cast.chair_rep, reps, group, bot)
+    await cast.chair_rep.send(f"/status@{bot}", chat=group)
+    return [admin.private, cast.chair_rep.private, reps[2].private, reps[4].private, group]
+
+
+async def setup_scene(tg: OfflineTelegram, people: DemoPeople) -> Cast:
+    """First contact, the group bound, units, chair, invites, registration opened."""
     admin = people.user("Trần Thị Bình", username="binh_tran")
     reps = [people.user(name) for name in REPRESENTATIVES]
     group = people.group("Cụm thi đua kinh tế", admins=[admin], members=reps)
@@ -117,8 +146,7 @@ async def play(tg: OfflineTelegram, people: DemoPeople) -> list[SimChat]:
     await admin.send("/table")
     await chair_rep.send(f"/status@{bot}", chat=group)
     await admin.send("/status")
-
-    return [admin.private, chair_rep.private, group]
+    return Cast(admin, reps, group)
 
 
 
@@ -134,6 +162,9 @@ async def run_demo(settings: Settings, out: TextIO | None = None) -> bool:
         token=tg.token,
         request=tg.make_request(),
         get_updates_request=tg.make_request(),
+        # The fake Bot API has no flood limits to respect; with the limiter on, the 20/min
+        # into one group would make the demo wait for minutes of simulated meetings.
+        rate_limit=False,
     )
     chats: list[SimChat] = []
     async with tg.running(app):

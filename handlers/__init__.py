@@ -19,15 +19,23 @@ def register_all(app: Application) -> None:
         lang,
         members,
         phase,
+        pledge,
+        pledge_list,
+        pledge_review,
+        pledge_signing,
+        score,
+        scores,
         setup,
         start,
         status,
         table,
         units,
+        verify,
     )
 
     for module in (
         start, lang, group, setup, clusters, units, invites, members, chair,
-        table, phase, status, awaiting, errors, fallback,
+        table, phase, status, score, verify, scores, pledge, pledge_review, pledge_signing,
+        pledge_list, awaiting, errors, fallback,
     ):  # fmt: skip
         module.register(app)

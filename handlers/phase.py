@@ -31,6 +31,7 @@ from bot.phases import PhaseState, PhaseView, phase_name
 from bot.services import phases as service
 from bot.services.actors import Actor, actor_in
 from bot.services.clusters import current_year
+from handlers import pledge_signing
 from handlers.awaiting import done, expect, on_input
 from handlers.base import BotContext, Turn, handler
 from handlers.clusters import cluster_for, rerunnable
@@ -293,6 +294,9 @@ async def button(update: Update, context: BotContext, turn: Turn) -> None:
         change = await service.set_deadline(turn.session, actor, year.id, kind, deadline, now=now)
     show(change.views)
     announce(turn, context, cluster, change, now)
+    if (change.action == "close" and change.kind == PhaseKind.SIGNING) or change.closed == PhaseKind.SIGNING:
+        # The pledge is frozen and its document sent when signing ends, however it ends.
+        await pledge_signing.signing_closed(turn, context, year.id, now)
 
 
 @on_input(INPUT_STEP)

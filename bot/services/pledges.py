@@ -1,0 +1,716 @@
+"""Pledges as use cases: draft, submit, review, sign, conclude, amend, and the document.
+
+Every function checks who acts (`Actor.require` and the unit they represent), the pledge's
+status (`bot.pledges.check`) and the phase (`require_phase`, the guard), then writes. Changes
+that a button or a typed step made on a version of the pledge carry that version: if the
+pledge moved on meanwhile (another representative of the unit, or the chair) the change is
+refused with `StaleDraft`, never merged silently. The same holds at the database: `Pledge`
+has a `version_id_col`, so two transactions racing on one version cannot both write; the
+loser's `StaleDataError` becomes the same `StaleDraft`.
+
+Signing of the year is *concluded* when every active unit has signed, or when the chair
+closes signing; then the signed pledges form the cluster's pledge document. Units that had
+not signed by then stay as they were (the document says "not signed"): a signature is never
+recorded for a unit that did not give it. Which year is concluded, when, and the group message
+showing the signatures live in `Cluster.settings["pledge_signing"]` (no schema change).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
+
+from bot import fmt
+from bot import phases as phase_rules
+from bot import pledges as rules
+from bot.errors import Refusal
+from bot.i18n import _
+from bot.permissions import Action
+from bot.pledge_document import Amendment, PledgeDocument, UnitPledge
+from bot.pledges import Change, Item, Op, Target
+from bot.services import phases as phase_service
+from bot.services.actors import Actor
+from bot.services.audit import record
+from bot.services.clusters import current_year
+from bot.services.phases import cluster_timezone, phase_views, require_phase
+from storage.models import (
+    Cluster,
+    EmulationYear,
+    Person,
+    PhaseKind,
+    Pledge,
+    PledgeItem,
+    PledgeRevision,
+    PledgeStatus,
+    Unit,
+    utcnow,
+)
+from storage.pledges import (
+    active_units,
+    ensure_pledge,
+    people_by_id,
+    people_with_role,
+    pledge_of,
+    pledges_of_year,
+    representatives_of,
+    revision_count,
+    revisions_of_year,
+)
+
+SIGNING_KEY = "pledge_signing"  # Cluster.settings: {year id: {"board": id, "concluded_at": iso, ...}}
+PLACE_KEY = "pledge_place"
+COMMON_KEY = "pledge_common_content"
+
+
+class StaleDraft(Refusal):
+    """The pledge changed since the version the person was looking at."""
+
+    def __init__(self, pledge_id: int) -> None:
+        super().__init__(
+            _("Someone else changed this pledge in the meantime, so nothing was saved. "
+              "Here is the current version.")  # fmt: skip
+        )
+        self.pledge_id = pledge_id
+
+
+@dataclass(frozen=True)
+class EditResult:
+    pledge: Pledge
+    summary: str  # "commitment 2 reworded"
+    revision: PledgeRevision | None  # an amendment of a signed pledge
+
+
+@dataclass(frozen=True)
+class SigningOutcome:
+    """The year's signing was concluded just now."""
+
+    cluster_id: int
+    year_id: int
+    signed: int
+    total: int  # active units
+    concluded_at: dt.datetime
+
+    @property
+    def complete(self) -> bool:
+        return self.signed >= self.total
+
+
+@dataclass(frozen=True)
+class SignResult:
+    pledge: Pledge
+    outcome: SigningOutcome | None  # set when this signature was the last one
+
+
+@dataclass(frozen=True)
+class UnitState:
+    """One line of /pledges."""
+
+    unit_id: int
+    name: str
+    status: PledgeStatus | None
+    items: int
+    pledge_id: int | None
+    version: int | None
+    signed_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class BoardLine:
+    name: str
+    signed_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Board:
+    """What the group's signing message shows."""
+
+    cluster_id: int
+    year_id: int
+    cluster_name: str
+    year: int
+    chat_id: int | None
+    locale: str
+    tz: ZoneInfo
+    message_id: int | None
+    lines: tuple[BoardLine, ...]
+    concluded_at: dt.datetime | None
+
+    @property
+    def signed(self) -> int:
+        return sum(1 for line in self.lines if line.signed_at is not None)
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def items_of(pledge: Pledge) -> list[Item]:
+    return [
+        Item(
+            row.id,
+            row.text,
+            Target(row.target_value, row.target_unit or "") if row.target_value is not None else None,
+        )
+        for row in pledge.items
+    ]
+
+
+def signing_record(cluster: Cluster, year_id: int) -> dict:
+    return dict(((cluster.settings or {}).get(SIGNING_KEY) or {}).get(str(year_id)) or {})
+
+
+def concluded_at(cluster: Cluster, year_id: int) -> dt.datetime | None:
+    value = signing_record(cluster, year_id).get("concluded_at")
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def _update_signing_record(cluster: Cluster, year_id: int, **values) -> None:
+    """Replace the top-level value: `MutableDict` notices only top-level assignments."""
+    settings = dict(cluster.settings or {})
+    records = dict(settings.get(SIGNING_KEY) or {})
+    records[str(year_id)] = {**dict(records.get(str(year_id)) or {}), **values}
+    settings[SIGNING_KEY] = records
+    cluster.settings = settings
+
+
+def place_of(cluster: Cluster) -> str:
+    return (cluster.settings or {}).get(PLACE_KEY) or rules.DEFAULT_PLACE
+
+
+def common_content_of(cluster: Cluster, year: int) -> str:
+    return (cluster.settings or {}).get(COMMON_KEY) or rules.default_common_content(cluster.name, year)
+
+
+async def _year_of(session: AsyncSession, cluster_id: int) -> EmulationYear:
+    year = await current_year(session, cluster_id)
+    if year is None:
+        raise Refusal(_("This cluster has no emulation year yet."))
+    return year
+
+
+async def _pledge(session: AsyncSession, actor: Actor, pledge_id: int) -> tuple[Pledge, EmulationYear]:
+    """The pledge a button or a step names, if it is in the actor's cluster and current year."""
+    pledge = await session.get(Pledge, pledge_id)
+    year = await session.get(EmulationYear, pledge.year_id) if pledge is not None else None
+    if pledge is None or year is None or year.cluster_id != actor.cluster_id:
+        raise Refusal(_("That pledge is not in this cluster."))
+    current = await current_year(session, actor.cluster_id)
+    if current is None or current.id != year.id:
+        raise Refusal(
+            _("The pledges of {year} can no longer change.").format(year=year.year)
+        )
+    return pledge, year
+
+
+def _require_own(actor: Actor, pledge: Pledge) -> None:
+    actor.require(Action.EDIT_PLEDGE)
+    if pledge.unit_id not in actor.unit_ids:
+        raise Refusal(_("You do not represent this unit, so you cannot change its pledge."))
+
+
+def _require_version(pledge: Pledge, version: int | None) -> None:
+    if version is not None and pledge.version != version:
+        raise StaleDraft(pledge.id)
+
+
+async def _require_phase(session: AsyncSession, year_id: int, op: Op, now: dt.datetime) -> None:
+    """`require_phase` for `op`. Reviewing only needs the phase open: a deadline binds the
+    units' submissions, not the chair who still has to read them."""
+    kinds = rules.PHASES[op]
+    if op in (Op.ACCEPT, Op.RETURN):
+        views = await phase_views(session, year_id)
+        if any(phase_rules.view_of(views, kind).is_open for kind in kinds):
+            return
+    await require_phase(session, year_id, kinds, now=now)
+
+
+async def available_ops(session: AsyncSession, pledge: Pledge, now: dt.datetime | None = None) -> set[Op]:
+    """What the pledge's status and the open phase allow now (for drawing the buttons)."""
+    now = now or utcnow()
+    year = await session.get(EmulationYear, pledge.year_id)
+    tz = cluster_timezone(await session.get(Cluster, year.cluster_id))
+    views = await phase_views(session, pledge.year_id)
+    allowed = set()
+    for op in Op:
+        if not rules.allows(op, pledge.status):
+            continue
+        if op in (Op.ACCEPT, Op.RETURN):
+            if any(phase_rules.view_of(views, k).is_open for k in rules.PHASES[op]):
+                allowed.add(op)
+            continue
+        try:
+            phase_rules.require_phase(views, rules.PHASES[op], now, tz)
+        except Refusal:
+            continue
+        allowed.add(op)
+    return allowed
+
+
+async def _flush(session: AsyncSession, pledge: Pledge) -> None:
+    pledge_id = pledge.id  # read now: after a failed flush the object is expired
+    try:
+        await session.flush()
+    except StaleDataError:
+        raise StaleDraft(pledge_id) from None
+
+
+def _touch(pledge: Pledge, actor: Actor, now: dt.datetime) -> None:
+    """Item changes alone would not UPDATE the pledge row; this moves its version."""
+    previous = pledge.updated_at
+    pledge.updated_at = now if previous is None or now > previous else previous + dt.timedelta(microseconds=1)
+    pledge.updated_by_person_id = actor.person_id
+
+
+def _store_items(pledge: Pledge, items: list[Item]) -> None:
+    rows = {row.id: row for row in pledge.items}
+    kept = []
+    for position, item in enumerate(items, 1):
+        row = rows.get(item.id) if item.id is not None else None
+        if row is None:
+            row = PledgeItem(text=item.text)
+        row.position = position
+        row.text = item.text
+        row.target_value = item.target.value if item.target else None
+        row.target_unit = (item.target.unit or None) if item.target else None
+        kept.append(row)
+    pledge.items = kept  # rows left out are deleted (delete-orphan)
+
+
+# ----------------------------------------------------------------------------- representatives
+
+
+async def open_for_unit(session: AsyncSession, actor: Actor, unit_id: int, now: dt.datetime | None = None) -> Pledge:
+    """/pledge: the unit's pledge of the current year; the first time (during registration)
+    an empty draft is created for the unit's representatives to share."""
+    now = now or utcnow()
+    actor.require(Action.EDIT_PLEDGE)
+    if unit_id not in actor.unit_ids:
+        raise Refusal(_("You do not represent this unit, so you cannot change its pledge."))
+    year = await _year_of(session, actor.cluster_id)
+    pledge = await pledge_of(session, year.id, unit_id)
+    if pledge is None:
+        await require_phase(session, year.id, rules.PHASES[Op.EDIT], now=now)
+        pledge = await ensure_pledge(session, year.id, unit_id, actor.person_id)
+        await session.flush()
+    return pledge
+
+
+async def representative_pledge(session: AsyncSession, actor: Actor, pledge_id: int) -> tuple[Pledge, EmulationYear]:
+    """The pledge a representative's button names, if it is their unit's."""
+    pledge, year = await _pledge(session, actor, pledge_id)
+    _require_own(actor, pledge)
+    return pledge, year
+
+
+async def require_editable(session: AsyncSession, actor: Actor, pledge_id: int, version: int | None,
+                           now: dt.datetime | None = None) -> tuple[Pledge, Op]:  # fmt: skip
+    """Before asking for typed input: may the pledge be changed now (edited, or amended when
+    signed)? So nobody types a long text only to hear it cannot be saved."""
+    now = now or utcnow()
+    pledge, year = await representative_pledge(session, actor, pledge_id)
+    op = Op.AMEND if pledge.status == PledgeStatus.SIGNED else Op.EDIT
+    rules.check(op, pledge.status)
+    await _require_phase(session, year.id, op, now)
+    _require_version(pledge, version)
+    return pledge, op
+
+
+async def edit(
+    session: AsyncSession,
+    actor: Actor,
+    pledge_id: int,
+    version: int | None,
+    change: Change,
+    *,
+    reason: str | None = None,
+    now: dt.datetime | None = None,
+) -> EditResult:
+    """Apply one change to the shared draft; on a signed pledge it is an amendment, which
+    needs a reason and keeps the previous content as a `PledgeRevision`."""
+    now = now or utcnow()
+    pledge, year = await _pledge(session, actor, pledge_id)
+    _require_own(actor, pledge)
+    op = Op.AMEND if pledge.status == PledgeStatus.SIGNED else Op.EDIT
+    rules.check(op, pledge.status)
+    await _require_phase(session, year.id, op, now)
+    _require_version(pledge, version)
+    before = items_of(pledge)
+    after = rules.apply_change(before, change)
+    summary = rules.change_summary(before, change)
+    revision = None
+    if op == Op.AMEND:
+        reason = rules.clean_text(reason, rules.MAX_REASON, what=_("The reason"))
+        number = await revision_count(session, pledge.id) + 1
+        revision = PledgeRevision(
+            pledge_id=pledge.id, number=number, snapshot=rules.snapshot(before), reason=reason,
+            by_person_id=actor.person_id, at=now,
+        )  # fmt: skip
+        session.add(revision)
+        record(
+            session, cluster_id=actor.cluster_id, actor_person_id=actor.person_id,
+            action="pledge.amend", subject=f"pledge:{pledge.id}", unit_id=pledge.unit_id,
+            revision=number, reason=reason, change=change.as_data(), summary=summary,
+        )  # fmt: skip
+    _store_items(pledge, after)
+    _touch(pledge, actor, now)
+    await _flush(session, pledge)
+    return EditResult(pledge, summary, revision)
+
+
+async def submit(session: AsyncSession, actor: Actor, pledge_id: int, version: int | None,
+                 now: dt.datetime | None = None) -> Pledge:  # fmt: skip
+    now = now or utcnow()
+    pledge, year = await _pledge(session, actor, pledge_id)
+    _require_own(actor, pledge)
+    status = rules.check(Op.SUBMIT, pledge.status)
+    await _require_phase(session, year.id, Op.SUBMIT, now)
+    _require_version(pledge, version)
+    rules.require_submittable(items_of(pledge))
+    pledge.status = status
+    pledge.submitted_at = now
+    _touch(pledge, actor, now)
+    record(
+        session, cluster_id=actor.cluster_id, actor_person_id=actor.person_id,
+        action="pledge.submit", subject=f"pledge:{pledge.id}", unit_id=pledge.unit_id,
+        items=len(pledge.items),
+    )  # fmt: skip
+    await _flush(session, pledge)
+    return pledge
+
+
+async def withdraw(session: AsyncSession, actor: Actor, pledge_id: int, version: int | None,
+                   now: dt.datetime | None = None) -> Pledge:  # fmt: skip
+    """Take a submitted pledge back to edit it (before the chair has reviewed it)."""
+    now = now or utcnow()
+    pledge, year = await _pledge(session, actor, pledge_id)
+    _require_own(actor, pledge)
+    status = rules.check(Op.WITHDRAW, pledge.status)
+    await _require_phase(session, year.id, Op.WITHDRAW, now)
+    _require_version(pledge, version)
+    pledge.status = status
+    _touch(pledge, actor, now)
+    record(
+        session, cluster_id=actor.cluster_id, actor_person_id=actor.person_id,
+        action="pledge.withdraw", subject=f"pledge:{pledge.id}", unit_id=pledge.unit_id,
+    )  # fmt: skip
+    await _flush(session, pledge)
+    return pledge
+
+
+# ----------------------------------------------------------------------------- the chair
+
+
+async def accept(session: AsyncSession, actor: Actor, pledge_id: int, version: int | None,
+                 now: dt.datetime | None = None) -> Pledge:  # fmt: skip
+    now = now or utcnow()
+    actor.require(Action.REVIEW_PLEDGE)
+    pledge, year = await _pledge(session, actor, pledge_id)
+    status = rules.check(Op.ACCEPT, pledge.status)
+    await _require_phase(session, year.id, Op.ACCEPT, now)
+    _require_version(pledge, version)
+    pledge.status = status
+    pledge.reviewed_at = now
+    pledge.review_comment = None
+    _touch(pledge, actor, now)
+    record(
+        session, cluster_id=actor.cluster_id, actor_person_id=actor.person_id,
+        action="pledge.accept", subject=f"pledge:{pledge.id}", unit_id=pledge.unit_id,
+    )  # fmt: skip
+    await _flush(session, pledge)
+    return pledge
+
+
+async def return_pledge(session: AsyncSession, actor: Actor, pledge_id: int, version: int | None,
+                        comment: str | None, now: dt.datetime | None = None) -> Pledge:  # fmt: skip
+    now = now or utcnow()
+    actor.require(Action.REVIEW_PLEDGE)
+    pledge, year = await _pledge(session, actor, pledge_id)
+    status = rules.check(Op.RETURN, pledge.status)
+    await _require_phase(session, year.id, Op.RETURN, now)
+    _require_version(pledge, version)
+    comment = rules.clean_text(comment, rules.MAX_COMMENT, what=_("The comment"))
+    pledge.status = status
+    pledge.reviewed_at = now
+    pledge.review_comment = comment
+    _touch(pledge, actor, now)
+    record(
+        session, cluster_id=actor.cluster_id, actor_person_id=actor.person_id,
+        action="pledge.return", subject=f"pledge:{pledge.id}", unit_id=pledge.unit_id,
+        comment=comment,
+    )  # fmt: skip
+    await _flush(session, pledge)
+    return pledge
+
+
+async def check_reviewable(session: AsyncSession, actor: Actor, pledge_id: int) -> tuple[Pledge, EmulationYear]:
+    """The pledge a reviewer opens (any status; the buttons follow what is allowed)."""
+    actor.require(Action.REVIEW_PLEDGE)
+    return await _pledge(session, actor, pledge_id)
+
+
+# ----------------------------------------------------------------------------- signing
+
+
+async def _lock_cluster(session: AsyncSession, cluster_id: int) -> Cluster:
+    """The cluster row, locked: concluding must happen once even when the last two units
+    sign in the same second (SQLite serialises writers anyway; PostgreSQL needs the lock)."""
+    cluster = await session.get(Cluster, cluster_id, with_for_update=True, populate_existing=True)
+    assert cluster is not None
+    return cluster
+
+
+async def sign(
+    session: AsyncSession, actor: Actor, unit_id: int | None = None, now: dt.datetime | None = None
+) -> SignResult:
+    """"Đồng ý ký giao ước": the unit's accepted pledge is signed. `unit_id` None (the group's
+    button) means the one unit the actor represents that can sign."""
+    now = now or utcnow()
+    actor.require(Action.EDIT_PLEDGE)
+    year = await _year_of(session, actor.cluster_id)
+    pledges = await pledges_of_year(session, year.id)
+    if unit_id is None:
+        units = sorted(actor.unit_ids)
+        if len(units) > 1:
+            waiting = [u for u in units if u in pledges and pledges[u].status == PledgeStatus.ACCEPTED]
+            if len(waiting) != 1:
+                raise Refusal(
+                    _("You represent several units: sign for each of them with /pledge in a "
+                      "private chat with me.")  # fmt: skip
+                )
+            units = waiting
+        unit_id = units[0]
+    if unit_id not in actor.unit_ids:
+        raise Refusal(_("You do not represent this unit, so you cannot change its pledge."))
+    pledge = pledges.get(unit_id)
+    if pledge is None:
+        raise Refusal(
+            _("Your unit has not registered a pledge this year, so there is nothing to sign.")
+        )
+    if pledge.status == PledgeStatus.SIGNED:
+        cluster = await session.get(Cluster, actor.cluster_id)
+        raise Refusal(
+            _("Your unit has already signed the pledge ({when}).").format(
+                when=fmt.datetime(pledge.signed_at, cluster_timezone(cluster))
+            )
+        )
+    status = rules.check(Op.SIGN, pledge.status)
+    await require_phase(session, year.id, rules.PHASES[Op.SIGN], now=now)
+    cluster = await _lock_cluster(session, actor.cluster_id)
+    done_at = concluded_at(cluster, year.id)
+    if done_at is not None:
+        raise Refusal(
+            _("The signing of the {year} pledge was concluded on {when}; no more signatures are "
+              "taken.").format(year=year.year, when=fmt.datetime(done_at, cluster_timezone(cluster)))
+        )  # fmt: skip
+    pledge.status = status
+    pledge.signed_at = now
+    pledge.signed_by_person_id = actor.person_id
+    _touch(pledge, actor, now)
+    record(
+        session, cluster_id=actor.cluster_id, actor_person_id=actor.person_id,
+        action="pledge.sign", subject=f"pledge:{pledge.id}", unit_id=pledge.unit_id,
+    )  # fmt: skip
+    await _flush(session, pledge)
+    units = await active_units(session, actor.cluster_id)
+    outcome = None
+    if all(u.id in pledges and pledges[u.id].status == PledgeStatus.SIGNED for u in units):
+        outcome = await finalize_signing(session, year.id, now)
+    return SignResult(pledge, outcome)
+
+
+async def finalize_signing(
+    session: AsyncSession, year_id: int, now: dt.datetime, *, by_person_id: int | None = None
+) -> SigningOutcome | None:
+    """Conclude the year's signing: the signed pledges become the cluster's pledge document.
+
+    Called when the last active unit signs, and — the hook for the phases code — whenever the
+    signing phase closes (closed with /phase, or by opening self-scoring). Idempotent: None
+    when it was concluded already, or when no unit has signed (nothing to record).
+    """
+    year = await session.get(EmulationYear, year_id)
+    if year is None:
+        return None
+    cluster = await _lock_cluster(session, year.cluster_id)
+    if concluded_at(cluster, year_id) is not None:
+        return None
+    pledges = await pledges_of_year(session, year_id)
+    units = await active_units(session, cluster.id)
+    signed = [p for p in pledges.values() if p.status == PledgeStatus.SIGNED]
+    if not signed:
+        return None
+    signed_active = sum(1 for u in units if u.id in pledges and pledges[u.id].status == PledgeStatus.SIGNED)
+    _update_signing_record(cluster, year_id, concluded_at=now.isoformat(), concluded_by=by_person_id)
+    record(
+        session, cluster_id=cluster.id, actor_person_id=by_person_id,
+        action="pledge.signing_concluded", subject=f"year:{year_id}",
+        signed=sorted(p.unit_id for p in signed),
+        not_signed=sorted(u.id for u in units if u.id not in {p.unit_id for p in signed}),
+    )  # fmt: skip
+    await session.flush()
+    return SigningOutcome(cluster.id, year_id, signed_active, len(units), now)
+
+
+async def conclude(
+    session: AsyncSession, actor: Actor, year_id: int, now: dt.datetime | None = None
+) -> tuple[phase_service.PhaseChange | None, SigningOutcome | None]:
+    """The chair's "Kết thúc ký kết": close the signing phase (if open) and conclude."""
+    now = now or utcnow()
+    actor.require(Action.MANAGE_PHASES)
+    year = await session.get(EmulationYear, year_id)
+    if year is None or year.cluster_id != actor.cluster_id:
+        raise Refusal(_("That emulation year is not in this cluster."))
+    views = await phase_views(session, year_id)
+    signing = phase_rules.view_of(views, PhaseKind.SIGNING)
+    cluster = await session.get(Cluster, actor.cluster_id)
+    done_at = concluded_at(cluster, year_id)
+    if done_at is not None:
+        raise Refusal(
+            _("The signing of the {year} pledge was already concluded on {when}.").format(
+                year=year.year, when=fmt.datetime(done_at, cluster_timezone(cluster))
+            )
+        )
+    if signing.opened_at is None:
+        await require_phase(session, year_id, PhaseKind.SIGNING, now=now)  # says it never opened
+    change = None
+    if signing.is_open:
+        change = await phase_service.close_phase(session, actor, year_id, PhaseKind.SIGNING, now=now)
+    outcome = await finalize_signing(session, year_id, now, by_person_id=actor.person_id)
+    return change, outcome
+
+
+# ----------------------------------------------------------------------------- the cluster's view
+
+
+async def overview(session: AsyncSession, actor: Actor, cluster: Cluster) -> tuple[EmulationYear, list[UnitState]]:
+    """/pledges: every active unit (and any inactive one that signed) with its pledge's state."""
+    actor.require(Action.VIEW_PLEDGES)
+    year = await _year_of(session, cluster.id)
+    return year, await _states(session, cluster.id, year.id)
+
+
+async def _states(session: AsyncSession, cluster_id: int, year_id: int) -> list[UnitState]:
+    pledges = await pledges_of_year(session, year_id)
+    units = await active_units(session, cluster_id)
+    active = {u.id for u in units}
+    for unit_id, pledge in pledges.items():
+        if unit_id not in active and pledge.status == PledgeStatus.SIGNED:
+            units.append(await session.get(Unit, unit_id))
+    states = []
+    for unit in units:
+        pledge = pledges.get(unit.id)
+        states.append(
+            UnitState(
+                unit.id, unit.name,
+                pledge.status if pledge else None,
+                len(pledge.items) if pledge else 0,
+                pledge.id if pledge else None,
+                pledge.version if pledge else None,
+                pledge.signed_at if pledge else None,
+            )  # fmt: skip
+        )
+    return states
+
+
+async def board_of(session: AsyncSession, cluster_id: int, year_id: int) -> Board | None:
+    cluster = await session.get(Cluster, cluster_id)
+    year = await session.get(EmulationYear, year_id)
+    if cluster is None or year is None:
+        return None
+    states = await _states(session, cluster_id, year_id)
+    record_ = signing_record(cluster, year_id)
+    return Board(
+        cluster_id=cluster.id, year_id=year.id, cluster_name=cluster.name, year=year.year,
+        chat_id=cluster.telegram_chat_id, locale=cluster.locale, tz=cluster_timezone(cluster),
+        message_id=record_.get("board"),
+        lines=tuple(BoardLine(s.name, s.signed_at if s.status == PledgeStatus.SIGNED else None) for s in states),
+        concluded_at=concluded_at(cluster, year_id),
+    )  # fmt: skip
+
+
+async def set_board_message(session: AsyncSession, cluster_id: int, year_id: int, message_id: int | None) -> None:
+    cluster = await _lock_cluster(session, cluster_id)
+    _update_signing_record(cluster, year_id, board=message_id)
+    await session.flush()
+
+
+async def document_of(session: AsyncSession, cluster: Cluster, year: EmulationYear) -> PledgeDocument | None:
+    """The signed pledge of the year, once signing was concluded; None before."""
+    done_at = concluded_at(cluster, year.id)
+    if done_at is None:
+        return None
+    tz = cluster_timezone(cluster)
+    pledges = await pledges_of_year(session, year.id)
+    units = await active_units(session, cluster.id)
+    signed_elsewhere = [await session.get(Unit, uid) for uid, p in pledges.items()
+                        if p.status == PledgeStatus.SIGNED and uid not in {u.id for u in units}]  # fmt: skip
+    people = await people_by_id(session, {p.signed_by_person_id for p in pledges.values() if p.signed_by_person_id})
+    amendments: dict[int, list[Amendment]] = {}
+    for revision in await revisions_of_year(session, year.id):
+        amendments.setdefault(revision.pledge_id, []).append(
+            Amendment(revision.number, revision.at, revision.reason)
+        )
+    entries = []
+    for unit in [*units, *signed_elsewhere]:
+        pledge = pledges.get(unit.id)
+        signed = pledge is not None and pledge.status == PledgeStatus.SIGNED
+        signer = people.get(pledge.signed_by_person_id) if signed and pledge.signed_by_person_id else None
+        entries.append(
+            UnitPledge(
+                name=unit.name,
+                items=items_of(pledge) if pledge is not None and pledge.status in
+                (PledgeStatus.ACCEPTED, PledgeStatus.SIGNED) else [],
+                signed_by=signer.full_name if signer else None,
+                signed_at=pledge.signed_at if signed else None,
+                amendments=amendments.get(pledge.id, []) if pledge is not None else [],
+            )  # fmt: skip
+        )
+    return PledgeDocument(
+        cluster_name=cluster.name, year=year.year, place=place_of(cluster),
+        date=done_at.astimezone(tz).date(), common_content=common_content_of(cluster, year.year),
+        tz=tz, units=entries,
+    )  # fmt: skip
+
+
+async def set_document_setting(session: AsyncSession, actor: Actor, cluster: Cluster, key: str, text: str | None) -> str:
+    """The place written before the date, or the common content of the pledge document."""
+    actor.require(Action.CONFIGURE_CLUSTER)
+    if key == PLACE_KEY:
+        value = rules.clean_text(text, rules.MAX_PLACE, what=_("The place"))
+    elif key == COMMON_KEY:
+        value = "\n".join(line.strip() for line in (text or "").splitlines() if line.strip())
+        rules.clean_text(value, rules.MAX_COMMON, what=_("The common content"))
+    else:
+        raise ValueError(key)
+    settings = dict(cluster.settings or {})
+    before = settings.get(key)
+    settings[key] = value
+    cluster.settings = settings
+    record(
+        session, cluster_id=cluster.id, actor_person_id=actor.person_id, action=f"cluster.{key}",
+        subject=f"cluster:{cluster.id}", before=before, after=value,
+    )  # fmt: skip
+    await session.flush()
+    return value
+
+
+# ----------------------------------------------------------------------------- who is told
+
+
+async def reviewers(session: AsyncSession, year: EmulationYear) -> list[Person]:
+    """Who reviews pledges: the chair unit's representatives, else the administrators."""
+    if year.chair_unit_id is not None:
+        people = [p for _u, p in await representatives_of(session, [year.chair_unit_id])]
+        if people:
+            return people
+    return await people_with_role(session, year.cluster_id, "admin")
+
+
+async def unit_people(session: AsyncSession, unit_id: int) -> list[Person]:
+    return [p for _u, p in await representatives_of(session, [unit_id])]
+
+
+async def secretariat(session: AsyncSession, cluster_id: int) -> list[Person]:
+    return await people_with_role(session, cluster_id, "secretariat")

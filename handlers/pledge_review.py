@@ -1,0 +1,207 @@
+"""The chair reviews submitted pledges: accept, or return with a typed comment.
+
+When a unit submits, the chair unit's representatives (the administrators when the year has
+no chair unit) get the pledge in private with the two buttons; /pledges lists what waits.
+The unit's representatives are told the outcome in private; a representative who blocked
+the bot does not undo the review.
+
+Buttons (`plr:<action>:<pledge>[:<version>|<page>]`): `open` show · `pg` page · `ok` accept ·
+`ret` return (asks for the comment, step `pledge_return_comment`).
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, CallbackQueryHandler
+
+from bot import callbacks
+from bot import pledges as rules
+from bot.errors import Refusal
+from bot.i18n import _, current_locale, use_locale
+from bot.pledges import Op
+from bot.services import pledges as service
+from bot.services.actors import Actor, actor_in
+from bot.services.phases import cluster_timezone
+from handlers import pledge_common as common
+from handlers.awaiting import done, expect, on_input
+from handlers.base import BotContext, Turn, handler
+from handlers.clusters import stale
+from storage.models import Cluster, EmulationYear, Pledge, Unit
+
+NS = "plr"
+STEP_COMMENT = "pledge_return_comment"
+
+
+def _button(text: str, action: str, *args: int) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=callbacks.pack(NS, action, *args))
+
+
+async def review_view(
+    turn: Turn, pledge: Pledge, *, page: int = 0, note: str | None = None, buttons: bool = True
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The pledge as the chair reads it, with Accept / Return when they apply now."""
+    session = turn.session
+    year = await session.get(EmulationYear, pledge.year_id)
+    unit = await session.get(Unit, pledge.unit_id)
+    cluster = await session.get(Cluster, year.cluster_id)
+    ops = await service.available_ops(session, pledge) if buttons else set()
+    head = common.pledge_header(unit.name, year.year, pledge, cluster_timezone(cluster))
+    head[0] = _("📨 <b>Pledge {year} to review</b> — {unit}").format(
+        year=year.year, unit=common.name_text(unit.name)
+    )
+    pages = common.pages_of(head, service.items_of(pledge), note=note)
+    page = min(max(page, 0), len(pages) - 1)
+    rows = []
+    review = [
+        *([_button(_("✅ Accept"), "ok", pledge.id, pledge.version)] if Op.ACCEPT in ops else []),
+        *([_button(_("↩️ Return with a comment"), "ret", pledge.id, pledge.version)] if Op.RETURN in ops else []),
+    ]  # fmt: skip
+    if review:
+        rows.append(review)
+    nav = common.nav_row(NS, "pg", pledge.id, page, len(pages))
+    if nav:
+        rows.append(nav)
+    return pages[page], InlineKeyboardMarkup(rows) if rows else None
+
+
+async def notify_reviewers(turn: Turn, context: BotContext, pledge: Pledge) -> None:
+    """A pledge was submitted: the reviewers get it in private, buttons included."""
+    year = await turn.session.get(EmulationYear, pledge.year_id)
+    people = await service.reviewers(turn.session, year)
+    views = {}
+    for locale in {common.locale_of(person, turn.settings.locale) for person in people}:
+        with use_locale(locale):
+            views[locale] = await review_view(turn, pledge)
+    common.tell(turn, context.bot, people, lambda: views[current_locale()])
+
+
+async def _reps_told(turn: Turn, context: BotContext, pledge: Pledge, compose) -> None:
+    people = await service.unit_people(turn.session, pledge.unit_id)
+    common.tell(turn, context.bot, people, compose)
+
+
+@handler
+async def button(update: Update, context: BotContext, turn: Turn) -> None:
+    _ns, args = callbacks.unpack(update.callback_query.data)
+    if args == ["noop"]:
+        turn.answer()
+        return
+    arity = {"open": 1, "pg": 2, "ok": 2, "ret": 2}
+    if not args or arity.get(args[0]) != len(args) - 1 or not all(a.isdigit() for a in args[1:]):
+        raise stale()
+    if turn.person is None or not turn.private:
+        raise stale()
+    action, numbers = args[0], [int(a) for a in args[1:]]
+    pledge = await turn.session.get(Pledge, numbers[0])
+    year = await turn.session.get(EmulationYear, pledge.year_id) if pledge is not None else None
+    if pledge is None or year is None:
+        raise stale()
+    actor = await actor_in(turn.session, turn.person.id, year.cluster_id)
+    await service.check_reviewable(turn.session, actor, pledge.id)
+    if action == "open":
+        turn.reply(*await review_view(turn, pledge))
+        return
+    if action == "pg":
+        turn.edit(*await review_view(turn, pledge, page=numbers[1]))
+        return
+    version = numbers[1]
+    if pledge.version != version:
+        await show_changed(turn, pledge)
+        return
+    if action == "ok":
+        await accept(turn, context, actor, pledge, version)
+    else:
+        rules.check(Op.RETURN, pledge.status)
+        await expect(turn, STEP_COMMENT, pledge_id=pledge.id, version=version)
+        unit = await turn.session.get(Unit, pledge.unit_id)
+        turn.edit(
+            _("↩️ Returning the pledge of <b>{unit}</b>. Send your comment in one message: what "
+              "should the unit change? (up to {max} characters; /cancel to stop)").format(
+                unit=common.name_text(unit.name), max=rules.MAX_COMMENT
+            )
+        )  # fmt: skip
+
+
+async def show_changed(turn: Turn, pledge: Pledge, typed: str | None = None) -> None:
+    pledge = await turn.session.get(Pledge, pledge.id, populate_existing=True)
+    note = "⚠️ " + escape(_("The pledge changed since this message (edited, withdrawn, or already "
+                           "reviewed by someone else); nothing was saved. Here is the current version."))  # fmt: skip
+    if typed:
+        note += "\n" + _("What you typed (not saved):") + "\n" + common.quote(typed)
+    text, markup = await review_view(turn, pledge, note=note)
+    if turn.update.callback_query is not None:
+        turn.answer(_("The pledge changed since this message; here is the current version."), alert=True)
+        turn.edit(text, markup)
+    else:
+        turn.reply(text, markup)
+
+
+async def accept(turn: Turn, context: BotContext, actor: Actor, pledge: Pledge, version: int) -> None:
+    try:
+        async with turn.session.begin_nested():
+            pledge = await service.accept(turn.session, actor, pledge.id, version)
+    except service.StaleDraft:
+        await show_changed(turn, pledge)
+        return
+    unit = await turn.session.get(Unit, pledge.unit_id)
+    year = await turn.session.get(EmulationYear, pledge.year_id)
+    note = "✅ " + _("Accepted; the unit's representatives have been told.")
+    turn.edit(*await review_view(turn, pledge, note=note))
+
+    def compose() -> tuple[str, InlineKeyboardMarkup]:
+        return (
+            _("✅ The chair accepted the pledge {year} of <b>{unit}</b>. When the signing opens, "
+              "sign it with /pledge.").format(year=year.year, unit=common.name_text(unit.name)),
+            InlineKeyboardMarkup([[InlineKeyboardButton(
+                _("📝 Open the pledge"), callback_data=callbacks.pack("pl", "v", pledge.id)
+            )]]),
+        )  # fmt: skip
+
+    await _reps_told(turn, context, pledge, compose)
+
+
+@on_input(STEP_COMMENT)
+async def comment_typed(update: Update, context: BotContext, turn: Turn, data: dict[str, Any]) -> None:
+    message = update.effective_message
+    typed = message.text if message is not None else None
+    if not typed:
+        raise Refusal(_("Please type the comment as text, or /cancel."))
+    comment = rules.clean_text(typed, rules.MAX_COMMENT, what=_("The comment"))
+    pledge = await turn.session.get(Pledge, data.get("pledge_id") or 0)
+    year = await turn.session.get(EmulationYear, pledge.year_id) if pledge is not None else None
+    if pledge is None or year is None:
+        await done(turn)
+        turn.reply(_("That pledge is no longer there; nothing was saved."))
+        return
+    actor = await actor_in(turn.session, turn.person.id, year.cluster_id)
+    try:
+        async with turn.session.begin_nested():
+            pledge = await service.return_pledge(turn.session, actor, pledge.id, data.get("version"), comment)
+    except service.StaleDraft:
+        await done(turn)
+        await show_changed(turn, pledge, typed=comment)
+        return
+    await done(turn)
+    unit = await turn.session.get(Unit, pledge.unit_id)
+    note = "↩️ " + _("Returned to the unit with your comment; its representatives have been told.")
+    turn.reply(*await review_view(turn, pledge, note=note))
+
+    def compose() -> tuple[str, InlineKeyboardMarkup]:
+        return (
+            _("↩️ The chair returned the pledge {year} of <b>{unit}</b> for changes.").format(
+                year=year.year, unit=common.name_text(unit.name)
+            ) + "\n" + _("Comment: {comment}").format(comment=common.quote(comment))
+            + "\n" + _("Change it and submit it again with /pledge."),
+            InlineKeyboardMarkup([[InlineKeyboardButton(
+                _("✏️ Change the pledge"), callback_data=callbacks.pack("pl", "v", pledge.id)
+            )]]),
+        )  # fmt: skip
+
+    await _reps_told(turn, context, pledge, compose)
+
+
+def register(app: Application) -> None:
+    app.add_handler(CallbackQueryHandler(button, pattern=callbacks.pattern(NS)))

@@ -1,0 +1,112 @@
+"""Queries about pledges and the people they concern."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    Person,
+    Pledge,
+    PledgeRevision,
+    RoleAssignment,
+    Unit,
+)
+
+
+async def pledge_of(session: AsyncSession, year_id: int, unit_id: int) -> Pledge | None:
+    return await session.scalar(
+        select(Pledge).where(Pledge.year_id == year_id, Pledge.unit_id == unit_id)
+    )
+
+
+async def ensure_pledge(session: AsyncSession, year_id: int, unit_id: int, person_id: int) -> Pledge:
+    """The unit's pledge for the year, created as an empty draft on first use.
+
+    Two representatives opening /pledge at the same moment may both try to create it; the
+    loser's insert runs in a savepoint and falls back to the winner's row.
+    """
+    pledge = await pledge_of(session, year_id, unit_id)
+    if pledge is not None:
+        return pledge
+    candidate = Pledge(year_id=year_id, unit_id=unit_id, updated_by_person_id=person_id, items=[])
+    try:
+        async with session.begin_nested():
+            session.add(candidate)
+    except IntegrityError:
+        pledge = await pledge_of(session, year_id, unit_id)
+        if pledge is None:
+            raise
+        return pledge
+    return candidate
+
+
+async def pledges_of_year(session: AsyncSession, year_id: int) -> dict[int, Pledge]:
+    """unit id -> pledge, every pledge of the year."""
+    rows = await session.scalars(select(Pledge).where(Pledge.year_id == year_id))
+    return {p.unit_id: p for p in rows.all()}
+
+
+async def revision_count(session: AsyncSession, pledge_id: int) -> int:
+    return await session.scalar(
+        select(func.count()).select_from(PledgeRevision).where(PledgeRevision.pledge_id == pledge_id)
+    ) or 0
+
+
+async def revisions_of_year(session: AsyncSession, year_id: int) -> list[PledgeRevision]:
+    rows = await session.scalars(
+        select(PledgeRevision)
+        .join(Pledge, Pledge.id == PledgeRevision.pledge_id)
+        .where(Pledge.year_id == year_id)
+        .order_by(PledgeRevision.pledge_id, PledgeRevision.number)
+    )
+    return list(rows.all())
+
+
+async def representatives_of(session: AsyncSession, unit_ids: list[int]) -> list[tuple[int, Person]]:
+    """(unit id, person) for the active representatives of the units, by unit then name."""
+    if not unit_ids:
+        return []
+    rows = await session.execute(
+        select(RoleAssignment.unit_id, Person)
+        .join(Person, Person.id == RoleAssignment.person_id)
+        .where(
+            RoleAssignment.unit_id.in_(unit_ids),
+            RoleAssignment.role == "representative",
+            RoleAssignment.active.is_(True),
+        )
+        .order_by(RoleAssignment.unit_id, Person.full_name, Person.id)
+    )
+    return [(unit_id, person) for unit_id, person in rows.all()]
+
+
+async def people_with_role(session: AsyncSession, cluster_id: int, role: str) -> list[Person]:
+    """Active holders of a unit-less role (admin, secretariat) in a cluster."""
+    rows = await session.scalars(
+        select(Person)
+        .join(RoleAssignment, RoleAssignment.person_id == Person.id)
+        .where(
+            RoleAssignment.cluster_id == cluster_id,
+            RoleAssignment.role == role,
+            RoleAssignment.active.is_(True),
+        )
+        .order_by(Person.full_name, Person.id)
+    )
+    return list(dict.fromkeys(rows.all()))
+
+
+async def active_units(session: AsyncSession, cluster_id: int) -> list[Unit]:
+    rows = await session.scalars(
+        select(Unit)
+        .where(Unit.cluster_id == cluster_id, Unit.active.is_(True))
+        .order_by(Unit.position, Unit.id)
+    )
+    return list(rows.all())
+
+
+async def people_by_id(session: AsyncSession, ids: set[int]) -> dict[int, Person]:
+    if not ids:
+        return {}
+    rows = await session.scalars(select(Person).where(Person.id.in_(ids)))
+    return {p.id: p for p in rows.all()}

@@ -1,0 +1,145 @@
+"""Queries for score sheets, their entries, evidence and adjustments.
+
+Like every query module these never commit: the update's session is the unit of work. Sums
+are not done in SQL (SQLite's SUM works on floats): callers add `Decimal`s in Python
+(`bot.scoring`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    Adjustment,
+    Evidence,
+    Person,
+    RoleAssignment,
+    ScoreEntry,
+    ScoreRound,
+    ScoreSheet,
+    Unit,
+)
+
+
+async def sheet_of(
+    session: AsyncSession, year_id: int, unit_id: int, round_: ScoreRound = ScoreRound.YEAREND
+) -> ScoreSheet | None:
+    return await session.scalar(
+        select(ScoreSheet).where(
+            ScoreSheet.year_id == year_id, ScoreSheet.unit_id == unit_id, ScoreSheet.round == round_
+        )
+    )
+
+
+async def ensure_sheet(
+    session: AsyncSession, year_id: int, unit_id: int, round_: ScoreRound = ScoreRound.YEAREND
+) -> ScoreSheet:
+    """The unit's sheet for the round, created (empty, a draft) on first use. Two
+    representatives opening it at once: one insert wins, the other reads it."""
+    sheet = await sheet_of(session, year_id, unit_id, round_)
+    if sheet is not None:
+        return sheet
+    sheet = ScoreSheet(year_id=year_id, unit_id=unit_id, round=round_, entries=[])
+    try:
+        async with session.begin_nested():
+            session.add(sheet)
+    except IntegrityError:
+        sheet = await sheet_of(session, year_id, unit_id, round_)
+        if sheet is None:
+            raise
+    return sheet
+
+
+async def sheets_of_year(
+    session: AsyncSession, year_id: int, round_: ScoreRound = ScoreRound.YEAREND
+) -> list[ScoreSheet]:
+    return list(
+        (
+            await session.scalars(
+                select(ScoreSheet)
+                .where(ScoreSheet.year_id == year_id, ScoreSheet.round == round_)
+                .order_by(ScoreSheet.id)
+            )
+        ).all()
+    )
+
+
+async def entry_of(session: AsyncSession, entry_id: int) -> ScoreEntry | None:
+    return await session.get(ScoreEntry, entry_id)
+
+
+async def evidence_of(session: AsyncSession, evidence_id: int) -> tuple[Evidence, ScoreEntry] | None:
+    evidence = await session.get(Evidence, evidence_id)
+    if evidence is None:
+        return None
+    entry = await session.get(ScoreEntry, evidence.entry_id)
+    return (evidence, entry) if entry is not None else None
+
+
+async def adjustment_of(session: AsyncSession, adjustment_id: int) -> tuple[Adjustment, ScoreEntry, ScoreSheet] | None:
+    adjustment = await session.get(Adjustment, adjustment_id)
+    if adjustment is None:
+        return None
+    entry = await session.get(ScoreEntry, adjustment.entry_id)
+    sheet = await session.get(ScoreSheet, entry.sheet_id) if entry is not None else None
+    return (adjustment, entry, sheet) if sheet is not None else None
+
+
+async def verification_started(session: AsyncSession, year_id: int) -> bool:
+    """Whether any sheet of the year has a verified value (accepted or adjusted)."""
+    return bool(
+        await session.scalar(
+            select(
+                exists().where(
+                    ScoreEntry.sheet_id == ScoreSheet.id,
+                    ScoreSheet.year_id == year_id,
+                    ScoreEntry.verified_value.is_not(None),
+                )
+            )
+        )
+    )
+
+
+async def sheet_verified_anything(session: AsyncSession, sheet_id: int) -> bool:
+    return bool(
+        await session.scalar(
+            select(exists().where(ScoreEntry.sheet_id == sheet_id, ScoreEntry.verified_value.is_not(None)))
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Someone to tell, privately, in their own language."""
+
+    person_id: int
+    telegram_user_id: int
+    full_name: str
+    locale: str | None  # the /lang choice
+    language_code: str | None  # Telegram's
+
+
+async def representatives_of(session: AsyncSession, unit_ids: list[int] | set[int]) -> list[Recipient]:
+    """The active representatives of these (active) units, each person once."""
+    if not unit_ids:
+        return []
+    rows = await session.execute(
+        select(Person.id, Person.telegram_user_id, Person.full_name, Person.locale, Person.language_code)
+        .join(RoleAssignment, RoleAssignment.person_id == Person.id)
+        .join(Unit, Unit.id == RoleAssignment.unit_id)
+        .where(
+            RoleAssignment.unit_id.in_(list(unit_ids)),
+            RoleAssignment.role == "representative",
+            RoleAssignment.active.is_(True),
+            Unit.active.is_(True),
+        )
+        .order_by(Person.id)
+    )
+    seen: dict[int, Recipient] = {}
+    for row in rows.all():
+        seen.setdefault(row[0], Recipient(*row))
+    return list(seen.values())
