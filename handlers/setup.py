@@ -21,13 +21,23 @@ NS = "kind"
 KIND_NAMES = {ClusterKind.CLUSTER: "Cụm thi đua", ClusterKind.BLOC: "Khối thi đua"}
 
 
-def kind_keyboard(cluster_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[
-            InlineKeyboardButton(KIND_NAMES[k], callback_data=callbacks.pack(NS, cluster_id, k.value))
-            for k in ClusterKind
-        ]]
-    )
+YEAR_NS = "yr"
+
+
+def kind_keyboard(cluster_id: int, year: int | None = None) -> InlineKeyboardMarkup:
+    """The kind; and, while nothing has happened yet, last year / this year / next year."""
+    rows = [[
+        InlineKeyboardButton(KIND_NAMES[k], callback_data=callbacks.pack(NS, cluster_id, k.value))
+        for k in ClusterKind
+    ]]
+    if year is not None:
+        rows.append([
+            InlineKeyboardButton(
+                f"✓ {y}" if y == year else str(y), callback_data=callbacks.pack(YEAR_NS, cluster_id, y)
+            )
+            for y in (year - 1, year, year + 1)
+        ])
+    return InlineKeyboardMarkup(rows)
 
 
 @handler
@@ -40,6 +50,7 @@ async def setup(update: Update, context: BotContext, turn: Turn) -> None:
             ).format(bot=context.bot.username)
         )
     chat = update.effective_chat
+    await turn.session.commit()  # no database lock held while Telegram answers
     member = await context.bot.get_chat_member(chat.id, update.effective_user.id)
     is_admin = member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR)
     name = " ".join(context.args) if context.args else (chat.title or "")
@@ -64,8 +75,9 @@ async def setup(update: Update, context: BotContext, turn: Turn) -> None:
             "3. /chair — the chair and vice-chair units;\n"
             "4. /phase@{bot} — open pledge registration.\n\n"
             "Is this a Cụm or a Khối thi đua?"
-        ).format(name=escape(cluster.name), year=year, person=escape(update.effective_user.full_name), bot=bot),
-        kind_keyboard(cluster.id),
+        ).format(name=escape(cluster.name), year=year, person=escape(update.effective_user.full_name), bot=bot)
+        + "\n" + _("Another emulation year? Choose it below, before the first phase opens."),
+        kind_keyboard(cluster.id, year),
     )
 
 
@@ -83,6 +95,25 @@ async def choose_kind(update: Update, context: BotContext, turn: Turn) -> None:
     )
 
 
+@handler
+async def choose_year(update: Update, context: BotContext, turn: Turn) -> None:
+    _ns, args = callbacks.unpack(update.callback_query.data)
+    cluster = turn.cluster
+    if cluster is None or len(args) != 2 or args[0] != str(cluster.id) or not args[1].isdigit():
+        raise stale()
+    actor = await actor_in(turn.session, turn.person.id, cluster.id)
+    emulation_year = await clusters.current_year(turn.session, cluster.id)
+    wanted = int(args[1])
+    if emulation_year is None or abs(wanted - emulation_year.year) > 1:
+        raise stale()
+    await clusters.change_year(turn.session, actor, emulation_year, wanted)
+    turn.edit(
+        _("<b>{name}</b>: emulation year {year}.").format(name=escape(cluster.name), year=wanted),
+        kind_keyboard(cluster.id, wanted),
+    )
+
+
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("setup", setup))
+    app.add_handler(CallbackQueryHandler(choose_year, pattern=callbacks.pattern(YEAR_NS)))
     app.add_handler(CallbackQueryHandler(choose_kind, pattern=callbacks.pattern(NS)))

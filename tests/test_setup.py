@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from storage.models import Cluster, ClusterKind, RoleAssignment
+from storage.models import AuditLog, Cluster, ClusterKind, EmulationYear, RoleAssignment
 from tests.support import BOT, bound_cluster
 
 
@@ -12,7 +12,7 @@ async def test_group_admin_sets_up_the_cluster_and_becomes_its_administrator(tg,
     scene = await bound_cluster(tg, db, "Cụm thi đua kinh tế")
     text = scene.group.last.text
     assert "Cụm thi đua kinh tế" in text and "/units" in text
-    assert scene.group.last.buttons == [["Cụm thi đua", "Khối thi đua"]]
+    assert scene.group.last.buttons[0] == ["Cụm thi đua", "Khối thi đua"]
     async with db.session() as s:
         roles = (await s.scalars(select(RoleAssignment).where(RoleAssignment.cluster_id == scene.cluster_id))).all()
         assert [(r.role, r.unit_id) for r in roles] == [("admin", None)]
@@ -62,3 +62,34 @@ async def test_setup_in_private_says_where_it_works(tg):
     someone = tg.user("Ai đó", language_code="vi")
     await someone.send("/setup")
     assert f"/setup@{BOT}" in someone.private.last.text
+
+
+async def test_the_year_can_be_corrected_until_the_first_phase_opens(tg, db):
+    scene = await bound_cluster(tg, db)
+    async with db.session() as s:
+        this_year = (await s.get(EmulationYear, scene.year_id)).year
+    setup_message = scene.group.last
+    assert setup_message.buttons[1] == [str(this_year - 1), f"✓ {this_year}", str(this_year + 1)]
+    await scene.admin.press(str(this_year - 1), chat=scene.group)
+    assert f"năm thi đua {this_year - 1}" in scene.group.last.text
+    async with db.session() as s:
+        assert (await s.get(EmulationYear, scene.year_id)).year == this_year - 1
+        assert await s.scalar(select(AuditLog).where(AuditLog.action == "year.change")) is not None
+    await scene.admin.send("/phase")
+    await scene.admin.press("▶️ Mở Đăng ký thi đua")
+    await scene.admin.press(str(this_year), message_id=setup_message.message_id, chat=scene.group)
+    assert "Không thể đổi năm thi đua" in tg.callback_answers[-1]["text"]
+    async with db.session() as s:
+        assert (await s.get(EmulationYear, scene.year_id)).year == this_year - 1
+
+
+async def test_only_the_administrator_changes_the_year(tg, db):
+    scene = await bound_cluster(tg, db)
+    member = tg.user("Thành viên", language_code="vi")
+    scene.group.members.append(member)
+    async with db.session() as s:
+        this_year = (await s.get(EmulationYear, scene.year_id)).year
+    await member.press(str(this_year + 1), chat=scene.group)
+    assert "Chỉ quản trị cụm" in tg.callback_answers[-1]["text"]
+    async with db.session() as s:
+        assert (await s.get(EmulationYear, scene.year_id)).year == this_year

@@ -18,6 +18,7 @@ from storage.models import (
     ClusterKind,
     EmulationYear,
     Office,
+    Phase,
     RoleAssignment,
     Unit,
 )
@@ -77,6 +78,35 @@ async def set_kind(session: AsyncSession, actor: Actor, cluster: Cluster, kind: 
             action="cluster.kind", subject=f"cluster:{cluster.id}", before=cluster.kind, after=kind,
         )
         cluster.kind = kind
+
+
+async def change_year(
+    session: AsyncSession, actor: Actor, emulation_year: EmulationYear, year: int
+) -> EmulationYear:
+    """Correct the emulation year chosen at set-up (a cluster set up in January for last
+    year's review), as long as nothing has happened in it yet."""
+    actor.require(Action.CONFIGURE_CLUSTER)
+    if emulation_year.year == year:
+        return emulation_year
+    opened = await session.scalar(
+        select(Phase.id).where(Phase.year_id == emulation_year.id, Phase.opened_at.is_not(None)).limit(1)
+    )
+    if opened is not None:
+        raise Refusal(_("The emulation year can no longer be changed: a phase has already opened."))
+    taken = await session.scalar(
+        select(EmulationYear.id).where(
+            EmulationYear.cluster_id == actor.cluster_id, EmulationYear.year == year
+        )
+    )
+    if taken is not None:
+        raise Refusal(_("The cluster already has the emulation year {year}.").format(year=year))
+    record(
+        session, cluster_id=actor.cluster_id, actor_person_id=actor.person_id,
+        action="year.change", subject=f"year:{emulation_year.id}", before=emulation_year.year, after=year,
+    )
+    emulation_year.year = year
+    await session.flush()
+    return emulation_year
 
 
 async def current_year(session: AsyncSession, cluster_id: int) -> EmulationYear | None:
