@@ -166,6 +166,37 @@ async def test_adding_the_bot_to_a_group_greets_with_the_setup_command(
     assert any(f"/setup@{BOT_USERNAME}" in text for text in group.texts()), group.texts()
 
 
+async def test_files_travel_both_ways_through_the_configured_api_url(
+    bot: BotProcess, tg: OfflineTelegram, server: OfflineBotAPIServer
+) -> None:
+    """A scoring table uploaded by the administrator is downloaded by the bot process from
+    TELEGRAM_API_URL/file/bot<token>/…, and the export comes back as a multipart upload."""
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from tests.test_table_handlers import NEW_CSV, REPLACE, XLSX
+
+    admin = tg.user("Quản Trị", language_code="vi")
+    await admin.send("/start")
+    group = tg.group("Cụm thi đua kinh tế", admins=[admin])
+    await tg.add_bot_to_group(group, by=admin)
+    await admin.send(f"/setup@{BOT_USERNAME}", chat=group)
+    await admin.send("/table")
+    await admin.press(REPLACE)
+    await admin.send_document(NEW_CSV, "bang-moi.csv", mime_type="text/csv")
+    assert "✅ Đã thay bảng chấm điểm" in admin.private.last.plain, admin.private.render_transcript()
+    downloads = [what for what, status in server.requests if what.startswith("file ") and status == 200]
+    assert len(downloads) == 1, server.requests  # fetched over HTTP from the configured server
+    await admin.send("/table")
+    await admin.press(XLSX)
+    exported = admin.private.last
+    assert exported.kind == "document" and exported.document_name.endswith(".xlsx")
+    cells = [c for row in load_workbook(BytesIO(exported.document_bytes)).active.iter_rows(values_only=True)
+             for c in row]  # fmt: skip
+    assert "Cờ thi đua của Chính phủ" in cells
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 async def test_a_stop_signal_ends_the_process_cleanly(
     bot: BotProcess, tg: OfflineTelegram, sig: int
