@@ -7,6 +7,8 @@ The format is `namespace:arg:arg...`; parts must not contain `:`.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 MAX_BYTES = 64
 SEP = ":"
 # A button that only shows something (a page number): answered quietly by handlers/fallback.py.
@@ -34,6 +36,12 @@ def unpack(data: str | None) -> tuple[str, list[str]]:
         return "", []
     namespace, *args = data.split(SEP)
     return namespace, args
+
+
+def decimal_arg(value: Decimal) -> str:
+    """A point value inside callback_data: `8.5`, `30` (scores have at most two decimals)."""
+    text = format(value.quantize(Decimal("0.01")), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def pattern(namespace: str) -> str:

@@ -155,7 +155,7 @@ def card_keyboard(view: SheetView, criterion: Criterion) -> InlineKeyboardMarkup
     entry = view.entry(criterion.id)
     current = entry.self_value if entry else None
     quick = [
-        _button(("✅ " if v == current else "") + points(kind, v), "q", sheet, criterion.id, _plain(v))
+        _button(("✅ " if v == current else "") + points(kind, v), "q", sheet, criterion.id, callbacks.decimal_arg(v))
         for v in quick_values(kind, criterion.max_points, view.table.bonus_cap)
     ]
     position = view.position(criterion.id)
@@ -172,11 +172,6 @@ def card_keyboard(view: SheetView, criterion: Criterion) -> InlineKeyboardMarkup
     ])  # fmt: skip
     rows.append([_button(_("📊 Summary and submit"), "s", sheet)])
     return InlineKeyboardMarkup([r for r in rows if r])
-
-
-def _plain(value: Decimal) -> str:
-    text = format(value.quantize(Decimal("0.01")), "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def group_lines(view: SheetView, stage: str = arithmetic.SELF, per_criterion: bool = True) -> list[str]:

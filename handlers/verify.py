@@ -494,15 +494,10 @@ def dispute_keyboard(found: Dispute) -> InlineKeyboardMarkup:
     adjustment, kind = found.adjustment, str(found.criterion.kind)
     values = [(adjustment.to_value, _("Keep the verified score: {value}")),
               (adjustment.from_value, _("The unit's score: {value}"))]  # fmt: skip
-    rows = [[_button(text.format(value=points(kind, value)), "k", adjustment.id, _plain(value))]
+    rows = [[_button(text.format(value=points(kind, value)), "k", adjustment.id, callbacks.decimal_arg(value))]
             for value, text in values if value is not None]  # fmt: skip
     rows.append([_button(_("✍️ Another score"), "t", adjustment.id)])
     return InlineKeyboardMarkup(rows)
-
-
-def _plain(value: Decimal) -> str:
-    text = format(value.quantize(Decimal("0.01")), "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 async def show_disputes(turn: Turn, cluster: Cluster, actor: Actor) -> None:

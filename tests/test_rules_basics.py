@@ -92,3 +92,14 @@ def test_representatives_of_the_chair_unit_act_as_the_chair_in_their_cluster_onl
     assert cluster_roles(views, 1) == {"representative", "chair"}
     assert cluster_roles(views, 2) == {"representative", "vice_chair", "secretariat"}
     assert cluster_roles(views, 3) == set()
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [("8.5", "8.5"), ("8.50", "8.5"), ("30", "30"), ("30.00", "30"), ("0", "0"), ("27.25", "27.25")],
+)
+def test_point_values_in_callback_data_are_short_and_exact(value, text):
+    from decimal import Decimal
+
+    assert callbacks.decimal_arg(Decimal(value)) == text
+    assert Decimal(text) == Decimal(value)
