@@ -256,16 +256,10 @@ async def attempt(turn: Turn, pledge_id: int, action: Callable[[], Awaitable[T]]
 
 
 async def show_stale(turn: Turn, pledge_id: int, message: str, *, typed: str | None = None) -> None:
-    pledge = await turn.session.get(Pledge, pledge_id, populate_existing=True)
-    note = "⚠️ " + escape(message)
-    if typed:
-        note += "\n" + _("What you typed (not saved):") + "\n" + common.quote(typed)
-    text, markup = await pledge_view(turn, pledge, note=note)
-    if turn.update.callback_query is not None:
-        turn.answer(_("Someone else changed this pledge in the meantime; here is the current version."), alert=True)
-        turn.edit(text, markup)
-    else:
-        turn.reply(text, markup)
+    await common.show_current(
+        turn, pledge_view, pledge_id, message,
+        _("Someone else changed this pledge in the meantime; here is the current version."), typed,
+    )  # fmt: skip
 
 
 SAVED, ASKED, STALE = "saved", "asked", "stale"

@@ -125,3 +125,25 @@ def tell(
         with use_locale(locale_of(person, turn.settings.locale)):
             text, markup = compose()
         turn.after_commit(functools.partial(send_quietly, bot, person.telegram_user_id, text, markup))
+
+
+async def show_current(
+    turn: Turn,
+    view: Callable,
+    pledge_id: int,
+    notice: str,
+    alert: str,
+    typed: str | None = None,
+) -> None:
+    """Someone else changed the pledge first: show its current version (re-read from the
+    database), with what the person typed quoted back so nothing they wrote is lost."""
+    pledge = await turn.session.get(Pledge, pledge_id, populate_existing=True)
+    note = "⚠️ " + escape(notice)
+    if typed:
+        note += "\n" + _("What you typed (not saved):") + "\n" + quote(typed)
+    text, markup = await view(turn, pledge, note=note)
+    if turn.update.callback_query is not None:
+        turn.answer(alert, alert=True)
+        turn.edit(text, markup)
+    else:
+        turn.reply(text, markup)

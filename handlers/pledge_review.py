@@ -11,7 +11,6 @@ Buttons (`plr:<action>:<pledge>[:<version>|<page>]`): `open` show · `pg` page �
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -126,17 +125,12 @@ async def button(update: Update, context: BotContext, turn: Turn) -> None:
 
 
 async def show_changed(turn: Turn, pledge: Pledge, typed: str | None = None) -> None:
-    pledge = await turn.session.get(Pledge, pledge.id, populate_existing=True)
-    note = "⚠️ " + escape(_("The pledge changed since this message (edited, withdrawn, or already "
-                           "reviewed by someone else); nothing was saved. Here is the current version."))  # fmt: skip
-    if typed:
-        note += "\n" + _("What you typed (not saved):") + "\n" + common.quote(typed)
-    text, markup = await review_view(turn, pledge, note=note)
-    if turn.update.callback_query is not None:
-        turn.answer(_("The pledge changed since this message; here is the current version."), alert=True)
-        turn.edit(text, markup)
-    else:
-        turn.reply(text, markup)
+    await common.show_current(
+        turn, review_view, pledge.id,
+        _("The pledge changed since this message (edited, withdrawn, or already reviewed by "
+          "someone else); nothing was saved. Here is the current version."),
+        _("The pledge changed since this message; here is the current version."), typed,
+    )  # fmt: skip
 
 
 async def accept(turn: Turn, context: BotContext, actor: Actor, pledge: Pledge, version: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -70,3 +71,21 @@ async def set_chair(db: Database, year_id: int, chair_unit_id: int, vice_unit_id
         year.chair_unit_id = chair_unit_id
         year.vice_chair_unit_id = vice_unit_id
         await s.commit()
+
+
+@asynccontextmanager
+async def demo_after_setup(settings, db: Database):
+    """The demo's set-up scene played; yields (tg, cast) for a later scene to continue.
+
+    The app runs without the rate limiter, as the demo does: a scene sends dozens of messages
+    into one group within seconds, which the limiter would spread over minutes.
+    """
+    from bot.app import build_application
+    from bot.demo import DemoPeople, setup_scene
+
+    tg = OfflineTelegram(bot_username=BOT, bot_first_name="ThiĐua Bot")
+    app = build_application(settings, db, token=tg.token, request=tg.make_request(),
+                            get_updates_request=tg.make_request(), rate_limit=False)  # fmt: skip
+    async with tg.running(app):
+        yield tg, await setup_scene(tg, DemoPeople(tg))
+    assert tg.errors == [] and tg.rejections == []

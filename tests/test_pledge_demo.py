@@ -8,25 +8,19 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.app import build_application
-from bot.demo import ECONOMIC_CLUSTER_2024, DemoPeople, setup_scene
+from bot.demo import ECONOMIC_CLUSTER_2024
 from bot.demo_pledges import AMEND_REASON, AMENDMENT, FIX, PLEDGES, RETURN_COMMENT, pledge_scene
-from bot.offline import OfflineTelegram
 from bot.pledge_document import NATIONAL_HEADING, document_text
 from storage.models import AuditLog, PledgeStatus
 from storage.models import Pledge as PledgeRow
 from tests.conftest import BOT_USERNAME
+from tests.support import demo_after_setup
 
 
 async def test_the_demo_scene_registers_returns_signs_and_sends_the_document(settings, db):
-    tg = OfflineTelegram(bot_username=BOT_USERNAME, bot_first_name="ThiĐua Bot")
-    app = build_application(settings, db, token=tg.token, request=tg.make_request(),
-                            get_updates_request=tg.make_request(), rate_limit=False)  # fmt: skip
-    async with tg.running(app):
-        cast = await setup_scene(tg, DemoPeople(tg))
+    async with demo_after_setup(settings, db) as (tg, cast):
         admin, reps, group = cast.admin, cast.reps, cast.group
         await pledge_scene(tg, admin, reps[0], reps, group, BOT_USERNAME)
-    assert tg.errors == [] and tg.rejections == []
     documents = [r for r in group.bot_messages() if r.kind == "document"]
     assert len(documents) == 1, group.render_transcript()
     text = document_text(documents[0].document_bytes)

@@ -10,23 +10,17 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from bot.app import build_application
-from bot.demo import ECONOMIC_CLUSTER_2024, DemoPeople, setup_scene
+from bot.demo import ECONOMIC_CLUSTER_2024
 from bot.demo_scoring import ADJUSTED, EVIDENCE, scoring_scene
-from bot.offline import OfflineTelegram
 from storage.models import Adjustment, Evidence, ScoreSheet, SheetStatus
 from tests.conftest import BOT_USERNAME
+from tests.support import demo_after_setup
 
 
 async def test_the_demo_scores_verifies_disputes_decides_and_shows_the_table(settings, db):
-    tg = OfflineTelegram(bot_username=BOT_USERNAME, bot_first_name="ThiĐua Bot")
-    app = build_application(settings, db, token=tg.token, request=tg.make_request(),
-                            get_updates_request=tg.make_request(), rate_limit=False)  # fmt: skip
-    async with tg.running(app):
-        cast = await setup_scene(tg, DemoPeople(tg))
+    async with demo_after_setup(settings, db) as (tg, cast):
         admin, reps, group = cast.admin, cast.reps, cast.group
         await scoring_scene(tg, admin, reps[0], reps, group, BOT_USERNAME)
-    assert tg.errors == [] and tg.rejections == []
     async with db.session() as s:
         sheets = (await s.scalars(select(ScoreSheet))).all()
         adjustment = await s.scalar(select(Adjustment))
