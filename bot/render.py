@@ -23,7 +23,11 @@ def welcome(first_name: str, role_lines: Sequence[str]) -> str:
         ),
     ]
     if role_lines:
-        parts.append(_("<b>Your clusters and roles</b>") + "\n" + "\n".join(role_lines))
+        shown = chunk_lines(role_lines, limit=3000)[0].split("\n")  # the message stays < 4096
+        listing = "\n".join(shown)
+        if len(shown) < len(role_lines):
+            listing += "\n" + _("… and {count} more.").format(count=len(role_lines) - len(shown))
+        parts.append(_("<b>Your clusters and roles</b>") + "\n" + listing)
     else:
         parts.append(
             _(

@@ -103,3 +103,14 @@ def test_point_values_in_callback_data_are_short_and_exact(value, text):
 
     assert callbacks.decimal_arg(Decimal(value)) == text
     assert Decimal(text) == Decimal(value)
+
+
+def test_a_welcome_with_very_many_roles_still_fits_one_message():
+    from bot.render import role_line, welcome
+
+    with use_locale("vi"):
+        lines = [role_line(f"Cụm số {i} " + "x" * 150, "representative", "Đơn vị " + "y" * 190, False, False)
+                 for i in range(60)]  # fmt: skip
+        text = welcome("An", lines)
+    assert len(text) < 4096
+    assert "Cụm số 0 " in text and "… và" in text
