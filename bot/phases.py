@@ -36,11 +36,9 @@ from enum import StrEnum
 from html import escape
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_timedelta
-
 from bot import fmt
 from bot.errors import Refusal
-from bot.i18n import N_, _, current_locale
+from bot.i18n import N_, _
 from storage.models.year import PhaseKind
 
 DEFAULT_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -334,29 +332,7 @@ def current_text(views: Sequence[PhaseView], now: dt.datetime, tz: ZoneInfo = DE
 
 def time_left(delta: dt.timedelta, locale: str | None = None) -> str:
     """`3 ngày 4 giờ`, `5 giờ 20 phút`, `12 phút`: two units at most, rounded down."""
-    loc = locale or current_locale()
-    total = max(int(delta.total_seconds()) // 60, 0)
-    days, rest = divmod(total, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    parts: list[tuple[int, str]] = (
-        [(days, "day"), (hours, "hour")] if days else [(hours, "hour"), (minutes, "minute")]
-    )
-    shown = [
-        format_timedelta(_SECONDS[unit] * n, granularity=unit, threshold=_NEVER, locale=loc)
-        for n, unit in parts
-        if n
-    ]
-    if not shown:
-        shown = [format_timedelta(dt.timedelta(minutes=1), granularity="minute", locale=loc)]
-    return " ".join(shown)
-
-
-_NEVER = float("inf")  # Babel switches to a bigger unit above its threshold; never do that
-_SECONDS = {
-    "day": dt.timedelta(days=1),
-    "hour": dt.timedelta(hours=1),
-    "minute": dt.timedelta(minutes=1),
-}
+    return fmt.duration(delta, locale)
 
 
 # ----------------------------------------------------------------------------- typed dates

@@ -32,10 +32,9 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from html import escape
 
-from babel.numbers import format_decimal
-
+from bot import fmt
 from bot.errors import Refusal
-from bot.i18n import N_, _, current_locale
+from bot.i18n import N_, _
 from storage.models.pledge import PledgeStatus
 from storage.models.year import PhaseKind
 
@@ -245,7 +244,7 @@ def parse_target(text: str | None) -> Target:
 
 def number_text(value: Decimal, locale: str | None = None) -> str:
     """`1.000`, `2,5`, `0,125`: every decimal kept, no trailing zeros."""
-    return format_decimal(value, format="#,##0.####", locale=locale or current_locale())
+    return fmt.decimal_text(value, locale)
 
 
 def target_text(target: Target | None, locale: str | None = None) -> str:

@@ -38,6 +38,13 @@ def extract() -> Catalog:
     return template
 
 
+def _filled(string: str | tuple | list) -> bool:
+    """A plural entry is translated only when every one of its forms is."""
+    if isinstance(string, (tuple, list)):
+        return bool(string) and all(string)
+    return bool(string)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--vi", action="append", default=[], help="JSON {msgid: translation}")
@@ -66,13 +73,16 @@ def main() -> int:
         for message in catalog:
             if not message.id:
                 continue
-            if locale == "en" and not message.string:
-                message.string = message.id
-            if locale == "vi" and message.id in given:
-                message.string = given[message.id]
-            if not message.string:
+            plural = isinstance(message.id, (tuple, list))
+            key = message.id[0] if plural else message.id
+            if locale == "en" and not _filled(message.string):
+                message.string = tuple(message.id) if plural else message.id
+            if locale == "vi" and key in given:
+                # Vietnamese has one plural form: the JSON gives it as a plain string.
+                message.string = (given[key],) if plural else given[key]
+            if not _filled(message.string):
                 missing += 1
-                print(f"{locale}: untranslated: {message.id!r}")
+                print(f"{locale}: untranslated: {key!r}")
         with po.open("wb") as fh:
             write_po(fh, catalog, width=100, sort_output=False, include_previous=False)
     return 1 if missing else 0

@@ -48,7 +48,7 @@ def source_messages() -> set[str]:
     found: set[str] = set()
     for package in ("bot", "handlers", "storage"):
         for _file, _line, message, _comments, _ctx in extract_from_dir(
-            ROOT / package, method_map=[("**.py", "python")], keywords={"_": None, "N_": None}
+            ROOT / package, method_map=[("**.py", "python")], keywords={"_": None, "N_": None, "ngettext": (1, 2)}
         ):
             found.add(message if isinstance(message, str) else message[0])
     return found
@@ -58,7 +58,11 @@ def source_messages() -> set[str]:
 def test_every_message_in_the_code_is_translated(locale):
     with po_path(locale).open("rb") as fh:
         catalog = read_po(fh)
-    translated = {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
+    translated = {
+        (m.id[0] if isinstance(m.id, tuple) else m.id): m.string
+        for m in catalog
+        if m.id and _filled(m.string) and not m.fuzzy
+    }
     missing = sorted(source_messages() - translated.keys())
     assert missing == [], f"untranslated in {locale}: {missing}"
 
@@ -68,12 +72,21 @@ def test_translations_keep_the_placeholders_and_tags(locale):
     with po_path(locale).open("rb") as fh:
         catalog = read_po(fh)
     for message in catalog:
-        if not message.id or not message.string:
+        if not message.id or not _filled(message.string):
             continue
-        for pattern in (r"\{\w+\}", r"</?\w+>", r"/\w+"):
-            assert sorted(re.findall(pattern, message.id)) == sorted(
-                re.findall(pattern, message.string)
-            ), f"{locale}: {message.id!r} -> {message.string!r}"
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        for string in strings:  # every plural form keeps the singular's placeholders
+            for pattern in (r"\{\w+\}", r"</?\w+>", r"/\w+"):
+                assert sorted(re.findall(pattern, ids[0])) == sorted(
+                    re.findall(pattern, string)
+                ), f"{locale}: {message.id!r} -> {message.string!r}"
+
+
+def _filled(string) -> bool:
+    if isinstance(string, tuple):
+        return bool(string) and all(string)
+    return bool(string)
 
 
 def test_vietnamese_is_the_default_and_english_the_second():
@@ -153,3 +166,40 @@ def test_dates_in_vietnamese_and_english():
 def test_datetimes_are_shown_in_the_cluster_time_zone():
     moment = dt.datetime(2024, 12, 31, 10, 0, tzinfo=dt.UTC)
     assert fmt.datetime(moment, ZoneInfo("Asia/Ho_Chi_Minh"), "vi") == "31/12/2024 17:00"
+
+
+@pytest.mark.parametrize(
+    ("value", "locale", "expected"),
+    [
+        (Decimal("1000"), "vi", "1.000"),
+        (Decimal("2.5"), "vi", "2,5"),
+        (Decimal("0.125"), "vi", "0,125"),
+        (Decimal("1234567.50"), "vi", "1.234.567,5"),
+        (Decimal("-1234.5"), "vi", "-1.234,5"),
+        (Decimal("-0"), "vi", "0"),
+        (Decimal("100"), "vi", "100"),
+        (Decimal("1E+3"), "vi", "1.000"),
+        (Decimal("1234.5"), "en", "1,234.5"),
+        (0, "vi", "0"),
+    ],
+)
+def test_decimals_use_our_separators(value, locale, expected):
+    assert fmt.decimal_text(value, locale) == expected
+
+
+@pytest.mark.parametrize("month", range(1, 13))
+def test_long_dates_use_our_month_names(month):
+    day = dt.date(2027, month, 1)
+    assert fmt.date_long(day, "vi") == f"ngày 1 tháng {month} năm 2027"
+    assert fmt.date_long(day, "en").endswith(" 1, 2027")
+
+
+def test_rendered_words_never_come_from_babel_or_cldr():
+    """Babel 2.19 renamed the Vietnamese hour ("tiếng"); our wording must not follow a library."""
+    offenders = []
+    for package in ("bot", "handlers", "storage"):
+        for path in (ROOT / package).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            if re.search(r"^\s*(from|import) babel\.(dates|numbers|units|lists)", text, re.M):
+                offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
