@@ -12,6 +12,12 @@ callback_data over 64 bytes, malformed HTML, editing to identical content, answe
 press twice, messaging a user who never opened the chat, ...) with Telegram's wording, so a
 test fails where production would. Every refusal is kept in `tg.rejections`.
 
+Telegram's bad days can be played too: `fail_next` (a blocked user, flood control, a network
+error, a button press too old to answer), `tg.redeliver(...)` (an update sent again with the
+same `update_id`, as after a crash), `copies=2` on a user's action (the same update delivered
+twice at the same instant), `press(..., inaccessible=True)` (a button on a message Telegram no
+longer shows the bot: `date` 0 and no content).
+
     tg = OfflineTelegram()
     app = tg.builder().build()          # or ApplicationBuilder().token(tg.token).request(...)
     async with tg.running(app):
@@ -34,6 +40,7 @@ import itertools
 import json
 import math
 import mimetypes
+import random
 import re
 import time
 from collections import deque
@@ -68,10 +75,15 @@ _BUTTON_ACTIONS = (
     "switch_inline_query_current_chat", "switch_inline_query_chosen_chat", "copy_text",
     "callback_game", "pay",
 )  # fmt: skip
-_INJECTABLE = ("forbidden", "retry_after", "network", "bad_request", "timeout")
+_INJECTABLE = ("forbidden", "retry_after", "network", "bad_request", "timeout", "query_too_old")
 _COMMAND_RE = re.compile(r"(?<!\S)/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{1,64})?")
 _MENTION_RE = re.compile(r"(?<!\S)@[A-Za-z0-9_]{5,32}")
 _BOT_COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
+# Telegram numbers a bot's updates in one sequence that outlives the bot's restarts, and the bot
+# keeps the ids it handled (to drop a redelivery). So a fake that follows another one over the
+# same database (a restart in a test) continues after it, and the first fake of a process starts
+# at a random point: the demo may run twice on one file.
+_last_update_id = [random.SystemRandom().randrange(1, 2_000_000) * 1000]  # below 2**31, like Telegram's
 
 
 class _Reject(Exception):
@@ -132,6 +144,7 @@ class Record:
     reply_to_message_id: int | None = None
     forward_origin: dict | None = None
     service: dict | None = None  # e.g. {"new_chat_members": [...]}
+    update_id: int | None = None  # of the update that brought a user's message to the bot
     payload: dict = field(default_factory=dict, repr=False)  # the Message JSON as PTB saw it
 
     @property
@@ -246,20 +259,26 @@ class SimUser:
         return data
 
     async def send(self, text: str, chat: SimChat | None = None,
-                   reply_to: Record | int | None = None) -> Record:  # fmt: skip
-        """A text message; `/cmd` and `@name` get their entities like in a real client."""
+                   reply_to: Record | int | None = None, copies: int = 1) -> Record:  # fmt: skip
+        """A text message; `/cmd` and `@name` get their entities like in a real client.
+        `copies=2` delivers its update twice at the same instant (one update_id)."""
         entities = [{"type": t, "offset": utf16_len(text[: m.start()]), "length": utf16_len(m[0])}
                     for t, rx in (("bot_command", _COMMAND_RE), ("mention", _MENTION_RE))
                     for m in rx.finditer(text)]  # fmt: skip
         entities.sort(key=lambda e: e["offset"])
         reply_id = reply_to.message_id if isinstance(reply_to, Record) else reply_to
         return await self.tg._user_message(self, chat, "text", text=text, plain=text,
-                                           entities=entities, reply_to_message_id=reply_id)  # fmt: skip
+                                           entities=entities, reply_to_message_id=reply_id,
+                                           copies=copies)  # fmt: skip
 
-    async def press(self, label: str, chat: SimChat | None = None,
-                    message_id: int | None = None) -> dict | None:  # fmt: skip
+    async def press(self, label: str, chat: SimChat | None = None, message_id: int | None = None,
+                    *, inaccessible: bool = False, copies: int = 1) -> dict | None:  # fmt: skip
         """Press the inline button labelled `label` on the newest bot message that has it.
-        Returns the callback answer the bot gave (a dict of `tg.callback_answers`) or None."""
+        Returns the callback answer the bot gave (a dict of `tg.callback_answers`) or None.
+
+        `inaccessible=True`: Telegram sends the message as inaccessible (`date` 0, only its
+        chat and id), as it does for a message too old to show the bot. `copies=2` delivers
+        the press twice at the same instant (one update_id, one callback query)."""
         chat = chat or self.private
         shown: list[str] = []
         for rec in reversed(chat.transcript):
@@ -272,7 +291,8 @@ class SimUser:
                         assert button.get("callback_data") is not None, (
                             f"[{label}] is not a callback button: {button}"
                         )
-                        return await self.tg._press(self, chat, rec, button["callback_data"], label)
+                        return await self.tg._press(self, chat, rec, button["callback_data"], label,
+                                                    inaccessible=inaccessible, copies=copies)  # fmt: skip
         reply_kb = [b if isinstance(b, str) else b.get("text") for r in chat.bot_messages()
                     for row in (r.reply_markup or {}).get("keyboard") or [] for b in row]  # fmt: skip
         hint = (
@@ -282,8 +302,8 @@ class SimUser:
             f"no inline button {label!r} in {chat}{hint}; available: {', '.join(shown) or 'none'}"
         )
 
-    async def press_data(self, data: str, message_id: int | None = None,
-                         chat: SimChat | None = None) -> dict | None:  # fmt: skip
+    async def press_data(self, data: str, message_id: int | None = None, chat: SimChat | None = None,
+                         *, inaccessible: bool = False, copies: int = 1) -> dict | None:  # fmt: skip
         """Press a button by its raw callback_data on any bot message, even one whose keyboard
         has since changed (a stale client can do that)."""
         chat = chat or self.private
@@ -291,7 +311,8 @@ class SimUser:
         assert rec is not None and rec.from_bot and not rec.deleted, (
             f"no live bot message #{message_id} in {chat}"
         )
-        return await self.tg._press(self, chat, rec, data, None)
+        return await self.tg._press(self, chat, rec, data, None, inaccessible=inaccessible,
+                                    copies=copies)  # fmt: skip
 
     async def send_document(self, data: bytes, filename: str, mime_type: str | None = None,
                             caption: str | None = None, chat: SimChat | None = None,
@@ -422,7 +443,8 @@ class OfflineTelegram:
         self._scoped_commands: dict[tuple[str, str], list[dict]] = {}
         self._queries: dict[str, dict] = {}
         self._injections: list[dict] = []
-        self._update_id = 0
+        self.last_update_id = _last_update_id[0]  # set it to jump, as Telegram may after a quiet week
+        self.updates: dict[int, dict] = {}  # update_id -> the update as delivered (JSON)
         self._user_ids = itertools.count(700_000_001)
         self._group_ids = itertools.count(1)
         self._seq = itertools.count(1)
@@ -482,7 +504,8 @@ class OfflineTelegram:
                   chat_id: int | None = None, retry_after: int = 5) -> None:  # fmt: skip
         """Make the next `times` calls of `method` (to `chat_id`, if given) fail like a bad
         day on Telegram: forbidden (403 blocked), retry_after (429), network, timeout,
-        bad_request. Injected failures go to `tg.injected`, not `tg.rejections`."""
+        bad_request, query_too_old (answerCallbackQuery's 400 for a press answered too late).
+        Injected failures go to `tg.injected`, not `tg.rejections`."""
         if error not in _INJECTABLE:
             raise ValueError(f"error must be one of {_INJECTABLE}, not {error!r}")
         self._injections.append({"method": method.lower(), "error": error, "times": times,
@@ -537,19 +560,49 @@ class OfflineTelegram:
             if app.post_shutdown:
                 await app.post_shutdown(app)
 
-    async def _deliver(self, payload: dict) -> None:
-        """Feed one update to the app and wait for what it started in the background; while
-        an `OfflineBotAPIServer` serves this fake, queue it for getUpdates instead."""
+    async def _deliver(self, payload: dict, copies: int = 1) -> int:
+        """Give the next update id to `payload`, feed it to the app (`copies` times at once)
+        and wait for what it started in the background; while an `OfflineBotAPIServer` serves
+        this fake, queue it for getUpdates instead. Returns the update id."""
+        self.last_update_id += 1
+        _last_update_id[0] = max(_last_update_id[0], self.last_update_id)
+        update = {"update_id": self.last_update_id, **payload}
+        self.updates[self.last_update_id] = json.loads(json.dumps(update))
         if self.server is not None:
-            self._update_id += 1
-            await self.server.deliver({"update_id": self._update_id, **payload})
-            return
+            assert copies == 1, "copies are fed in-process only"
+            await self.server.deliver(update)
+        else:
+            await self._feed(update, copies)
+        return self.last_update_id
+
+    async def redeliver(self, what: Record | int | None = None, copies: int = 1) -> None:
+        """Deliver an update again, same update_id and payload, as Telegram does when the bot
+        did not confirm it in time or crashed: `what` is a user's message (the update that
+        brought it), an update id, or None for the latest update. A button press comes back
+        with its callback query, which Telegram takes one answer for."""
+        if isinstance(what, Record):
+            assert what.update_id is not None, f"{what} did not come to the bot in an update"
+            update_id = what.update_id
+        else:
+            update_id = self.last_update_id if what is None else what
+        assert update_id in self.updates, f"no update #{update_id} was delivered"
+        assert self.server is None, "redelivery is simulated in-process only"
+        update = self.updates[update_id]
+        kind = next(k for k in update if k != "update_id")
+        for chat in self._chats_of(update[kind]):
+            chat._log.append(f"🔁 (Telegram gửi lại cập nhật #{update_id})")
+        await self._feed(update, copies)
+
+    def _chats_of(self, body: dict) -> list[SimChat]:
+        chat = (body.get("message") or body).get("chat") or {}
+        return [self.chats[chat["id"]]] if chat.get("id") in self.chats else []
+
+    async def _feed(self, update: dict, copies: int) -> None:
         app = self.app
         assert app is not None, "attach the app first: `async with tg.running(app):`"
-        self._update_id += 1
-        update = Update.de_json({"update_id": self._update_id, **payload}, app.bot)
         before = set(self._app_tasks())
-        await app.process_update(update)
+        updates = [Update.de_json(json.loads(json.dumps(update)), app.bot) for _ in range(copies)]
+        await asyncio.gather(*(app.process_update(u) for u in updates))
         deadline = asyncio.get_running_loop().time() + 10
         while pending := {t for t in set(self._app_tasks()) - before if not t.done()}:
             remaining = deadline - asyncio.get_running_loop().time()
@@ -580,7 +633,7 @@ class OfflineTelegram:
         return rec
 
     async def _user_message(self, user: SimUser, chat: SimChat | None, kind: str,
-                            **fields: Any) -> Record:  # fmt: skip
+                            copies: int = 1, **fields: Any) -> Record:  # fmt: skip
         chat = chat or user.private
         if chat.is_private:
             assert chat.user is user, f"{user} cannot write in {chat}"
@@ -600,11 +653,11 @@ class OfflineTelegram:
         rec = self._new_record(chat, sender=user.name, kind=kind, user_id=user.id, **fields)
         rec.payload = self._message_json(rec)
         chat._log.extend(self._render(rec))
-        await self._deliver({"message": rec.payload})
+        rec.update_id = await self._deliver({"message": rec.payload}, copies)
         return rec
 
-    async def _press(self, user: SimUser, chat: SimChat, rec: Record, data: str,
-                     label: str | None) -> dict | None:  # fmt: skip
+    async def _press(self, user: SimUser, chat: SimChat, rec: Record, data: str, label: str | None,
+                     inaccessible: bool = False, copies: int = 1) -> dict | None:  # fmt: skip
         if chat.is_private:
             user.started = True
         else:
@@ -612,10 +665,14 @@ class OfflineTelegram:
         qid = str(4_000_000_000_000 + next(self._seq))
         self._queries[qid] = {"id": qid, "user_id": user.id, "chat_id": chat.id, "data": data,
                               "message_id": rec.message_id, "answered": False}  # fmt: skip
-        chat._log.append(f"👆 {user.name} bấm [{label if label is not None else data}]")
+        chat._log.append(f"👆 {user.name} bấm [{label if label is not None else data}]"
+                         + (" (tin cũ, bot không còn xem được)" if inaccessible else ""))
+        # An inaccessible message is Telegram's InaccessibleMessage: its chat, its id, date 0.
+        message = ({"chat": chat.payload(), "message_id": rec.message_id, "date": 0}
+                   if inaccessible else rec.payload)  # fmt: skip
         await self._deliver({"callback_query": {
-            "id": qid, "from": user.payload(), "message": rec.payload,
-            "chat_instance": str(abs(chat.id) * 7 + self.bot_id), "data": data}})  # fmt: skip
+            "id": qid, "from": user.payload(), "message": message,
+            "chat_instance": str(abs(chat.id) * 7 + self.bot_id), "data": data}}, copies)  # fmt: skip
         return next((a for a in self.callback_answers if a["callback_query_id"] == qid), None)
 
     async def _member_update(self, chat: SimChat, by: SimUser, old: str, new: str) -> None:
@@ -701,6 +758,7 @@ class OfflineTelegram:
             code, description, retry = {
                 "forbidden": (403, "Forbidden: bot was blocked by the user", None),
                 "bad_request": (400, "Bad Request: offline: injected failure", None),
+                "query_too_old": (400, QUERY_TOO_OLD, None),
                 "retry_after": (429, f"Too Many Requests: retry after {wait}", wait),
             }[error]
             raise _Reject(code, description, retry, record=False)

@@ -5,18 +5,24 @@ A handler is written as `async def cmd(update, context, turn)` and decorated wit
 The wrapper opens the session, records the person, picks the language, runs the handler,
 commits, and on a `Refusal` rolls back and answers with the refusal's message — so a handler
 reads like the conversation it implements.
+
+The wrapper also drops an update that was handled before (Telegram redelivers one it thinks
+the bot did not get, see `storage/models/update.py`), and the `Turn` skips edits that would
+change nothing and copes with presses Telegram no longer lets it answer or edit.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from html import escape, unescape
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Bot, InlineKeyboardMarkup, Message, Update
+from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import CallbackContext, ExtBot
@@ -27,6 +33,7 @@ from bot.settings import Settings
 from storage.db import Database
 from storage.models import Cluster, Person
 from storage.people import cluster_by_chat, upsert_person
+from storage.updates import record_processed, was_processed
 
 log = logging.getLogger(__name__)
 
@@ -81,15 +88,19 @@ class Turn:
         self.outgoing.append(action)
 
     async def answer_now(self, text: str | None = None, alert: bool = False) -> None:
+        """Answer the press now (once). When Telegram no longer takes the answer (the press
+        is too old), a pop-up's text comes as a message instead, since a pop-up says what the
+        person must know (a refusal, a warning); a small toast is dropped."""
         query = self.update.callback_query
         if query is None or self.answered:
             return
         self.answered = True
-        await query.answer(text, show_alert=alert)
+        if not await answer_query(query, text, alert=alert) and alert and text:
+            await self._send(text, None)
 
     async def refuse(self, text: str) -> None:
         """Say no: as a pop-up on a button press (when it fits), else as a message."""
-        if self.update.callback_query is not None and len(text) <= 200:
+        if self.update.callback_query is not None and len(text) <= 200 and not self.answered:
             await self.answer_now(text, alert=True)
             return
         await self._send(text, None)
@@ -101,59 +112,179 @@ class Turn:
         return await chat.send_message(text, reply_markup=markup)
 
     async def _edit(self, text: str, markup: InlineKeyboardMarkup | None) -> None:
-        """A second tap on a button whose keyboard is gone changes nothing."""
+        """Edit the pressed message, unless that would change nothing.
+
+        Telegram refuses an edit to identical text and keyboard ("message is not modified"),
+        which is what pressing the option already selected asks for; comparing first saves
+        the call. A message Telegram sends as inaccessible (`date` 0, no text: too old for
+        Telegram to show the bot; PTB still makes it a `Message`, with `is_accessible` False)
+        cannot be compared, and may no longer exist; the person pressed a button on it to see
+        this view, so the view comes as a new message instead, and the old message is left
+        as it is.
+
+        A second tap on a button whose keyboard is gone changes nothing either.
+        """
         query = self.update.callback_query
         assert query is not None, "edit() is for button presses"
         message = query.message
-        if markup is None and message is not None and getattr(message, "reply_markup", None) is None:
+        if not isinstance(message, Message) or not message.is_accessible:
+            await self._send(text, markup)
+            return
+        if markup is None and message.reply_markup is None:
+            await self.answer_now()
+            return
+        if shows(message, text, markup):
             await self.answer_now()
             return
         try:
             await query.edit_message_text(text, reply_markup=markup)
         except BadRequest as exc:
+            # Two spellings of the same markup that `shows` does not equate still end here.
             if "not modified" not in exc.message.lower():
                 raise
         await self.answer_now()
+
+
+def expired_query(error: BadRequest) -> bool:
+    """Telegram's refusal to take an answer to a button press: too late (about 15 seconds
+    after the press, or after a restart), already answered, or an id it does not know.
+
+    The Bot API marks it only with status 400, so this reads its description: Telegram's
+    protocol text, never shown to anyone, matched on its two stable phrases."""
+    description = error.message.lower()
+    return "query is too old" in description or "query id is invalid" in description
+
+
+async def answer_query(query: CallbackQuery, text: str | None = None, alert: bool = False) -> bool:
+    """Answer a button press; False (logged, not an error) when Telegram refuses it as
+    expired. The press itself was handled: only the small toast or pop-up is lost."""
+    try:
+        await query.answer(text, show_alert=alert)
+    except BadRequest as exc:
+        if not expired_query(exc):
+            raise
+        log.info("button press %s could no longer be answered", query.id)
+        return False
+    return True
+
+
+_TAG = re.compile(r"(<[^>]*>)")
+_TELEGRAM_TRIM = " \t\r\n\x0b\x0c"  # what Telegram strips around a message
+
+
+def _canonical_html(text: str) -> str:
+    """Telegram HTML with the text between tags escaped one way (`'` and `&#x27;` alike)."""
+    parts = _TAG.split(text.strip(_TELEGRAM_TRIM))
+    return "".join(part if i % 2 else escape(unescape(part), quote=False) for i, part in enumerate(parts))
+
+
+def _rows(markup: InlineKeyboardMarkup | None) -> tuple:
+    return tuple(tuple(row) for row in markup.inline_keyboard) if markup is not None else ()
+
+
+def shows(message: Message, text: str, markup: InlineKeyboardMarkup | None) -> bool:
+    """Whether `message` already shows `text` (HTML) with `markup`.
+
+    Only ever errs towards "no": PTB rebuilds the message's HTML from its entities, and a
+    formatting spelled differently (`<strong>` for `<b>`) compares unequal, which costs one
+    edit Telegram refuses as not modified."""
+    if message.text is None or _rows(message.reply_markup) != _rows(markup):
+        return False
+    return _canonical_html(message.text_html) == _canonical_html(text)
 
 
 HandlerFunc = Callable[[Update, BotContext, Turn], Awaitable[Any]]
 
 
 def handler(func: HandlerFunc) -> Callable[[Update, BotContext], Awaitable[Any]]:
+    """Run `func` as one unit of work for its update; see the module docstring.
+
+    **Repeated delivery.** The update's id is recorded (`storage.updates`) in the transaction
+    that commits the handler's effect, so a crash before that commit lets the redelivered
+    update be handled, and after it the redelivery is dropped without a word (its replies
+    were sent the first time). The check comes after the person's record is refreshed: that
+    UPDATE of the person's row makes a second delivery of the same update, handled at the
+    same instant on PostgreSQL, wait for the first to commit, after which it sees the id. On
+    SQLite every session takes the write lock at its first statement, so twins queue anyway.
+    Should they still overlap (a handler that commits early to wait on Telegram, an update
+    without a person), the primary key lets only one record the id; the other rolls back
+    everything and sends nothing, and an error it ran into is logged, not reported.
+
+    **A refused update is recorded too**, in a transaction of its own after the rollback. It
+    changed nothing, so handling it again would do no harm to the data; but its sender has
+    read the refusal, and a redelivery hours later, when the phase is open or the deadline
+    moved, must not turn that "no" into a "yes" nobody asked for again, nor repeat the refusal.
+
+    Updates no `@handler` takes (a group's chatter, a page-number button answered by
+    `fallback.noop_button`) change nothing and are not recorded. Issue 9's outbox will write
+    the replies in the same transaction as the id; the drop stays as it is.
+    """
+
     @functools.wraps(func)
     async def wrapper(update: Update, context: BotContext) -> Any:
-        settings = context.settings
-        chat = update.effective_chat
-        private = chat is not None and chat.type == ChatType.PRIVATE
-        async with context.db.session() as session:
-            person = await _person_of(session, update)
-            cluster = None
-            if chat is not None and not private:
-                cluster = await cluster_by_chat(session, chat.id)
-            if private or chat is None:
-                user = update.effective_user
-                locale = pick_locale(
-                    person.locale if person else None,
-                    user.language_code if user else None,
-                    settings.locale,
-                )
-            else:
-                locale = cluster.locale if cluster is not None else settings.locale
-            set_locale(locale)
-            turn = Turn(update, session, person, cluster, locale, settings, private)
-            try:
-                await func(update, context, turn)
-            except Refusal as refusal:
-                await session.rollback()
-                message = refusal.message
-                turn.outgoing = [lambda: turn.refuse(message)]
-            else:
-                await session.commit()
+        try:
+            turn = await _unit_of_work(func, update, context)
+        except Exception:
+            if await _handled_meanwhile(context.db, update.update_id):
+                log.info("update %s failed while its twin was handled; dropped", update.update_id,
+                         exc_info=log.isEnabledFor(logging.DEBUG))  # fmt: skip
+                return
+            raise
+        if turn is None:
+            return
         for send in turn.outgoing:
             await send()
         await turn.answer_now()  # a press nobody answered would leave the button spinning
 
     return wrapper
+
+
+async def _unit_of_work(func: HandlerFunc, update: Update, context: BotContext) -> Turn | None:
+    """Run the handler in the update's session; the Turn whose replies to send, or None when
+    the update was handled before (or by a twin meanwhile) and nothing must be said."""
+    settings = context.settings
+    chat = update.effective_chat
+    private = chat is not None and chat.type == ChatType.PRIVATE
+    async with context.db.session() as session:
+        person = await _person_of(session, update)
+        if await was_processed(session, update.update_id):
+            log.info("update %s was handled before; dropped", update.update_id)
+            return None
+        cluster = None
+        if chat is not None and not private:
+            cluster = await cluster_by_chat(session, chat.id)
+        if private or chat is None:
+            user = update.effective_user
+            locale = pick_locale(
+                person.locale if person else None,
+                user.language_code if user else None,
+                settings.locale,
+            )
+        else:
+            locale = cluster.locale if cluster is not None else settings.locale
+        set_locale(locale)
+        turn = Turn(update, session, person, cluster, locale, settings, private)
+        try:
+            await func(update, context, turn)
+        except Refusal as refusal:
+            await session.rollback()
+            message = refusal.message
+            turn.outgoing = [lambda: turn.refuse(message)]
+        if not await record_processed(session, update.update_id):
+            await session.rollback()
+            log.info("update %s was handled meanwhile by its twin; dropped", update.update_id)
+            return None
+        await session.commit()
+    return turn
+
+
+async def _handled_meanwhile(db: Database, update_id: int) -> bool:
+    try:
+        async with db.session() as session:
+            return await was_processed(session, update_id)
+    except Exception:  # the database itself failing: report the original error
+        log.debug("could not check update %s", update_id, exc_info=True)
+        return False
 
 
 async def _person_of(session: AsyncSession, update: Update) -> Person | None:

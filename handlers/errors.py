@@ -1,7 +1,8 @@
 """The last line of defence: log the traceback for the operator, apologise to the user.
 
 Nothing technical reaches a chat. The apology is sent in the language the update was being
-handled in; if even that fails (the user blocked the bot, Telegram is down) it is only logged.
+handled in, as a pop-up on a button press (as a message when the press is too old to answer);
+if even that fails (the user blocked the bot, Telegram is down) it is only logged.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot.i18n import _
-from handlers.base import BotContext
+from handlers.base import BotContext, answer_query
 
 log = logging.getLogger("thidua.errors")
 
@@ -30,9 +31,10 @@ async def on_error(update: object, context: BotContext) -> None:
     if not isinstance(update, Update):
         return
     try:
-        if update.callback_query is not None:
-            await update.callback_query.answer(apology(), show_alert=True)
-        elif update.effective_chat is not None and update.effective_message is not None:
+        query = update.callback_query
+        if query is not None and await answer_query(query, apology(), alert=True):
+            return
+        if update.effective_chat is not None and (query is not None or update.effective_message is not None):
             await update.effective_chat.send_message(apology())
     except TelegramError:
         log.warning("could not send the apology", exc_info=True)

@@ -11,7 +11,7 @@ from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filt
 
 from bot import callbacks
 from bot.i18n import _
-from handlers.base import BotContext, Turn, handler
+from handlers.base import BotContext, Turn, answer_query, handler
 
 
 @handler
@@ -24,7 +24,7 @@ async def unknown_command(update: Update, context: BotContext, turn: Turn) -> No
 
 
 async def noop_button(update: Update, context: BotContext) -> None:
-    await update.callback_query.answer()
+    await answer_query(update.callback_query)  # changes nothing: no session, no update record
 
 
 @handler

@@ -759,3 +759,77 @@ async def test_other_kinds_of_user_messages_arrive_as_telegram_sends_them(world:
     transcript = alice.private.render_transcript()
     assert "↪️ (chuyển tiếp từ Bình Trần) Thông báo họp" in transcript
     assert "🎤" in transcript and "🖼️ (ảnh)" in transcript
+
+
+# ------------------------------------------------------------------------------ redelivery
+
+
+def recorder(log: list, pause: float = 0) -> Action:
+    """Note (update_id, text or callback data, start/end) of each delivery it handles."""
+
+    async def run(update: Update, context: Ctx) -> None:
+        what = update.callback_query.data if update.callback_query else update.effective_message.text
+        log.append((update.update_id, what, "start"))
+        await asyncio.sleep(pause)
+        log.append((update.update_id, what, "end"))
+
+    return run
+
+
+async def test_redeliver_sends_the_same_update_with_the_same_id(world: World) -> None:
+    tg, alice, seen = world.tg, world.alice, []
+    world.app.bot_data["do"] = recorder(seen)
+    rec = await alice.send("/do một")
+    await alice.send("/do hai")
+    await tg.redeliver(rec)
+    await tg.redeliver()  # the latest update
+    assert [(uid, what) for uid, what, at in seen if at == "start"] == [
+        (rec.update_id, "/do một"), (rec.update_id + 1, "/do hai"),
+        (rec.update_id, "/do một"), (rec.update_id + 1, "/do hai"),
+    ]  # fmt: skip
+    assert tg.updates[rec.update_id]["message"]["text"] == "/do một"
+    assert "🔁 (Telegram gửi lại cập nhật" in alice.private.render_transcript()
+
+
+async def test_a_redelivered_press_brings_back_its_query_which_takes_one_answer(world: World) -> None:
+    tg = world.tg
+    await world.act(button_sender(text="Trả lời", callback_data="ans"))
+    world.app.bot_data["do"] = answer_with("một")
+    await world.alice.press("Trả lời")
+    await tg.redeliver()
+    assert_refused(tg, "answerCallbackQuery", "query is too old")
+    assert [a["text"] for a in tg.callback_answers] == ["một"]
+
+
+async def test_copies_deliver_one_update_twice_at_the_same_instant(world: World) -> None:
+    seen: list = []
+    world.app.bot_data["do"] = recorder(seen, pause=0.01)
+    rec = await world.alice.send("/do", copies=2)
+    assert [(uid, at) for uid, _what, at in seen] == [(rec.update_id, "start")] * 2 + [(rec.update_id, "end")] * 2
+
+
+async def test_a_press_on_an_inaccessible_message_has_no_date_and_no_text(world: World) -> None:
+    seen: list = []
+
+    async def look(update: Update, context: Ctx) -> None:
+        message = update.callback_query.message
+        seen.append((message.is_accessible, message.text, message.message_id, message.chat.id))
+        await update.callback_query.answer()
+
+    await world.act(button_sender(text="Trả lời", callback_data="ans"))
+    world.app.bot_data["do"] = look
+    shown = world.alice.private.last
+    await world.alice.press("Trả lời", inaccessible=True)
+    assert seen == [(False, None, shown.message_id, world.alice.id)]
+
+
+async def test_fail_next_query_too_old_is_telegrams_400_and_no_rejection(world: World) -> None:
+    tg = world.tg
+    await world.act(button_sender(text="Trả lời", callback_data="ans"))
+    world.app.bot_data["do"] = answer_with("một")
+    tg.fail_next("answerCallbackQuery", "query_too_old")
+    await world.alice.press("Trả lời")
+    assert len(tg.errors) == 1 and isinstance(tg.errors[0], BadRequest)
+    assert "query is too old" in tg.errors[0].message.lower()
+    assert tg.rejections == [] and tg.injected == [("answerCallbackQuery", "query_too_old")]
+    assert tg.callback_answers == [] and len(tg.unanswered_queries) == 1

@@ -29,6 +29,7 @@ from storage.models.scoring import (
     ScoringTable,
     SheetStatus,
 )
+from storage.models.update import ProcessedUpdate
 from storage.models.year import ChairHandover, EmulationYear, Office, Phase, PhaseKind
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "PledgeRevision",
     "PledgeStatus",
     "Points",
+    "ProcessedUpdate",
     "Role",
     "RoleAssignment",
     "ScoreEntry",
