@@ -65,7 +65,7 @@ async def test_members_lists_representatives_per_unit_for_the_admin_only(tg, db)
     await rep.send("/members")
     assert "Chỉ quản trị cụm hoặc thư ký cụm hoặc Cụm trưởng" in rep.private.last.text
     await scene.admin.send("/members@ThiDuaBot", chat=scene.group)
-    assert "nhắn riêng" in scene.group.last.text
+    assert "trò chuyện riêng" in scene.group.last.text
 
 
 async def test_a_person_in_two_clusters_picks_one_and_the_command_runs(tg, db):

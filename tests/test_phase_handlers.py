@@ -95,7 +95,7 @@ async def test_a_deadline_typed_in_private_is_saved_and_announced(tg, db):
     await admin.press(OPEN_REGISTRATION)
     await admin.press("🗓 Đặt hạn chót")
     menu = admin.private.last
-    assert "Hạn chót của giai đoạn Đăng ký thi đua (hiện tại: chưa định)" in menu.plain
+    assert "Hạn chót của giai đoạn Đăng ký thi đua (hiện tại: chưa ấn định)" in menu.plain
     assert menu.buttons[-2:] == [["✍️ Nhập ngày giờ"], ["« Quay lại"]]
     await admin.press("✍️ Nhập ngày giờ")
     assert "Gửi hạn chót của giai đoạn Đăng ký thi đua" in admin.private.last.plain
@@ -124,7 +124,7 @@ async def test_bad_typed_deadlines_get_clear_answers_and_the_flow_keeps_waiting(
     await admin.send("ngày mai nhé")
     assert "Tôi không đọc được ngày giờ trong “ngày mai nhé”" in admin.private.last.plain
     await admin.send("31/02/2099 17:00")
-    assert "31/02/2099 không phải là một ngày có thật" in admin.private.last.plain
+    assert "31/02/2099 không phải là ngày hợp lệ" in admin.private.last.plain
     await admin.send_sticker()
     assert "Hãy gõ ngày giờ bằng chữ" in admin.private.last.plain
     await admin.send("01/11/2099 08:00 - 15/12/2099 17:00")  # registration is already open
@@ -143,7 +143,7 @@ async def test_a_phase_not_opened_yet_can_be_planned_and_its_deadline_must_follo
     await admin.press("✍️ Nhập ngày giờ")
     assert "gửi cả hai" in admin.private.last.plain
     await admin.send("15/12/2099 08:00 - 01/11/2099 17:00")
-    assert "Hạn chót 01/11/2099 17:00 lại trước thời điểm mở giai đoạn (15/12/2099 08:00)" in (
+    assert "Hạn chót 01/11/2099 17:00 sớm hơn thời điểm mở giai đoạn (15/12/2099 08:00)" in (
         admin.private.last.plain
     )
     await admin.send("01/11/2099 08:00 - 15/12/2099 17:00")
@@ -182,7 +182,7 @@ async def test_typing_a_deadline_in_the_group_is_sent_to_private(tg, db):
     await scene.admin.press("🗓 Đặt hạn chót", chat=scene.group)
     answer = await scene.admin.press("✍️ Nhập ngày giờ", chat=scene.group)
     assert answer["show_alert"] is True
-    assert "Trong nhóm tôi không đọc được" in answer["text"] and "/phase" in answer["text"]
+    assert "Trong nhóm, tôi không đọc được" in answer["text"] and "/phase" in answer["text"]
     await scene.admin.press("« Quay lại", chat=scene.group)
     assert "Các giai đoạn của năm thi đua" in scene.group.bot_messages()[-2].plain
 
@@ -237,7 +237,7 @@ async def test_a_stale_open_button_pressed_twice_changes_nothing(tg, db):
     # closed since: the first-opening button is out of date, it does not reopen
     await scene.admin.press("⏹ Đóng Đăng ký thi đua", chat=scene.group)
     answer = await scene.admin.press_data(data, message_id=message_id, chat=scene.group)
-    assert "Nút này đã cũ" in answer["text"]
+    assert "Nút này không còn hiệu lực" in answer["text"]
     assert (await phases_of(db, scene.year_id))[PhaseKind.REGISTRATION].closed_at is not None
 
 
@@ -292,7 +292,7 @@ async def test_the_guard_refuses_outside_the_phase_with_its_dates(tg, db):
         year, view = await service.require_current_phase(s, scene.cluster_id, PhaseKind.REGISTRATION)
         assert (year.id, view.kind) == (scene.year_id, PhaseKind.REGISTRATION)
     message = refusal.value.message
-    assert "Việc này chỉ làm được trong giai đoạn Tự chấm điểm (chưa định – chưa định)" in message
+    assert "Việc này chỉ làm được trong giai đoạn Tự chấm điểm (chưa ấn định – chưa ấn định)" in message
     assert "chưa mở" in message
     assert "Giai đoạn hiện tại: Đăng ký thi đua (chưa đặt hạn chót)." in message
 
@@ -339,5 +339,5 @@ async def test_broken_or_foreign_phase_buttons_change_nothing(tg, db, data):
     scene = await bound_cluster(tg, db)
     await scene.admin.send(f"/phase@{BOT}", chat=scene.group)
     answer = await scene.admin.press_data(data.format(year=scene.year_id), chat=scene.group)
-    assert answer["show_alert"] is True and "Nút này đã cũ" in answer["text"]
+    assert answer["show_alert"] is True and "Nút này không còn hiệu lực" in answer["text"]
     assert await phases_of(db, scene.year_id) == {}

@@ -105,9 +105,9 @@ def test_opening_is_one_step_forward_or_the_latest_again(views, kind, reopen, cl
 @pytest.mark.parametrize(
     ("views", "kind", "message"),
     [
-        (FRESH, K.SCORING, "cần mở giai đoạn Đăng ký thi đua trước Tự chấm điểm"),
-        (FRESH, K.CLOSED, "cần mở giai đoạn Đăng ký thi đua trước Kết thúc năm"),
-        (REGISTRATION_OPEN, K.SCORING, "cần mở giai đoạn Ký kết giao ước trước Tự chấm điểm"),
+        (FRESH, K.SCORING, "cần mở giai đoạn Đăng ký thi đua trước giai đoạn Tự chấm điểm"),
+        (FRESH, K.CLOSED, "cần mở giai đoạn Đăng ký thi đua trước giai đoạn Kết thúc năm"),
+        (REGISTRATION_OPEN, K.SCORING, "cần mở giai đoạn Ký kết giao ước trước giai đoạn Tự chấm điểm"),
         (REGISTRATION_OPEN, K.REGISTRATION, "Đăng ký thi đua đã mở rồi (từ 01/02/2099 08:00)"),
         (SIGNING_OPEN, K.REGISTRATION, "Không thể mở lại giai đoạn Đăng ký thi đua"),
         (YEAR_ENDED, K.RESULTS, "giai đoạn Kết thúc năm đã bắt đầu"),
@@ -163,9 +163,9 @@ def test_stepping_back_two_phases_at_once_is_refused():
     ("views", "kind", "message"),
     [
         (REGISTRATION_OPEN, K.REGISTRATION, None),
-        (REGISTRATION_CLOSED, K.REGISTRATION, "Đăng ký thi đua đang không mở"),
-        (FRESH, K.SCORING, "Tự chấm điểm đang không mở"),
-        (SIGNING_OPEN, K.REGISTRATION, "Đăng ký thi đua đang không mở"),
+        (REGISTRATION_CLOSED, K.REGISTRATION, "Đăng ký thi đua hiện không mở"),
+        (FRESH, K.SCORING, "Tự chấm điểm hiện không mở"),
+        (SIGNING_OPEN, K.REGISTRATION, "Đăng ký thi đua hiện không mở"),
         (YEAR_ENDED, K.CLOSED, "bước cuối của năm"),
     ],
 )
@@ -188,8 +188,8 @@ def test_only_the_open_phase_can_be_closed(views, kind, message):
         (NOW - dt.timedelta(days=3), NOW + dt.timedelta(days=3), None),
         (None, NOW, "đã qua (bây giờ là 10/03/2099 10:00)"),
         (None, NOW - dt.timedelta(days=1), "Hạn chót 09/03/2099 10:00 đã qua"),
-        (at("01/04/2099", 8), at("31/03/2099"), "lại trước thời điểm mở giai đoạn (01/04/2099 08:00)"),
-        (at("01/04/2099", 8), at("01/04/2099", 8), "lại trước thời điểm mở"),
+        (at("01/04/2099", 8), at("31/03/2099"), "sớm hơn thời điểm mở giai đoạn (01/04/2099 08:00)"),
+        (at("01/04/2099", 8), at("01/04/2099", 8), "sớm hơn thời điểm mở"),
         (at("01/04/2099", 8), at("01/04/2099", 9), None),
     ],
 )
@@ -228,7 +228,7 @@ def test_a_planned_phase_refuses_a_deadline_before_its_planned_opening():
     view = PhaseView(K.SCORING, opens_at=at("01/11/2099", 8))
     with pytest.raises(Refusal) as refusal:
         rules.check_schedule(view, None, at("31/10/2099"), NOW, HCM)
-    assert "trước thời điểm mở giai đoạn (01/11/2099 08:00)" in refusal.value.message
+    assert "sớm hơn thời điểm mở giai đoạn (01/11/2099 08:00)" in refusal.value.message
 
 
 # ------------------------------------------------------------------------------ typed dates
@@ -276,10 +276,10 @@ def test_a_typed_time_is_the_clusters_wall_clock():
         ("31/12/2024 17:00 hoặc sớm hơn", "Tôi không đọc được ngày giờ"),
         ("31/12/2024 31/12/2025", "Tôi không đọc được ngày giờ"),
         ("31/12/2024 17", "Tôi không đọc được ngày giờ"),
-        ("31/02/2099 17:00", "31/02/2099 không phải là một ngày có thật"),
-        ("29/02/2099", "29/02/2099 không phải là một ngày có thật"),
-        ("00/01/2099", "không phải là một ngày có thật"),
-        ("31/13/2099", "không phải là một ngày có thật"),
+        ("31/02/2099 17:00", "31/02/2099 không phải là ngày hợp lệ"),
+        ("29/02/2099", "29/02/2099 không phải là ngày hợp lệ"),
+        ("00/01/2099", "không phải là ngày hợp lệ"),
+        ("31/13/2099", "không phải là ngày hợp lệ"),
         ("31/12/2099 24:00", "24:00 không phải là giờ hợp lệ"),
         ("31/12/2099 17:60", "không phải là giờ hợp lệ"),
         ("<b>31/12</b>", "&lt;b&gt;"),  # what they typed is shown, escaped
@@ -361,13 +361,13 @@ def test_the_guard_lets_an_action_of_the_open_phase_through():
         (K.REGISTRATION, NOW, [
             "Đăng ký thi đua (01/02/2099 08:00 – 01/03/2099 09:00)", "đã kết thúc",
         ]),
-        (K.VOTING, NOW, ["Bình xét, bỏ phiếu (chưa định – chưa định)", "chưa mở"]),
+        (K.VOTING, NOW, ["Bình xét, bỏ phiếu (chưa ấn định – chưa ấn định)", "chưa mở"]),
         (K.SIGNING, at("01/05/2099", 9), [
             "Hạn chót của giai đoạn Ký kết giao ước là 30/04/2099 17:00",
             "đề nghị Cụm trưởng gia hạn",
         ]),
         ((K.SCORING, K.VERIFICATION), NOW, [
-            "Tự chấm điểm (01/11/2099 08:00 – 15/12/2099 17:00) hoặc Thẩm định (chưa định – chưa định)",
+            "Tự chấm điểm (01/11/2099 08:00 – 15/12/2099 17:00) hoặc Thẩm định (chưa ấn định – chưa ấn định)",
         ]),
     ],
 )  # fmt: skip

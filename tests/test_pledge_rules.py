@@ -167,7 +167,7 @@ def test_a_target_is_set_and_cleared_without_touching_the_text():
         (ITEMS, Change(ChangeKind.UP, 1), "đã ở vị trí đầu"),
         (ITEMS, Change(ChangeKind.DOWN, 3), "đã ở vị trí cuối"),
         (ITEMS, Change(ChangeKind.TEXT, 99, text="x"), "không còn trong bản đăng ký"),
-        (ITEMS, Change(ChangeKind.ADD, text="   "), "đang trống"),
+        (ITEMS, Change(ChangeKind.ADD, text="   "), "không được để trống"),
         ([Item(i, str(i)) for i in range(20)], Change(ChangeKind.ADD, text="x"), "tối đa 20 cam kết"),
     ],
 )

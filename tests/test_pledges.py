@@ -148,7 +148,7 @@ async def test_a_representative_registers_commitments_with_targets_and_the_chair
         ("Tham gia đầy đủ hoạt động chung của Cụm", None, None),
     ]
     await rep.press(SUBMIT)
-    assert "Đã gửi. Cụm trưởng đã được báo" in rep.private.last.plain
+    assert "Đã gửi. Cụm trưởng đã được thông báo" in rep.private.last.plain
     assert (await pledge_of(db, c.units[2])).status == PledgeStatus.SUBMITTED
     notice = c.chair.private.last
     assert "Đăng ký thi đua năm" in notice.plain and "cần xem xét — Hội Làm vườn Việt Nam" in notice.plain
@@ -195,11 +195,11 @@ async def test_empty_and_over_long_text_is_refused_and_the_step_keeps_waiting(tg
     await rep.send("/pledge")
     await rep.press(ADD)
     await rep.send("   ")
-    assert "Nội dung đang trống" in rep.private.last.plain
+    assert "Nội dung không được để trống" in rep.private.last.plain
     await rep.send("x" * 1001)
     assert "dài 1001 ký tự; chỉ được tối đa 1000 ký tự" in rep.private.last.plain
     await rep.send_sticker()
-    assert "Vui lòng gõ nội dung cam kết bằng chữ" in rep.private.last.plain
+    assert "Vui lòng gửi nội dung cam kết bằng tin nhắn văn bản" in rep.private.last.plain
     await rep.send("y" * 1000)
     await rep.send("1,000 hội viên")
     assert "một nghìn hay là số thập phân" in rep.private.last.plain
@@ -375,9 +375,9 @@ async def test_the_chair_returns_with_a_comment_and_the_unit_fixes_and_resubmits
     await c.chair.press(RETURN)
     assert "Gửi góp ý trong một tin nhắn" in c.chair.private.last.plain
     await c.chair.send("   ")
-    assert "Nội dung đang trống" in c.chair.private.last.plain
+    assert "Nội dung không được để trống" in c.chair.private.last.plain
     await c.chair.send("Đề nghị bổ sung chỉ tiêu cụ thể.")
-    assert "Đã trả lại đơn vị kèm góp ý" in c.chair.private.last.plain
+    assert "Đã trả lại bản đăng ký cho đơn vị kèm góp ý" in c.chair.private.last.plain
     told = rep.private.last
     assert "đã trả lại bản đăng ký" in told.plain and "Góp ý: Đề nghị bổ sung chỉ tiêu cụ thể." in told.plain
     await rep.press("✏️ Sửa bản đăng ký")
@@ -639,7 +639,7 @@ async def test_the_administrator_sets_the_place_and_common_content_of_the_docume
     await admin.send("Đà Nẵng")
     await admin.press("📄 Đổi nội dung chung")
     await admin.send("Đoàn kết, sáng tạo.\nHoàn thành xuất sắc nhiệm vụ năm.")
-    assert "Địa danh trước ngày tháng: Đà Nẵng" in admin.private.last.plain
+    assert "Địa danh ghi trước ngày tháng: Đà Nẵng" in admin.private.last.plain
     await c.reps[2].send("/pledges")
     assert "⚙️" not in str(c.reps[2].private.last.buttons)
     await accepted_pledges(db, c.scene.year_id, [c.units[2]])

@@ -33,6 +33,6 @@ async def test_the_demo_scores_verifies_disputes_decides_and_shows_the_table(set
     assert "Đã nộp 9/9 · đã thẩm định 9/9" in table
     assert f"3. {ECONOMIC_CLUSTER_2024[ADJUSTED]} — đã thẩm định" in table
     assert "Tổng: 101 → 99 → 100,5" in table  # 28 + 9,5 + 10 + 9 + 10 + 10 + 9,5 + 10 + 5 − 0
-    assert "Bảng điểm đã được thẩm định: 9/9" in reps[0].private.last.plain  # /status
+    assert "Phiếu đã được thẩm định: 9/9" in reps[0].private.last.plain  # /status
     news = "\n".join(group.texts())
     assert "Tự chấm điểm đã mở" in news and "Thẩm định đã mở" in news

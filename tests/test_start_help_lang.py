@@ -102,7 +102,7 @@ async def test_second_tap_on_a_language_button_changes_nothing_and_does_not_fail
 async def test_unknown_language_argument_is_explained(tg):
     an = tg.user("An", language_code="vi")
     await an.send("/lang fr")
-    assert "Không có ngôn ngữ này" in an.private.last.text
+    assert "Ngôn ngữ này không được hỗ trợ" in an.private.last.text
 
 
 async def test_stale_or_foreign_button_gets_a_clear_answer(tg):

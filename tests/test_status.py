@@ -85,12 +85,12 @@ async def test_status_in_the_group_shows_counts_only(tg, db):
     text = scene.group.last.plain
     assert "Cụm kinh tế — năm thi đua" in text
     assert "Giai đoạn hiện tại: Bình xét, bỏ phiếu, hạn chót 31/12/2099 17:00 (còn" in text
-    assert "Số đơn vị đang tham gia: 8" in text
+    assert "Số đơn vị đang hoạt động: 8" in text
     assert "Đã gửi đăng ký thi đua: 3/8" in text
-    assert "Đăng ký thi đua đã được chấp nhận: 2/8" in text
+    assert "Bản đăng ký đã được chấp nhận: 2/8" in text
     assert "Đã ký giao ước: 1/8" in text  # the unit that left is not counted
-    assert "Đã nộp bảng tự chấm điểm: 2/8" in text
-    assert "Bảng điểm đã được thẩm định: 1/8" in text
+    assert "Đã nộp phiếu tự chấm điểm: 2/8" in text
+    assert "Phiếu đã được thẩm định: 1/8" in text
     assert "Đã bỏ phiếu — Cờ thi đua: 2/8" in text
     for name in ECONOMIC_CLUSTER_2024:
         assert name not in text
@@ -109,12 +109,12 @@ async def test_status_in_private_names_the_units_not_done_to_the_chair(tg, db):
     assert "Chưa xong (7):" in signed
     for name in ECONOMIC_CLUSTER_2024[1:8]:
         assert f"• {name}" in signed
-    assert ECONOMIC_CLUSTER_2024[0] not in signed.replace("đơn vị của bạn, " + ECONOMIC_CLUSTER_2024[0], "")
+    assert ECONOMIC_CLUSTER_2024[0] not in signed.replace("đơn vị bạn (" + ECONOMIC_CLUSTER_2024[0] + ")", "")
     assert ECONOMIC_CLUSTER_2024[8] not in text  # inactive: neither counted nor chased
     ballots = text.split("Đã bỏ phiếu — Cờ thi đua: 2/8", 1)[1]
     assert "Hội Mỹ nghệ Kim hoàn Đá quý Việt Nam" in ballots  # issued a paper, did not cast
     assert "Hội Làm vườn Việt Nam" not in ballots
-    assert "✅ đơn vị của bạn, Hiệp hội của Thương binh và Người khuyết tật Việt Nam: đã xong" in text
+    assert "✅ đơn vị bạn (Hiệp hội của Thương binh và Người khuyết tật Việt Nam): đã xong" in text
     assert "bằng lệnh /status" not in text
 
 
@@ -125,7 +125,7 @@ async def test_a_representative_sees_counts_and_their_own_unit_only(tg, db):
     await rep.send("/status")
     text = rep.private.last.plain
     assert "Đã gửi đăng ký thi đua: 3/8" in text
-    assert "⏳ đơn vị của bạn, Hiệp hội Làng nghề Việt Nam: chưa xong" in text
+    assert "⏳ đơn vị bạn (Hiệp hội Làng nghề Việt Nam): chưa xong" in text
     for name in ECONOMIC_CLUSTER_2024[:5] + ECONOMIC_CLUSTER_2024[6:]:
         assert name not in text
     assert "Chưa xong (" not in text
@@ -152,7 +152,7 @@ async def test_status_before_any_phase_opened(tg, db):
     assert "Năm nay chưa mở giai đoạn nào." in text
     assert "Đã gửi đăng ký thi đua: 0/9" in text
     assert "Chưa có đơn vị nào." in text  # nobody done: no list of all nine
-    assert "Đã nộp bảng tự chấm điểm" not in text  # scoring has not been reached
+    assert "Đã nộp phiếu tự chấm điểm" not in text  # scoring has not been reached
 
 
 async def test_status_in_an_unbound_group_explains_the_setup(tg, db):

@@ -32,7 +32,7 @@ from storage.people import person_by_telegram_id, upsert_person
 from tests.conftest import BOT_USERNAME, make_app
 from tests.support import add_units, bound_cluster, make_representative
 
-REPLACE = "📤 Thay bảng điểm"
+REPLACE = "📤 Thay bảng chấm điểm"
 XLSX, CSV = "⬇️ Excel (.xlsx)", "⬇️ CSV"
 HEADER = ["Nhóm tiêu chí", "Mã", "Tiêu chí", "Điểm tối đa", "Loại"]
 NEW_CSV = (
@@ -84,7 +84,7 @@ async def test_the_default_table_is_shown_in_vietnamese(tg, db):
     assert "B.1. Sáng kiến, mô hình mới có tính lan tỏa (tối đa) — +5" in text
     assert "D.1. Báo cáo chậm, không đầy đủ (mỗi lần) — −2" in text
     assert "Tổng điểm các tiêu chí: 100 điểm" in text
-    assert "Có thể thay bảng điểm" in text
+    assert "Có thể thay bảng chấm điểm" in text
     assert last.buttons == [[XLSX, CSV], [REPLACE]]
     assert await stored(db) == DEFAULT_ROWS  # created on first use
 
@@ -146,7 +146,7 @@ BAD_FILES = [
     (xlsx([HEADER, ["I", "1.1", "Một", "sáu mươi", ""], ["I", "1.2", "Hai", 40, ""]]), "chu.xlsx",
      ["Dòng 2: điểm tối đa “sáu mươi” không phải là số."]),
     (xlsx([HEADER] + [["I", f"c{i}", "Tiêu chí", 0.01, ""] for i in range(10_000)]), "dai.xlsx",
-     ["Bảng quá dài: tối đa 500 tiêu chí"]),
+     ["Bảng quá dài (tối đa 500 tiêu chí)"]),
     (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3 this is a PDF", "bang.xlsx",
      ["không phải là bảng tính Excel (.xlsx) thực sự"]),
     ("Nhóm,Mã,Tiêu chí,Điểm tối đa,Loại\nI,1.1,Một,60,\nI,1.1,Hai,30,\n".encode(), "trung.csv",
@@ -203,7 +203,7 @@ async def test_a_sticker_photo_or_text_instead_of_a_file_keeps_waiting(tg, db):
     await scene.admin.send("30 điểm cho 1.1")
     assert "Tôi đang chờ bảng chấm điểm dưới dạng tệp" in scene.admin.private.last.plain
     await scene.admin.send_document(b"%PDF", "bang.pdf")
-    assert "bang.pdf không phải là tệp bảng điểm" in scene.admin.private.last.plain
+    assert "bang.pdf không phải là tệp bảng chấm điểm" in scene.admin.private.last.plain
     await scene.admin.send_document(NEW_CSV, "bang.csv")
     assert "✅" in scene.admin.private.last.plain
 
@@ -212,7 +212,7 @@ async def test_cancel_stops_waiting(tg, db):
     scene = await bound_cluster(tg, db)
     await start_replacing(scene)
     await scene.admin.send("/cancel")
-    assert "Đã hủy" in scene.admin.private.last.plain
+    assert "Đã huỷ" in scene.admin.private.last.plain
     await scene.admin.send_document(NEW_CSV, "bang.csv")
     assert "✅" not in scene.admin.private.last.plain
     assert await stored(db) == DEFAULT_ROWS
@@ -269,10 +269,10 @@ async def test_after_the_table_is_locked_it_cannot_be_replaced(tg, db):
         await tables.lock_table(s, scene.year_id)  # idempotent
         await s.commit()
     await scene.admin.send("/table")
-    assert "🔒 Đã khóa" in scene.admin.private.last.plain
+    assert "🔒 Đã khoá" in scene.admin.private.last.plain
     assert scene.admin.private.last.buttons == [[XLSX, CSV]]
     answer = await scene.admin.press(REPLACE, message_id=shown)
-    assert "Bảng chấm điểm đã bị khóa" in answer["text"]
+    assert "Bảng chấm điểm đã bị khoá" in answer["text"]
     async with db.session() as s:
         locks = (await s.scalars(select(AuditLog).where(AuditLog.action == "table.lock"))).all()
         assert len(locks) == 1
@@ -286,10 +286,10 @@ async def test_opening_scoring_while_a_file_is_awaited_refuses_the_file(tg, db):
         await s.commit()
     await scene.admin.send_document(NEW_CSV, "bang.csv")
     text = scene.admin.private.last.plain
-    assert "Bảng chấm điểm đã bị khóa" in text and "không chờ tệp bảng điểm nữa" in text
+    assert "Bảng chấm điểm đã bị khoá" in text and "không chờ tệp bảng chấm điểm nữa" in text
     assert await stored(db) == DEFAULT_ROWS
     await scene.admin.send_document(NEW_CSV, "bang.csv")  # the wait is over
-    assert "Bảng chấm điểm đã bị khóa" not in scene.admin.private.last.plain
+    assert "Bảng chấm điểm đã bị khoá" not in scene.admin.private.last.plain
 
 
 async def test_a_long_table_is_shown_within_one_message(tg, db):
@@ -367,7 +367,7 @@ async def test_the_service_checks_permission_lock_and_use_itself(tg, db):
             await tables.replace_table(s, admin, scene.year_id, spec)
         await tables.lock_table(s, scene.year_id)
         assert await tables.unlock_table(s, scene.year_id) is False  # sheets point at it
-        with use_locale("vi"), pytest.raises(Refusal, match="đã bị khóa"):
+        with use_locale("vi"), pytest.raises(Refusal, match="đã bị khoá"):
             await tables.replace_table(s, admin, scene.year_id, spec)
 
 

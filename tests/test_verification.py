@@ -62,7 +62,7 @@ async def test_the_chair_verifies_every_sheet_but_its_own_which_the_vice_chair_v
     chair, vice = w.reps[0], w.reps[1]
     await chair.send("/verify")
     listing = chair.private.last
-    assert "Cách thẩm định: Cụm trưởng thẩm định." in listing.plain
+    assert "Hình thức thẩm định: Cụm trưởng thẩm định." in listing.plain
     assert "Số phiếu đơn vị bạn thẩm định: 3." in listing.plain
     assert buttons(listing) == [f"⏳ 0/10 · {n}" for n in NAMES[1:]]
     await vice.send("/verify")
@@ -93,7 +93,7 @@ async def test_accept_adjust_explain_and_decide(tg, db):
     await chair.send("   ")
     assert "Điều chỉnh điểm phải có lý do" in chair.private.last.plain
     await chair.send_sticker()
-    assert "Hãy gõ lý do thành tin nhắn văn bản" in chair.private.last.plain
+    assert "Hãy gửi lý do bằng tin nhắn văn bản" in chair.private.last.plain
     await chair.send("Thiếu quyết định giao chỉ tiêu năm 2024")
     text = chair.private.last.plain
     assert "✏️ Đã điều chỉnh tiêu chí 1.1: 28 → 25,5. Đã báo cho đơn vị." in text and "1.2. Đổi mới" in text
@@ -106,9 +106,9 @@ async def test_accept_adjust_explain_and_decide(tg, db):
     assert "✅ Đã chấp nhận tiêu chí 1.2." in chair.private.last.plain
     # the unit explains, once
     await rep.press("💬 Giải trình", message_id=told.message_id)
-    assert "Hãy gõ nội dung giải trình" in rep.private.last.plain
+    assert "Hãy gõ nội dung giải trình của đơn vị" in rep.private.last.plain
     await rep.send_voice()
-    assert "Hãy gõ nội dung giải trình thành tin nhắn văn bản" in rep.private.last.plain
+    assert "Hãy gửi nội dung giải trình bằng tin nhắn văn bản" in rep.private.last.plain
     await rep.send("Quyết định số 12/QĐ ngày 15/01/2024 đã gửi kèm minh chứng.")
     assert "Đã gửi giải trình về tiêu chí 1.1 tới Cụm trưởng" in rep.private.last.plain
     await rep.press("💬 Giải trình", message_id=told.message_id)
@@ -116,14 +116,14 @@ async def test_accept_adjust_explain_and_decide(tg, db):
     dispute = chair.private.last
     assert "⚖️ Giải trình chờ quyết định — Liên minh Hợp tác xã Việt Nam" in dispute.plain
     assert "💬 Giải trình: Quyết định số 12/QĐ" in dispute.plain
-    assert buttons(dispute) == ["Giữ điểm thẩm định: 25,5", "Theo điểm đơn vị: 28", "✍️ Mức điểm khác"]
+    assert buttons(dispute) == ["Giữ điểm thẩm định: 25,5", "Theo điểm tự chấm: 28", "✍️ Mức điểm khác"]
     keep = dispute.button_data[0][0]
     await chair.press("✍️ Mức điểm khác")
     await chair.send("27")
     assert "⚖️ Quyết định: 27" in chair.private.last.plain
     assert "Đã quyết định điểm cuối cùng của tiêu chí 1.1 cho Liên minh Hợp tác xã Việt Nam: 27" in rep.private.last.plain
     await chair.press_data(keep, message_id=dispute.message_id)  # a second decision
-    assert "Giải trình này đã được quyết định." in tg.callback_answers[-1]["text"]
+    assert "Giải trình này đã có quyết định." in tg.callback_answers[-1]["text"]
     _sheet, values = await sheet_values(db, w.units[2])
     assert values["1.1"][:3] == (Decimal(28), Decimal("25.5"), Decimal(27))
     assert values["1.2"][:3] == (Decimal(10), Decimal(10), None)
@@ -167,7 +167,7 @@ async def test_the_verifier_gets_the_evidence_back_by_file_id(tg, db):
     chair = w.reps[0]
     await open_sheet(chair, NAMES[2])
     assert "📎 Số tệp minh chứng: 2" in chair.private.last.plain
-    await chair.press("📎 Gửi minh chứng cho tôi (2)")
+    await chair.press("📎 Nhận tệp minh chứng (2)")
     sent = chair.private.bot_messages()[-2:]
     assert [(m.kind, m.file_id) for m in sent] == [("document", doc), ("photo", photo)]
     assert "Minh chứng tiêu chí 1.1: bao-cao.pdf" in sent[0].plain
@@ -264,7 +264,7 @@ async def test_the_chair_cannot_decide_its_own_units_dispute_the_vice_chair_does
         adjustment = await s.scalar(select(Adjustment))
     await chair.press_data(f"vf:k:{adjustment.id}:30")
     assert "Cụm phó sẽ quyết định" in tg.callback_answers[-1]["text"]
-    await vice.press("Theo điểm đơn vị: 30")
+    await vice.press("Theo điểm tự chấm: 30")
     assert (await sheet_values(db, w.units[0]))[1]["1.1"][2] == Decimal(30)
 
 
@@ -277,7 +277,7 @@ async def test_cross_checking_assigns_each_unit_one_other_sheet(tg, db):
     for unit, rep in zip(w.units, w.reps, strict=True):
         await rep.send("/verify")
         listing = rep.private.last
-        assert "Cách thẩm định: chấm chéo giữa các đơn vị." in listing.plain
+        assert "Hình thức thẩm định: chấm chéo giữa các đơn vị." in listing.plain
         sheets = [b.split(" · ", 1)[1] for b in buttons(listing)]
         assert len(sheets) == 1 and sheets[0] != NAMES[w.units.index(unit)]
         seen[unit] = sheets[0]
@@ -294,10 +294,10 @@ async def test_the_administrator_chooses_cross_checking_until_verification_begin
     admin = w.admin
     await admin.send("/verify")
     panel = admin.private.last
-    assert "Là quản trị cụm, bạn chọn cách thẩm định" in panel.plain
+    assert "Với vai trò quản trị cụm, bạn chọn hình thức thẩm định" in panel.plain
     assert panel.buttons[-1] == ["✅ Cụm trưởng thẩm định", "Chấm chéo"]
     await admin.press("Chấm chéo")
-    assert "Cách thẩm định: chấm chéo giữa các đơn vị." in admin.private.last.plain
+    assert "Hình thức thẩm định: chấm chéo giữa các đơn vị." in admin.private.last.plain
     assert admin.private.last.buttons[-1] == ["Cụm trưởng thẩm định", "✅ Chấm chéo"]
     async with db.session() as s:
         assert (await s.get(Cluster, w.scene.cluster_id)).settings[rotation.SETTING] == rotation.CROSS
@@ -306,6 +306,6 @@ async def test_the_administrator_chooses_cross_checking_until_verification_begin
     await rep.press(buttons(rep.private.last)[0])
     await rep.press(ACCEPT)
     await admin.press("Cụm trưởng thẩm định")
-    assert "Việc thẩm định đã bắt đầu nên năm nay không thể đổi cách thẩm định nữa." in tg.callback_answers[-1]["text"]
+    assert "Việc thẩm định đã bắt đầu nên năm nay không thể đổi hình thức thẩm định nữa." in tg.callback_answers[-1]["text"]
     await w.reps[0].send("/verify")  # a representative sees no mode buttons
     assert "Chấm chéo" not in buttons(w.reps[0].private.last)
