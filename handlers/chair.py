@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CommandHandler
 
 from bot import callbacks
 from bot.errors import Refusal
@@ -13,13 +13,12 @@ from bot.i18n import _, use_locale
 from bot.permissions import Action, Role, role_name
 from bot.services import clusters as service
 from handlers.base import BotContext, Turn, announce, handler
-from handlers.clusters import acting_from_button, acting_in, rerunnable, stale
+from handlers.buttons import dispatch
+from handlers.clusters import acting_from_button, acting_in, rerunnable
 from handlers.keyboards import unit_picker
 from storage.models import Cluster, Office, Unit
 from storage.units import units_of
 
-NS = "ch"
-OFFICE_CODES = {"c": Office.CHAIR, "v": Office.VICE_CHAIR}
 OFFICE_ROLES = {Office.CHAIR: Role.CHAIR, Office.VICE_CHAIR: Role.VICE_CHAIR}
 
 
@@ -37,8 +36,8 @@ async def summary(turn: Turn, cluster: Cluster) -> str:
 
 def menu(cluster_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[
-        InlineKeyboardButton(_("Choose the chair unit"), callback_data=callbacks.pack(NS, "menu", "c", cluster_id)),
-        InlineKeyboardButton(_("Choose the vice-chair"), callback_data=callbacks.pack(NS, "menu", "v", cluster_id)),
+        InlineKeyboardButton(_("Choose the chair unit"), callback_data=callbacks.ChairMenu(Office.CHAIR, cluster_id).pack()),
+        InlineKeyboardButton(_("Choose the vice-chair"), callback_data=callbacks.ChairMenu(Office.VICE_CHAIR, cluster_id).pack()),
     ]])
 
 
@@ -57,29 +56,30 @@ async def show_chair(update: Update, context: BotContext, turn: Turn) -> None:
 chair_command = handler(show_chair)
 
 
-@handler
-async def button(update: Update, context: BotContext, turn: Turn) -> None:
-    _ns, args = callbacks.unpack(update.callback_query.data)
-    # menu:<c|v>:<cluster> · page:<c|v>:<cluster>:<page> · <c|v>:<cluster>:<unit>
-    action = args[0] if args else ""
-    rest = args[1:] if action in ("menu", "page") else args
-    if not rest or rest[0] not in OFFICE_CODES or not all(a.isdigit() for a in rest[1:]) or len(rest) < 2:
-        raise stale()
-    office, numbers = OFFICE_CODES[rest[0]], [int(a) for a in rest[2:]]
-    cluster, actor = await acting_from_button(turn, rest[1])
+async def choose(update: Update, context: BotContext, turn: Turn,
+                 press: callbacks.ChairMenu | callbacks.ChairPage) -> None:  # fmt: skip
+    """The units to pick the office's holder from (a page of them)."""
+    cluster, actor = await acting_from_button(turn, press.cluster_id)
     actor.require(Action.ASSIGN_CHAIR)
-    if action in ("menu", "page"):
-        units = await units_of(turn.session, cluster.id, active_only=True)
-        if not units:
-            raise Refusal(_("The cluster has no active units yet. Add them with /units first."))
-        page = numbers[0] if action == "page" and numbers else 0
-        prompt = _("Which unit is the {role} of this year?").format(role=role_name(OFFICE_ROLES[office]))
-        turn.edit(prompt, unit_picker(units, page, NS, rest[0], cluster.id))
-        return
-    if not numbers:
-        raise stale()
+    units = await units_of(turn.session, cluster.id, active_only=True)
+    if not units:
+        raise Refusal(_("The cluster has no active units yet. Add them with /units first."))
+    page = press.page if isinstance(press, callbacks.ChairPage) else 0
+    prompt = _("Which unit is the {role} of this year?").format(role=role_name(OFFICE_ROLES[press.office]))
+    office, cluster_id = press.office, cluster.id
+    turn.edit(prompt, unit_picker(
+        units, page,
+        lambda unit_id: callbacks.ChairPick(office, cluster_id, unit_id),
+        lambda other: callbacks.ChairPage(office, cluster_id, other),
+    ))  # fmt: skip
+
+
+async def assign(update: Update, context: BotContext, turn: Turn, press: callbacks.ChairPick) -> None:
+    cluster, actor = await acting_from_button(turn, press.cluster_id)
+    actor.require(Action.ASSIGN_CHAIR)
+    office = press.office
     year = await service.current_year(turn.session, cluster.id)
-    unit = await service.assign_office(turn.session, actor, year, office, numbers[0])
+    unit = await service.assign_office(turn.session, actor, year, office, press.unit_id)
     turn.edit(await summary(turn, cluster), menu(cluster.id))
     if cluster.telegram_chat_id is not None:
         with use_locale(cluster.locale):
@@ -91,4 +91,6 @@ async def button(update: Update, context: BotContext, turn: Turn) -> None:
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("chair", chair_command))
-    app.add_handler(CallbackQueryHandler(button, pattern=callbacks.pattern(NS)))
+    app.add_handler(dispatch(callbacks.CHAIR, {
+        callbacks.ChairMenu: choose, callbacks.ChairPage: choose, callbacks.ChairPick: assign,
+    }))  # fmt: skip

@@ -11,18 +11,18 @@ from collections.abc import Awaitable, Callable
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CommandHandler
 
 from bot import callbacks
 from bot.errors import Refusal
 from bot.i18n import _
 from bot.services.actors import Actor, actor_in
 from handlers.base import BotContext, Turn, handler
+from handlers.buttons import dispatch, stale
 from storage.conversation import get_state, set_state
 from storage.models import Cluster
 from storage.people import roles_of
 
-NS = "cl"
 CLUSTER_FLOW = "cluster"
 # Commands that can be re-run after a pick: name -> the undecorated handler body.
 _RERUN: dict[str, Callable[[Update, BotContext, Turn], Awaitable[None]]] = {}
@@ -61,11 +61,6 @@ async def cluster_for(turn: Turn, command: str) -> Cluster | None:
     return None
 
 
-def stale() -> Refusal:
-    """The refusal for a button that no longer fits the data (old message, forged data)."""
-    return Refusal(_("This button is no longer valid. Please use the newest message, or type /help."))
-
-
 async def acting_in(turn: Turn, command: str) -> tuple[Cluster, Actor] | None:
     """The cluster of a command and the person acting in it; None after showing the picker."""
     cluster = await cluster_for(turn, command)
@@ -74,9 +69,9 @@ async def acting_in(turn: Turn, command: str) -> tuple[Cluster, Actor] | None:
     return cluster, await actor_in(turn.session, turn.person.id, cluster.id)
 
 
-async def acting_from_button(turn: Turn, cluster_id: str | int) -> tuple[Cluster, Actor]:
+async def acting_from_button(turn: Turn, cluster_id: int) -> tuple[Cluster, Actor]:
     """The cluster a button names and the person pressing it (refused when it is gone)."""
-    cluster = await turn.session.get(Cluster, int(cluster_id)) if str(cluster_id).isdigit() else None
+    cluster = await turn.session.get(Cluster, cluster_id)
     if cluster is None or turn.person is None:
         raise stale()
     return cluster, await actor_in(turn.session, turn.person.id, cluster.id)
@@ -93,17 +88,15 @@ async def show_picker(turn: Turn, ids: list[int], command: str) -> None:
     for cluster_id in ids:
         cluster = await turn.session.get(Cluster, cluster_id)
         rows.append(
-            [InlineKeyboardButton(cluster.name[:60], callback_data=callbacks.pack(NS, cluster_id, command))]
+            [InlineKeyboardButton(cluster.name[:60], callback_data=callbacks.ClusterPick(cluster_id, command).pack())]
         )
     turn.reply(_("You work in several clusters. Which one?"), InlineKeyboardMarkup(rows))
 
 
-@handler
-async def pick(update: Update, context: BotContext, turn: Turn) -> None:
-    _ns, args = callbacks.unpack(update.callback_query.data)
-    if len(args) != 2 or not args[0].isdigit() or turn.person is None:
+async def pick(update: Update, context: BotContext, turn: Turn, press: callbacks.ClusterPick) -> None:
+    if turn.person is None:
         raise stale()
-    cluster_id, command = int(args[0]), args[1]
+    cluster_id, command = press.cluster_id, press.command
     ids = {v.cluster_id for v in await roles_of(turn.session, turn.person.id)}
     if cluster_id not in ids:
         turn.answer(_("You no longer have a role in that cluster."), alert=True)
@@ -128,4 +121,4 @@ async def cluster_command(update: Update, context: BotContext, turn: Turn) -> No
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("cluster", cluster_command))
-    app.add_handler(CallbackQueryHandler(pick, pattern=callbacks.pattern(NS)))
+    app.add_handler(dispatch(callbacks.CLUSTER, {callbacks.ClusterPick: pick}))

@@ -12,6 +12,7 @@ from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filt
 from bot import callbacks
 from bot.i18n import _
 from handlers.base import BotContext, Turn, answer_query, handler
+from handlers.buttons import stale
 
 
 @handler
@@ -29,10 +30,7 @@ async def noop_button(update: Update, context: BotContext) -> None:
 
 @handler
 async def stale_button(update: Update, context: BotContext, turn: Turn) -> None:
-    turn.answer(
-        _("This button is no longer valid. Please use the newest message, or type /help."),
-        alert=True,
-    )
+    raise stale()
 
 
 def register(app: Application) -> None:

@@ -6,7 +6,7 @@ import datetime as dt
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CommandHandler
 
 from bot import callbacks, fmt
 from bot.errors import Refusal
@@ -15,13 +15,13 @@ from bot.invites import deep_link
 from bot.permissions import Action, role_name
 from bot.services import invites as service
 from handlers.base import BotContext, Turn, announce, handler
-from handlers.clusters import acting_from_button, acting_in, rerunnable, stale
+from handlers.buttons import dispatch, stale
+from handlers.clusters import acting_from_button, acting_in, rerunnable
 from handlers.keyboards import unit_picker
 from storage.conversation import clear_state, get_state, set_state
 from storage.models import Cluster
 from storage.units import units_of
 
-NS = "inv"
 INVITE_FLOW = "invite"
 
 
@@ -41,46 +41,49 @@ async def show_invite_menu(update: Update, context: BotContext, turn: Turn) -> N
     units = await units_of(turn.session, cluster.id, active_only=True)
     if not units:
         raise Refusal(_("The cluster has no active units yet. Add them with /units first."))
-    markup = unit_picker(units, 0, NS, "rep", cluster.id)
-    rows = list(markup.inline_keyboard) + [[
-        InlineKeyboardButton(_("🗂 A secretariat member"), callback_data=callbacks.pack(NS, "sec", cluster.id))
-    ]]
     turn.reply(
         _("Whom do you invite to <b>{cluster}</b>? Choose the unit of the representative:").format(
             cluster=escape(cluster.name)
         ),
-        InlineKeyboardMarkup(rows),
+        whom_keyboard(cluster.id, units, 0),
     )
 
 
 invite_command = handler(show_invite_menu)
 
 
-@handler
-async def button(update: Update, context: BotContext, turn: Turn) -> None:
-    _ns, args = callbacks.unpack(update.callback_query.data)
-    if args and args[0] in ("yes", "no"):
-        await _confirm(update, context, turn, args)
-        return
-    if len(args) < 2 or not all(a.isdigit() for a in args[-2 if args[0] != "sec" else -1:]):
-        raise stale()
-    action = args[0]
-    if action == "page":  # page:rep:<cluster>:<page>
-        cluster, actor = await acting_from_button(turn, args[2])
-        actor.require(Action.INVITE)
-        units = await units_of(turn.session, cluster.id, active_only=True)
-        markup = unit_picker(units, int(args[3]), NS, "rep", cluster.id)
-        rows = list(markup.inline_keyboard) + [[
-            InlineKeyboardButton(_("🗂 A secretariat member"), callback_data=callbacks.pack(NS, "sec", cluster.id))
-        ]]
-        turn.edit(update.callback_query.message.text_html, InlineKeyboardMarkup(rows))
-        return
-    cluster, actor = await acting_from_button(turn, args[1])
-    if action == "rev":
-        await service.revoke_invite(turn.session, actor, int(args[2]), now())
-        turn.edit(_("The invite link was withdrawn; it can no longer be used."))
-        return
-    role, unit_id = ("secretariat", None) if action == "sec" else ("representative", int(args[2]))
+def whom_keyboard(cluster_id: int, units: list, page: int) -> InlineKeyboardMarkup:
+    """A page of the units (a representative of which?) and the secretariat."""
+    markup = unit_picker(
+        units, page,
+        lambda unit_id: callbacks.InviteRepresentative(cluster_id, unit_id),
+        lambda other: callbacks.InvitePage("rep", cluster_id, other),
+    )  # fmt: skip
+    return InlineKeyboardMarkup(list(markup.inline_keyboard) + [[
+        InlineKeyboardButton(_("🗂 A secretariat member"), callback_data=callbacks.InviteSecretariat(cluster_id).pack())
+    ]])  # fmt: skip
+
+
+async def turn_page(update: Update, context: BotContext, turn: Turn, press: callbacks.InvitePage) -> None:
+    cluster, actor = await acting_from_button(turn, press.cluster_id)
+    actor.require(Action.INVITE)
+    units = await units_of(turn.session, cluster.id, active_only=True)
+    turn.edit(update.callback_query.message.text_html, whom_keyboard(cluster.id, units, press.page))
+
+
+async def revoke(update: Update, context: BotContext, turn: Turn, press: callbacks.InviteRevoke) -> None:
+    _cluster, actor = await acting_from_button(turn, press.cluster_id)
+    await service.revoke_invite(turn.session, actor, press.invite_id, now())
+    turn.edit(_("The invite link was withdrawn; it can no longer be used."))
+
+
+async def make_link(update: Update, context: BotContext, turn: Turn,
+                    press: callbacks.InviteRepresentative | callbacks.InviteSecretariat) -> None:  # fmt: skip
+    cluster, actor = await acting_from_button(turn, press.cluster_id)
+    if isinstance(press, callbacks.InviteSecretariat):
+        role, unit_id = "secretariat", None
+    else:
+        role, unit_id = "representative", press.unit_id
     invite, token = await service.create_invite(turn.session, actor, role=role, unit_id=unit_id, now=now())
     offer = await service.open_invite(turn.session, token, now())
     link = deep_link(context.bot.username, token)
@@ -95,7 +98,7 @@ async def button(update: Update, context: BotContext, turn: Turn) -> None:
             who=who, cluster=escape(cluster.name), link=link, expires=expires
         ),
         InlineKeyboardMarkup([[InlineKeyboardButton(
-            _("🚫 Withdraw this link"), callback_data=callbacks.pack(NS, "rev", cluster.id, invite.id)
+            _("🚫 Withdraw this link"), callback_data=callbacks.InviteRevoke(cluster.id, invite.id).pack()
         )]]),
     )
 
@@ -115,22 +118,22 @@ async def open_link(update: Update, context: BotContext, turn: Turn, token: str)
     turn.reply(
         question.format(unit=escape(offer.unit_name or ""), cluster=escape(offer.cluster_name)),
         InlineKeyboardMarkup([[
-            InlineKeyboardButton(_("✅ Yes, confirm"), callback_data=callbacks.pack(NS, "yes", offer.invite_id)),
-            InlineKeyboardButton(_("✖️ No"), callback_data=callbacks.pack(NS, "no", offer.invite_id)),
+            InlineKeyboardButton(_("✅ Yes, confirm"), callback_data=callbacks.InviteAnswer("yes", offer.invite_id).pack()),
+            InlineKeyboardButton(_("✖️ No"), callback_data=callbacks.InviteAnswer("no", offer.invite_id).pack()),
         ]]),
     )
 
 
-async def _confirm(update: Update, context: BotContext, turn: Turn, args: list[str]) -> None:
+async def confirm(update: Update, context: BotContext, turn: Turn, press: callbacks.InviteAnswer) -> None:
     state = await get_state(turn.session, turn.person.id, update.effective_chat.id, INVITE_FLOW)
     # Only the person who opened the link in this chat may answer its question.
-    if state is None or len(args) != 2 or str(state.data.get("invite_id")) != args[1]:
+    if state is None or state.data.get("invite_id") != press.invite_id:
         raise stale()
     await clear_state(turn.session, turn.person.id, update.effective_chat.id, INVITE_FLOW)
-    if args[0] == "no":
+    if press.answer == "no":
         turn.edit(_("Nothing was changed. If this was a mistake, tell your cluster's administrator."))
         return
-    offer = await service.accept_invite(turn.session, int(args[1]), turn.person.id, now())
+    offer = await service.accept_invite(turn.session, press.invite_id, turn.person.id, now())
     role = role_name(offer.role)
     text = _("Welcome! You are now {role} of <b>{cluster}</b>.").format(
         role=role + (f" — {escape(offer.unit_name)}" if offer.unit_name else ""),
@@ -149,4 +152,7 @@ async def _confirm(update: Update, context: BotContext, turn: Turn, args: list[s
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("invite", invite_command))
-    app.add_handler(CallbackQueryHandler(button, pattern=callbacks.pattern(NS)))
+    app.add_handler(dispatch(callbacks.INVITE, {
+        callbacks.InviteRepresentative: make_link, callbacks.InviteSecretariat: make_link,
+        callbacks.InvitePage: turn_page, callbacks.InviteRevoke: revoke, callbacks.InviteAnswer: confirm,
+    }))  # fmt: skip

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import callbacks
+from bot.callbacks import Button
 
 PER_PAGE = 8
 LABEL_MAX = 48
@@ -22,26 +23,23 @@ def pages(count: int, per_page: int = PER_PAGE) -> int:
 
 
 def unit_picker(
-    units: Sequence, page: int, namespace: str, action: str, *extra: str | int,
+    units: Sequence, page: int, pick: Callable[[int], Button], turn_to: Callable[[int], Button],
     per_page: int = PER_PAGE,
 ) -> InlineKeyboardMarkup:
-    """One unit per row, `namespace:action:<extra...>:<unit id>`; ◀ ▶ rows page through.
-
-    Page buttons carry `namespace:page:<action>:<extra...>:<page>`.
-    """
+    """One unit per row, each the button `pick(unit id)`; ◀ ▶ are `turn_to(page)`."""
     total = pages(len(units), per_page)
     page = min(max(page, 0), total - 1)
     rows = [
-        [InlineKeyboardButton(label(u.name), callback_data=callbacks.pack(namespace, action, *extra, u.id))]
+        [InlineKeyboardButton(label(u.name), callback_data=pick(u.id).pack())]
         for u in units[page * per_page : (page + 1) * per_page]
     ]
     nav = []
     if page > 0:
-        nav.append(InlineKeyboardButton("◀", callback_data=callbacks.pack(namespace, "page", action, *extra, page - 1)))
+        nav.append(InlineKeyboardButton("◀", callback_data=turn_to(page - 1).pack()))
     if total > 1:
         nav.append(InlineKeyboardButton(f"{page + 1}/{total}", callback_data=callbacks.NOOP))
     if page < total - 1:
-        nav.append(InlineKeyboardButton("▶", callback_data=callbacks.pack(namespace, "page", action, *extra, page + 1)))
+        nav.append(InlineKeyboardButton("▶", callback_data=turn_to(page + 1).pack()))
     if nav:
         rows.append(nav)
     return InlineKeyboardMarkup(rows)

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CommandHandler
 
 from bot import callbacks
 from bot.errors import Refusal
 from bot.i18n import LANGUAGE_NAMES, SUPPORTED_LOCALES, _, set_locale
 from bot.permissions import Action, cluster_roles, require
 from handlers.base import BotContext, Turn, handler
+from handlers.buttons import dispatch
 from storage.people import roles_of, set_person_locale
-
-NS = "lang"
 
 
 def keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(LANGUAGE_NAMES[c], callback_data=callbacks.pack(NS, c)) for c in SUPPORTED_LOCALES]]
+        [[InlineKeyboardButton(LANGUAGE_NAMES[c], callback_data=callbacks.LanguagePick(c).pack()) for c in SUPPORTED_LOCALES]]
     )
 
 
@@ -35,11 +34,9 @@ async def lang_command(update: Update, context: BotContext, turn: Turn) -> None:
     )
 
 
-@handler
-async def lang_button(update: Update, context: BotContext, turn: Turn) -> None:
-    _ns, args = callbacks.unpack(update.callback_query.data)
+async def lang_button(update: Update, context: BotContext, turn: Turn, press: callbacks.LanguagePick) -> None:
     await _check_may_set(turn)
-    await _apply(update, turn, args[0] if args else "")
+    await _apply(update, turn, press.locale)
 
 
 async def _check_may_set(turn: Turn) -> None:
@@ -76,4 +73,4 @@ async def _apply(update: Update, turn: Turn, locale: str) -> None:
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("lang", lang_command))
-    app.add_handler(CallbackQueryHandler(lang_button, pattern=callbacks.pattern(NS)))
+    app.add_handler(dispatch(callbacks.LANGUAGE, {callbacks.LanguagePick: lang_button}))

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CommandHandler
 
 from bot import callbacks, fmt
 from bot import phases as rules
@@ -34,14 +34,13 @@ from bot.services.clusters import current_year
 from handlers import pledge_signing
 from handlers.awaiting import done, expect, on_input
 from handlers.base import BotContext, Turn, handler
+from handlers.buttons import dispatch
 from handlers.clusters import cluster_for, rerunnable
 from storage.models import Cluster, EmulationYear, PhaseKind, utcnow
 
 log = logging.getLogger(__name__)
 
-NS = "ph"
 INPUT_STEP = "phase_deadline"
-_ACTIONS = frozenset("orbcdstv")
 
 
 def stale_text() -> str:
@@ -85,8 +84,12 @@ def overview_text(cluster: Cluster, year: EmulationYear, views: list[PhaseView],
     return "\n\n".join([head, rules.current_text(views, now, tz), "\n".join(lines), foot])
 
 
-def _button(text: str, action: str, year_id: int, kind: PhaseKind | str, *extra: int) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=callbacks.pack(NS, action, year_id, kind, *extra))
+def _button(text: str, press: callbacks.Button) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=press.pack())
+
+
+def _act(text: str, action: str, year_id: int, kind: PhaseKind) -> InlineKeyboardButton:
+    return _button(text, callbacks.PhaseAct(action, year_id, kind))
 
 
 def overview_keyboard(year_id: int, views: list[PhaseView], actor: Actor | None) -> InlineKeyboardMarkup | None:
@@ -98,17 +101,17 @@ def overview_keyboard(year_id: int, views: list[PhaseView], actor: Actor | None)
     latest = rules.latest_opened(views)
     following = rules.next_to_open(views)
     if following is not None:
-        rows.append([_button(_("▶️ Open {phase}").format(phase=phase_name(following)), "o", year_id, following)])
+        rows.append([_act(_("▶️ Open {phase}").format(phase=phase_name(following)), "o", year_id, following)])
     if current is not None and current.kind != PhaseKind.CLOSED:
-        rows.append([_button(_("⏹ Close {phase}").format(phase=phase_name(current.kind)), "c", year_id, current.kind)])
+        rows.append([_act(_("⏹ Close {phase}").format(phase=phase_name(current.kind)), "c", year_id, current.kind)])
     if current is None and latest is not None:
-        rows.append([_button(_("🔁 Reopen {phase}").format(phase=phase_name(latest.kind)), "r", year_id, latest.kind)])
+        rows.append([_act(_("🔁 Reopen {phase}").format(phase=phase_name(latest.kind)), "r", year_id, latest.kind)])
     target = rules.deadline_target(views)
     if target is not None:
-        rows.append([_button(_("🗓 Set a deadline"), "d", year_id, target)])
+        rows.append([_act(_("🗓 Set a deadline"), "d", year_id, target)])
     if actor.may(Action.STEP_BACK_PHASE) and latest is not None and latest.kind.rank > 0:
         previous = PhaseKind.ordered()[latest.kind.rank - 1]
-        rows.append([_button(_("↩️ Back to {phase}").format(phase=phase_name(previous)), "b", year_id, previous)])
+        rows.append([_act(_("↩️ Back to {phase}").format(phase=phase_name(previous)), "b", year_id, previous)])
     return InlineKeyboardMarkup(rows) if rows else None
 
 
@@ -121,12 +124,12 @@ def deadline_menu(year_id: int, view: PhaseView, now: dt.datetime, tz: ZoneInfo)
         "Times are {tz} time."
     ).format(phase=escape(phase_name(view.kind)), deadline=current, tz=escape(str(tz)))
     choices = [
-        _button(f"{label} · {fmt.datetime(when, tz)}", "s", year_id, view.kind, int(when.timestamp()))
+        _button(f"{label} · {fmt.datetime(when, tz)}", callbacks.PhaseDeadline(year_id, view.kind, int(when.timestamp())))
         for label, when in rules.quick_deadlines(now, tz)
     ]
     rows = [choices[i : i + 2] for i in range(0, len(choices), 2)]
-    rows.append([_button(_("✍️ Type a date and time"), "t", year_id, view.kind)])
-    rows.append([InlineKeyboardButton(_("« Back"), callback_data=callbacks.pack(NS, "v", year_id))])
+    rows.append([_act(_("✍️ Type a date and time"), "t", year_id, view.kind)])
+    rows.append([_button(_("« Back"), callbacks.PhaseOverview(year_id))])
     return text, InlineKeyboardMarkup(rows)
 
 
@@ -216,30 +219,11 @@ async def show_phases(update: Update, context: BotContext, turn: Turn) -> None:
 phase_command = handler(show_phases)
 
 
-def _parse(data: str | None) -> tuple[str, int, PhaseKind | None, int | None] | None:
-    _ns, args = callbacks.unpack(data)
-    if len(args) < 2 or args[0] not in _ACTIONS or not args[1].isdigit():
-        return None
-    action, year_id = args[0], int(args[1])
-    if action == "v":
-        return action, year_id, None, None
-    if len(args) < 3 or args[2] not in set(PhaseKind):
-        return None
-    kind = PhaseKind(args[2])
-    extra = None
-    if action == "s":
-        if len(args) != 4 or not args[3].isdigit() or len(args[3]) > 11:
-            return None
-        extra = int(args[3])
-    return action, year_id, kind, extra
-
-
-@handler
-async def button(update: Update, context: BotContext, turn: Turn) -> None:
-    parsed = _parse(update.callback_query.data)
-    if parsed is None or turn.person is None:
+async def _acting(turn: Turn, year_id: int) -> tuple[Cluster, EmulationYear, Actor]:
+    """The year a button names, its cluster and the person pressing; refused once the year
+    is not the cluster's current one (or the button is in another cluster's group)."""
+    if turn.person is None:
         raise Refusal(stale_text())
-    action, year_id, kind, extra = parsed
     year = await turn.session.get(EmulationYear, year_id)
     if year is None or (turn.cluster is not None and year.cluster_id != turn.cluster.id):
         raise Refusal(stale_text())
@@ -249,23 +233,28 @@ async def button(update: Update, context: BotContext, turn: Turn) -> None:
     actor = await actor_in(turn.session, turn.person.id, cluster.id)
     if turn.private and not actor.roles:
         raise Refusal(_("You no longer have a role in that cluster."))
-    now = utcnow()
-    tz = service.cluster_timezone(cluster)
     current = await current_year(turn.session, cluster.id)
     if current is None or current.id != year.id:
         raise Refusal(stale_text())
-    if action != "v":
-        actor.require(Action.MANAGE_PHASES)
-    views = await service.phase_views(turn.session, year.id)
+    return cluster, year, actor
 
-    def show(change_views: list[PhaseView]) -> None:
-        turn.edit(overview_text(cluster, year, change_views, now, tz), overview_keyboard(year.id, change_views, actor))
 
-    if action == "v":
-        show(views)
-        return
-    assert kind is not None
-    view = rules.view_of(views, kind)
+def _show(turn: Turn, cluster: Cluster, year: EmulationYear, actor: Actor, views: list[PhaseView], now: dt.datetime) -> None:
+    tz = service.cluster_timezone(cluster)
+    turn.edit(overview_text(cluster, year, views, now, tz), overview_keyboard(year.id, views, actor))
+
+
+async def overview_pressed(update: Update, context: BotContext, turn: Turn, press: callbacks.PhaseOverview) -> None:
+    cluster, year, actor = await _acting(turn, press.year_id)
+    _show(turn, cluster, year, actor, await service.phase_views(turn.session, year.id), utcnow())
+
+
+async def act_pressed(update: Update, context: BotContext, turn: Turn, press: callbacks.PhaseAct) -> None:
+    cluster, year, actor = await _acting(turn, press.year_id)
+    actor.require(Action.MANAGE_PHASES)
+    action, kind, now = press.action, press.kind, utcnow()
+    tz = service.cluster_timezone(cluster)
+    view = rules.view_of(await service.phase_views(turn.session, year.id), kind)
     if action == "d":
         rules.check_can_schedule(view)
         turn.edit(*deadline_menu(year.id, view, now, tz))
@@ -287,12 +276,23 @@ async def button(update: Update, context: BotContext, turn: Turn) -> None:
         change = await service.open_phase(turn.session, actor, year.id, kind, now=now)
     elif action == "b":
         change = await service.step_back(turn.session, actor, year.id, kind, now=now)
-    elif action == "c":
-        change = await service.close_phase(turn.session, actor, year.id, kind, now=now)
     else:
-        deadline = dt.datetime.fromtimestamp(extra, tz=dt.UTC)
-        change = await service.set_deadline(turn.session, actor, year.id, kind, deadline, now=now)
-    show(change.views)
+        change = await service.close_phase(turn.session, actor, year.id, kind, now=now)
+    await _changed(turn, context, cluster, year, actor, change, now)
+
+
+async def deadline_pressed(update: Update, context: BotContext, turn: Turn, press: callbacks.PhaseDeadline) -> None:
+    cluster, year, actor = await _acting(turn, press.year_id)
+    actor.require(Action.MANAGE_PHASES)
+    now = utcnow()
+    deadline = dt.datetime.fromtimestamp(press.at, tz=dt.UTC)
+    change = await service.set_deadline(turn.session, actor, year.id, press.kind, deadline, now=now)
+    await _changed(turn, context, cluster, year, actor, change, now)
+
+
+async def _changed(turn: Turn, context: BotContext, cluster: Cluster, year: EmulationYear, actor: Actor,
+                   change: service.PhaseChange, now: dt.datetime) -> None:  # fmt: skip
+    _show(turn, cluster, year, actor, change.views, now)
     announce(turn, context, cluster, change, now)
     if (change.action == "close" and change.kind == PhaseKind.SIGNING) or change.closed == PhaseKind.SIGNING:
         # The pledge is frozen and its document sent when signing ends, however it ends.
@@ -336,4 +336,7 @@ async def typed_deadline(update: Update, context: BotContext, turn: Turn, data: 
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("phase", phase_command))
-    app.add_handler(CallbackQueryHandler(button, pattern=callbacks.pattern(NS)))
+    app.add_handler(dispatch(callbacks.PHASE, {
+        callbacks.PhaseOverview: overview_pressed, callbacks.PhaseAct: act_pressed,
+        callbacks.PhaseDeadline: deadline_pressed,
+    }))  # fmt: skip

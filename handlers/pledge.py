@@ -22,7 +22,7 @@ from html import escape
 from typing import Any, TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CommandHandler
 
 from bot import callbacks
 from bot import pledges as rules
@@ -36,6 +36,7 @@ from bot.services.phases import cluster_timezone
 from handlers import pledge_common as common
 from handlers.awaiting import INPUT_FLOW, done, expect, on_input
 from handlers.base import BotContext, Turn, announce, handler
+from handlers.buttons import callback_handler, pressed
 from handlers.clusters import acting_in, rerunnable, stale
 from handlers.keyboards import label
 from handlers.pledge_review import notify_reviewers
@@ -45,8 +46,6 @@ from storage.units import units_of
 
 log = logging.getLogger(__name__)
 
-NS = "pl"
-SIGN_NS = "pls"  # handlers.pledge_signing
 STEP_TEXT = "pledge_text"
 STEP_TARGET = "pledge_target"
 STEP_REASON = "pledge_reason"
@@ -56,7 +55,8 @@ T = TypeVar("T")
 
 
 def _button(text: str, action: str, *args: int) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=callbacks.pack(NS, action, *args))
+    """A button on the pledge's message (`callbacks.PLEDGE` declares each one)."""
+    return InlineKeyboardButton(text, callback_data=callbacks.PLEDGE.build(action, *args).pack())
 
 
 # ------------------------------------------------------------------------------ the pledge's message
@@ -111,13 +111,13 @@ async def pledge_view(
         rows.append([_button(_("↩️ Withdraw to change it"), "wd", pid, ver)])
     if Op.SIGN in ops:
         rows.append([InlineKeyboardButton(
-            _("✍️ Agree and sign the pledge"), callback_data=callbacks.pack(SIGN_NS, "s", year.id, unit.id)
+            _("✍️ Agree and sign the pledge"), callback_data=callbacks.SignUnit(year.id, unit.id).pack()
         )])  # fmt: skip
     if Op.AMEND in ops and not amending:
         rows.append([_button(_("📝 Amend the signed pledge"), "am", pid, ver)])
     if amending:
         rows.append([_button(_("« Back"), "v", pid)])
-    nav = common.nav_row(NS, "pg", pid, page, len(pages), mode)
+    nav = common.nav_row(page, len(pages), lambda other: callbacks.PledgePage(pid, other, mode))
     if nav:
         rows.append(nav)
     return pages[page], InlineKeyboardMarkup(rows) if rows else None
@@ -320,48 +320,36 @@ async def announce_amendment(turn: Turn, context: BotContext, result: service.Ed
 
 # ------------------------------------------------------------------------------ buttons
 
-_ARITY = {
-    "u": 2, "v": 1, "pg": 3, "add": 2, "pick": 2, "sub": 2, "wd": 2, "am": 2, "nt": 2,
-    "it": 3, "tx": 3, "tg": 3, "up": 3, "dn": 3, "del": 3, "delok": 3,
-}  # fmt: skip
-
-
 @handler
 async def button(update: Update, context: BotContext, turn: Turn) -> None:
-    _ns, args = callbacks.unpack(update.callback_query.data)
-    if args == ["noop"]:
-        turn.answer()
-        return
-    if not args or _ARITY.get(args[0]) != len(args) - 1 or not all(a.isdigit() for a in args[1:]):
-        raise stale()
+    press = pressed(update, callbacks.PLEDGE)
     if turn.person is None or not turn.private:
         raise stale()
-    action, numbers = args[0], [int(a) for a in args[1:]]
-    if action == "u":
-        cluster = await turn.session.get(Cluster, numbers[0])
+    if isinstance(press, callbacks.PledgeUnit):
+        cluster = await turn.session.get(Cluster, press.cluster_id)
         if cluster is None:
             raise stale()
         actor = await actor_in(turn.session, turn.person.id, cluster.id)
-        await open_unit(turn, actor, numbers[1], edit=True)
+        await open_unit(turn, actor, press.unit_id, edit=True)
         return
-    pledge = await turn.session.get(Pledge, numbers[0])
+    pledge = await turn.session.get(Pledge, press.pledge_id)
     year = await turn.session.get(EmulationYear, pledge.year_id) if pledge is not None else None
     if pledge is None or year is None:
         raise stale()
     actor = await actor_in(turn.session, turn.person.id, year.cluster_id)
     await service.representative_pledge(turn.session, actor, pledge.id)
-    if action in ("v", "pg"):
-        page, mode = (numbers[1], numbers[2]) if action == "pg" else (0, VIEW)
+    if isinstance(press, callbacks.PledgeView | callbacks.PledgePage):
+        page, mode = (press.page, press.mode) if isinstance(press, callbacks.PledgePage) else (0, VIEW)
         turn.edit(*await pledge_view(turn, pledge, page=page, mode=mode))
         return
-    version = numbers[1]
+    version = press.version
     if pledge.version != version:
         await show_stale(turn, pledge.id, service.StaleDraft(pledge.id).message)
         return
-    item_id = numbers[2] if len(numbers) > 2 else None
+    item_id = press.item_id if isinstance(press, callbacks.PledgeItemStep) else None
     if item_id is not None and item_id not in {item.id for item in pledge.items}:
         raise Refusal(_("That commitment is no longer in the pledge."))
-    await _press(turn, context, actor, pledge, action, version, item_id)
+    await _press(turn, context, actor, pledge, press.action, version, item_id)
 
 
 async def _press(turn: Turn, context: BotContext, actor: Actor, pledge: Pledge, action: str,
@@ -509,4 +497,4 @@ async def reason_typed(update: Update, context: BotContext, turn: Turn, data: di
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("pledge", pledge_command))
-    app.add_handler(CallbackQueryHandler(button, pattern=callbacks.pattern(NS)))
+    app.add_handler(callback_handler(callbacks.PLEDGE, button))

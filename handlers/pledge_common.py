@@ -73,16 +73,16 @@ def pages_of(head: Iterable[str], items: list[Item], foot: Iterable[str] = (), n
     return pages
 
 
-def nav_row(namespace: str, action: str, pledge_id: int, page: int, total: int, *extra: str | int) -> list[InlineKeyboardButton]:
-    """◀ 2/3 ▶ — pages of one pledge (`namespace:action:pledge:page:extra...`)."""
+def nav_row(page: int, total: int, turn_to: Callable[[int], callbacks.Button]) -> list[InlineKeyboardButton]:
+    """◀ 2/3 ▶ — pages of one pledge; ◀ and ▶ are the buttons `turn_to(page)`."""
     if total <= 1:
         return []
     row = []
     if page > 0:
-        row.append(InlineKeyboardButton("◀", callback_data=callbacks.pack(namespace, action, pledge_id, page - 1, *extra)))
-    row.append(InlineKeyboardButton(f"{page + 1}/{total}", callback_data=callbacks.pack(namespace, "noop")))
+        row.append(InlineKeyboardButton("◀", callback_data=turn_to(page - 1).pack()))
+    row.append(InlineKeyboardButton(f"{page + 1}/{total}", callback_data=callbacks.NOOP))
     if page < total - 1:
-        row.append(InlineKeyboardButton("▶", callback_data=callbacks.pack(namespace, action, pledge_id, page + 1, *extra)))
+        row.append(InlineKeyboardButton("▶", callback_data=turn_to(page + 1).pack()))
     return row
 
 

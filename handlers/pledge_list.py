@@ -15,7 +15,7 @@ from html import escape
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CommandHandler
 
 from bot import callbacks, fmt, render
 from bot import phases as phase_rules
@@ -31,11 +31,11 @@ from handlers import pledge_common as common
 from handlers import pledge_signing
 from handlers.awaiting import done, expect, on_input
 from handlers.base import BotContext, Turn, handler
+from handlers.buttons import callback_handler, pressed
 from handlers.clusters import acting_from_button, acting_in, rerunnable, stale
 from handlers.keyboards import label
 from storage.models import Cluster, EmulationYear, PhaseKind, PledgeStatus, utcnow
 
-NS = "pll"
 STEP_PLACE = "pledge_place"
 STEP_COMMON = "pledge_common"
 _SUBMITTED = {PledgeStatus.SUBMITTED, PledgeStatus.ACCEPTED, PledgeStatus.SIGNED}
@@ -43,7 +43,8 @@ _ACCEPTED = {PledgeStatus.ACCEPTED, PledgeStatus.SIGNED}
 
 
 def _button(text: str, action: str, *args: int) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=callbacks.pack(NS, action, *args))
+    """A button of /pledges (`callbacks.PLEDGES` declares each one)."""
+    return InlineKeyboardButton(text, callback_data=callbacks.PLEDGES.build(action, *args).pack())
 
 
 def state_line(number: int, state: service.UnitState, tz) -> str:
@@ -98,18 +99,18 @@ async def _keyboard(turn: Turn, actor: Actor, cluster: Cluster, year: EmulationY
             for state in states:
                 if state.status == PledgeStatus.SUBMITTED and state.pledge_id is not None:
                     rows.append([InlineKeyboardButton(
-                        "📨 " + label(state.name, 44), callback_data=callbacks.pack("plr", "open", state.pledge_id)
+                        "📨 " + label(state.name, 44), callback_data=callbacks.ReviewOpen(state.pledge_id).pack()
                     )])  # fmt: skip
         for state in states:
             if state.unit_id in actor.unit_ids:
                 rows.append([InlineKeyboardButton(
                     _("📝 Our pledge: {unit}").format(unit=label(state.name, 36)),
-                    callback_data=callbacks.pack("pl", "u", cluster.id, state.unit_id),
+                    callback_data=callbacks.PledgeUnit(cluster.id, state.unit_id).pack(),
                 )])  # fmt: skip
         signing = phase_rules.view_of(views, PhaseKind.SIGNING)
         if actor.may(Action.MANAGE_PHASES) and signing.opened_at is not None and not concluded:
             rows.append([InlineKeyboardButton(
-                _("🏁 Conclude the signing"), callback_data=callbacks.pack("pls", "end", year.id)
+                _("🏁 Conclude the signing"), callback_data=callbacks.SigningEnd("end", year.id).pack()
             )])  # fmt: skip
         if actor.may(Action.CONFIGURE_CLUSTER):
             rows.append([_button(_("⚙️ Place and common content of the document"), "set", cluster.id)])
@@ -131,12 +132,11 @@ def settings_view(cluster: Cluster, year: EmulationYear) -> tuple[str, InlineKey
 
 @handler
 async def button(update: Update, context: BotContext, turn: Turn) -> None:
-    _ns, args = callbacks.unpack(update.callback_query.data)
-    if len(args) != 2 or not args[1].isdigit() or turn.person is None:
+    press = pressed(update, callbacks.PLEDGES)
+    if turn.person is None:
         raise stale()
-    action, number = args[0], int(args[1])
-    if action == "doc":
-        year = await turn.session.get(EmulationYear, number)
+    if isinstance(press, callbacks.PledgesDocument):
+        year = await turn.session.get(EmulationYear, press.year_id)
         if year is None or (turn.cluster is not None and turn.cluster.id != year.cluster_id):
             raise stale()
         cluster = await turn.session.get(Cluster, year.cluster_id)
@@ -147,23 +147,21 @@ async def button(update: Update, context: BotContext, turn: Turn) -> None:
         return
     if not turn.private:
         raise stale()
-    cluster, actor = await acting_from_button(turn, number)
+    cluster, actor = await acting_from_button(turn, press.cluster_id)
     actor.require(Action.CONFIGURE_CLUSTER)
     year = await current_year(turn.session, cluster.id)
     if year is None:
         raise Refusal(_("This cluster has no emulation year yet."))
-    if action == "set":
+    if press.action == "set":
         turn.reply(*settings_view(cluster, year))
-    elif action == "place":
+    elif press.action == "place":
         await expect(turn, STEP_PLACE, cluster_id=cluster.id)
         turn.edit(_("📍 Send the place written before the date of the document, e.g. “Hà Nội” "
                     "(up to {max} characters). /cancel to stop.").format(max=rules.MAX_PLACE))  # fmt: skip
-    elif action == "common":
+    else:
         await expect(turn, STEP_COMMON, cluster_id=cluster.id)
         turn.edit(_("📄 Send the common content of the pledge, what all units commit to together "
                     "(up to {max} characters; line breaks are kept). /cancel to stop.").format(max=rules.MAX_COMMON))  # fmt: skip
-    else:
-        raise stale()
 
 
 async def _setting_typed(update: Update, turn: Turn, data: dict[str, Any], key: str) -> None:
@@ -195,4 +193,4 @@ async def common_typed(update: Update, context: BotContext, turn: Turn, data: di
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("pledges", pledges_command))
-    app.add_handler(CallbackQueryHandler(button, pattern=callbacks.pattern(NS)))
+    app.add_handler(callback_handler(callbacks.PLEDGES, button))

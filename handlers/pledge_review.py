@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler
+from telegram.ext import Application
 
 from bot import callbacks
 from bot import pledges as rules
@@ -27,15 +27,16 @@ from bot.services.phases import cluster_timezone
 from handlers import pledge_common as common
 from handlers.awaiting import done, expect, on_input
 from handlers.base import BotContext, Turn, handler
+from handlers.buttons import callback_handler, pressed
 from handlers.clusters import stale
 from storage.models import Cluster, EmulationYear, Pledge, Unit
 
-NS = "plr"
 STEP_COMMENT = "pledge_return_comment"
 
 
 def _button(text: str, action: str, *args: int) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=callbacks.pack(NS, action, *args))
+    """A button on the review message (`callbacks.REVIEW` declares each one)."""
+    return InlineKeyboardButton(text, callback_data=callbacks.REVIEW.build(action, *args).pack())
 
 
 async def review_view(
@@ -60,7 +61,8 @@ async def review_view(
     ]  # fmt: skip
     if review:
         rows.append(review)
-    nav = common.nav_row(NS, "pg", pledge.id, page, len(pages))
+    pledge_id = pledge.id
+    nav = common.nav_row(page, len(pages), lambda other: callbacks.ReviewPage(pledge_id, other))
     if nav:
         rows.append(nav)
     return pages[page], InlineKeyboardMarkup(rows) if rows else None
@@ -84,33 +86,26 @@ async def _reps_told(turn: Turn, context: BotContext, pledge: Pledge, compose) -
 
 @handler
 async def button(update: Update, context: BotContext, turn: Turn) -> None:
-    _ns, args = callbacks.unpack(update.callback_query.data)
-    if args == ["noop"]:
-        turn.answer()
-        return
-    arity = {"open": 1, "pg": 2, "ok": 2, "ret": 2}
-    if not args or arity.get(args[0]) != len(args) - 1 or not all(a.isdigit() for a in args[1:]):
-        raise stale()
+    press = pressed(update, callbacks.REVIEW)
     if turn.person is None or not turn.private:
         raise stale()
-    action, numbers = args[0], [int(a) for a in args[1:]]
-    pledge = await turn.session.get(Pledge, numbers[0])
+    pledge = await turn.session.get(Pledge, press.pledge_id)
     year = await turn.session.get(EmulationYear, pledge.year_id) if pledge is not None else None
     if pledge is None or year is None:
         raise stale()
     actor = await actor_in(turn.session, turn.person.id, year.cluster_id)
     await service.check_reviewable(turn.session, actor, pledge.id)
-    if action == "open":
+    if isinstance(press, callbacks.ReviewOpen):
         turn.reply(*await review_view(turn, pledge))
         return
-    if action == "pg":
-        turn.edit(*await review_view(turn, pledge, page=numbers[1]))
+    if isinstance(press, callbacks.ReviewPage):
+        turn.edit(*await review_view(turn, pledge, page=press.page))
         return
-    version = numbers[1]
+    version = press.version
     if pledge.version != version:
         await show_changed(turn, pledge)
         return
-    if action == "ok":
+    if press.action == "ok":
         await accept(turn, context, actor, pledge, version)
     else:
         rules.check(Op.RETURN, pledge.status)
@@ -150,7 +145,7 @@ async def accept(turn: Turn, context: BotContext, actor: Actor, pledge: Pledge, 
             _("✅ The chair accepted the pledge {year} of <b>{unit}</b>. When the signing opens, "
               "sign it with /pledge.").format(year=year.year, unit=common.name_text(unit.name)),
             InlineKeyboardMarkup([[InlineKeyboardButton(
-                _("📝 Open the pledge"), callback_data=callbacks.pack("pl", "v", pledge.id)
+                _("📝 Open the pledge"), callback_data=callbacks.PledgeView(pledge.id).pack()
             )]]),
         )  # fmt: skip
 
@@ -190,7 +185,7 @@ async def comment_typed(update: Update, context: BotContext, turn: Turn, data: d
             ) + "\n" + _("Comment: {comment}").format(comment=common.quote(comment))
             + "\n" + _("Change it and submit it again with /pledge."),
             InlineKeyboardMarkup([[InlineKeyboardButton(
-                _("✏️ Change the pledge"), callback_data=callbacks.pack("pl", "v", pledge.id)
+                _("✏️ Change the pledge"), callback_data=callbacks.PledgeView(pledge.id).pack()
             )]]),
         )  # fmt: skip
 
@@ -198,4 +193,4 @@ async def comment_typed(update: Update, context: BotContext, turn: Turn, data: d
 
 
 def register(app: Application) -> None:
-    app.add_handler(CallbackQueryHandler(button, pattern=callbacks.pattern(NS)))
+    app.add_handler(callback_handler(callbacks.REVIEW, button))

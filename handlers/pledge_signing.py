@@ -24,7 +24,7 @@ import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.error import BadRequest, Forbidden, TelegramError
-from telegram.ext import Application, CallbackQueryHandler
+from telegram.ext import Application
 
 from bot import callbacks, fmt
 from bot import pledge_document as document
@@ -36,13 +36,13 @@ from bot.services.actors import Actor, actor_in
 from handlers import phase as phase_handlers  # a module: handlers.phase may import this one
 from handlers import pledge_common as common
 from handlers.base import BotContext, Turn, announce, handler
+from handlers.buttons import callback_handler, pressed
 from handlers.clusters import stale
 from handlers.pledge import pledge_view
 from storage.models import Cluster, EmulationYear, Unit, utcnow
 
 log = logging.getLogger(__name__)
 
-NS = "pls"
 BOARDS = "pledge_boards"  # bot_data: (cluster id, year id) -> the board's refresh state
 BOARD_NAME_MAX = 80
 
@@ -79,7 +79,7 @@ def board_view(board: service.Board) -> tuple[str, InlineKeyboardMarkup | None]:
         return "\n".join(lines), None
     lines += ["", _("Representatives: press the button to sign for your unit (its pledge must be accepted).")]
     markup = InlineKeyboardMarkup([[InlineKeyboardButton(
-        _("✍️ Agree and sign the pledge"), callback_data=callbacks.pack(NS, "s", board.year_id)
+        _("✍️ Agree and sign the pledge"), callback_data=callbacks.SignBoard(board.year_id).pack()
     )]])  # fmt: skip
     return "\n".join(lines), markup
 
@@ -211,37 +211,34 @@ async def signing_closed(turn: Turn, context: BotContext, year_id: int, now: dt.
 
 @handler
 async def button(update: Update, context: BotContext, turn: Turn) -> None:
-    _ns, args = callbacks.unpack(update.callback_query.data)
-    if args == ["no"]:
+    press = pressed(update, callbacks.SIGNING)
+    if isinstance(press, callbacks.SigningKeepGoing):
         turn.edit(_("Nothing was changed."))
         return
-    if len(args) < 2 or not all(a.isdigit() for a in args[1:]) or turn.person is None:
+    if turn.person is None:
         raise stale()
-    action, numbers = args[0], [int(a) for a in args[1:]]
-    year = await turn.session.get(EmulationYear, numbers[0])
+    year = await turn.session.get(EmulationYear, press.year_id)
     if year is None or (turn.cluster is not None and year.cluster_id != turn.cluster.id):
         raise stale()
     if not turn.private and turn.cluster is None:
         raise stale()
     actor = await actor_in(turn.session, turn.person.id, year.cluster_id)
     now = utcnow()
-    if action == "s" and len(numbers) in (1, 2):
-        await sign(turn, context, actor, year, numbers[1] if len(numbers) == 2 else None, now)
-    elif action == "end" and len(numbers) == 1:
+    if isinstance(press, callbacks.SignBoard | callbacks.SignUnit):
+        await sign(turn, context, actor, year, press.unit_id if isinstance(press, callbacks.SignUnit) else None, now)
+    elif press.action == "end":
         actor.require(Action.MANAGE_PHASES)
         turn.reply(
             _("🏁 Conclude the signing of the {year} pledge now? The signing phase closes; units "
               "that have not signed are recorded as not signed, and the document goes to the "
               "group.").format(year=year.year),
             InlineKeyboardMarkup([[
-                InlineKeyboardButton(_("🏁 Conclude the signing"), callback_data=callbacks.pack(NS, "endok", year.id)),
-                InlineKeyboardButton(_("« No"), callback_data=callbacks.pack(NS, "no")),
+                InlineKeyboardButton(_("🏁 Conclude the signing"), callback_data=callbacks.SigningEnd("endok", year.id).pack()),
+                InlineKeyboardButton(_("« No"), callback_data=callbacks.SigningKeepGoing().pack()),
             ]]),
         )  # fmt: skip
-    elif action == "endok" and len(numbers) == 1:
-        await conclude(turn, context, actor, year, now)
     else:
-        raise stale()
+        await conclude(turn, context, actor, year, now)
 
 
 async def sign(turn: Turn, context: BotContext, actor: Actor, year: EmulationYear, unit_id: int | None, now: dt.datetime) -> None:
@@ -273,5 +270,5 @@ async def conclude(turn: Turn, context: BotContext, actor: Actor, year: Emulatio
 
 
 def register(app: Application) -> None:
-    app.add_handler(CallbackQueryHandler(button, pattern=callbacks.pattern(NS)))
+    app.add_handler(callback_handler(callbacks.SIGNING, button))
 

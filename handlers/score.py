@@ -21,14 +21,13 @@ typed value (the card armed the input with its version). The rules are in
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CommandHandler
 
 from bot import callbacks, fmt
 from bot import scoring as arithmetic
@@ -42,6 +41,7 @@ from bot.services.actors import Actor, actor_in
 from bot.services.scoring import EvidenceFile, SheetView, StaleSheet
 from handlers.awaiting import done, expect, on_input
 from handlers.base import BotContext, Turn, handler
+from handlers.buttons import callback_handler, pressed
 from handlers.clusters import acting_in, rerunnable, stale
 from handlers.keyboards import label, pages
 from storage import scoring as queries
@@ -56,12 +56,10 @@ from storage.models import (
 
 log = logging.getLogger(__name__)
 
-NS = "sc"
 VALUE_STEP = "score_value"
 NOTE_STEP = "score_note"
 PER_PAGE = 8
 TEXT_BUDGET = 3800
-_VALUE_RE = re.compile(r"^[0-9]{1,6}(?:\.[0-9]{1,2})?$")
 MINUS = "−"
 
 
@@ -146,8 +144,10 @@ def card_text(view: SheetView, criterion: Criterion, notice: str | None = None) 
     return "\n".join(lines)
 
 
-def _button(text: str, action: str, sheet: ScoreSheet, *args: str | int) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=callbacks.pack(NS, action, sheet.id, sheet.version, *args))
+def _button(text: str, action: str, sheet: ScoreSheet, *args: int | Decimal) -> InlineKeyboardButton:
+    """A button about the sheet as drawn now (`callbacks.SCORE` declares each one)."""
+    press = callbacks.SCORE.build(action, sheet.id, sheet.version, *args)
+    return InlineKeyboardButton(text, callback_data=press.pack())
 
 
 def card_keyboard(view: SheetView, criterion: Criterion) -> InlineKeyboardMarkup:
@@ -155,7 +155,7 @@ def card_keyboard(view: SheetView, criterion: Criterion) -> InlineKeyboardMarkup
     entry = view.entry(criterion.id)
     current = entry.self_value if entry else None
     quick = [
-        _button(("✅ " if v == current else "") + points(kind, v), "q", sheet, criterion.id, callbacks.decimal_arg(v))
+        _button(("✅ " if v == current else "") + points(kind, v), "q", sheet, criterion.id, v)
         for v in quick_values(kind, criterion.max_points, view.table.bonus_cap)
     ]
     position = view.position(criterion.id)
@@ -342,13 +342,6 @@ async def tell_units(
     return len(messages)
 
 
-def parse_button(data: str | None) -> tuple[str, list[str]]:
-    _ns, args = callbacks.unpack(data)
-    if not args:
-        raise stale()
-    return args[0], args[1:]
-
-
 async def actor_for_sheet(turn: Turn, sheet_id: int) -> Actor:
     """The person pressing a button about a sheet, in the sheet's cluster."""
     sheet = await turn.session.get(ScoreSheet, sheet_id)
@@ -426,7 +419,7 @@ async def start(update: Update, context: BotContext, turn: Turn) -> None:
         actor.require(Action.EDIT_SCORES)
         raise Refusal(_("Only a unit's representatives score its sheet."))
     if len(units) > 1:
-        rows = [[InlineKeyboardButton(label(u.name), callback_data=callbacks.pack(NS, "u", cluster.id, u.id))]
+        rows = [[InlineKeyboardButton(label(u.name), callback_data=callbacks.ScoreUnit(cluster.id, u.id).pack())]
                 for u in units]  # fmt: skip
         turn.reply(_("You represent several units. Which unit's sheet?"), InlineKeyboardMarkup(rows))
         return
@@ -440,36 +433,41 @@ async def start(update: Update, context: BotContext, turn: Turn) -> None:
 score_command = handler(start)
 
 
+def _arg(press: callbacks.Button) -> int | None:
+    """The criterion, page or evidence file a sheet's button names."""
+    if isinstance(press, callbacks.ScoreCriterion | callbacks.ScoreQuick):
+        return press.criterion_id
+    if isinstance(press, callbacks.ScoreList):
+        return press.page
+    if isinstance(press, callbacks.ScoreEvidence):
+        return press.evidence_id
+    return None
+
+
 @handler
 async def button(update: Update, context: BotContext, turn: Turn) -> None:
-    action, args = parse_button(update.callback_query.data)
-    if action == "noop":
-        turn.answer()
-        return
-    if action == "u":
-        if len(args) != 2 or not all(a.isdigit() for a in args) or turn.person is None:
+    press = pressed(update, callbacks.SCORE)
+    if isinstance(press, callbacks.ScoreUnit):
+        if turn.person is None:
             raise stale()
-        actor = await actor_in(turn.session, turn.person.id, int(args[0]))
-        view = await service.open_sheet(turn.session, actor, int(args[1]))
+        actor = await actor_in(turn.session, turn.person.id, press.cluster_id)
+        view = await service.open_sheet(turn.session, actor, press.unit_id)
         await resume(turn, view, edit=True)
         return
-    if len(args) < 2 or not args[0].isdigit() or not args[1].isdigit():
-        raise stale()
-    sheet_id, version, rest = int(args[0]), int(args[1]), args[2:]
+    action, sheet_id, version = press.key, press.sheet_id, press.version
     actor = await actor_for_sheet(turn, sheet_id)
-    number_arg = int(rest[0]) if rest and rest[0].isdigit() else None
+    number_arg = _arg(press)
+    value = press.value if isinstance(press, callbacks.ScoreQuick) else None
     try:
-        await _pressed(update, context, turn, actor, action, sheet_id, version, rest, number_arg)
+        await _pressed(update, context, turn, actor, action, sheet_id, version, value, number_arg)
     except StaleSheet as error:
         await refresh_after_stale(turn, sheet_id, number_arg if action in ("q", "c", "n", "N", "e") else None, error.message, edit=True)
 
 
 async def _pressed(update: Update, context: BotContext, turn: Turn, actor: Actor, action: str, sheet_id: int,
-                   version: int, rest: list[str], arg: int | None) -> None:  # fmt: skip
+                   version: int, value: Decimal | None, arg: int | None) -> None:  # fmt: skip
     if action == "q":  # a quick value
-        if len(rest) != 2 or arg is None or not _VALUE_RE.match(rest[1]):
-            raise stale()
-        view = await service.set_self_value(turn.session, actor, sheet_id, arg, Decimal(rest[1]), version)
+        view = await service.set_self_value(turn.session, actor, sheet_id, arg, value, version)
         await after_value(turn, view, view.criterion(arg), edit=True)
         return
     if action == "f":  # send a file back (reading: no version check)
@@ -650,5 +648,5 @@ async def typed_note(update: Update, context: BotContext, turn: Turn, data: dict
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("score", score_command))
-    app.add_handler(CallbackQueryHandler(button, pattern=callbacks.pattern(NS)))
+    app.add_handler(callback_handler(callbacks.SCORE, button))
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CommandHandler
 
 from bot import callbacks, fmt, render
 from bot import scoring as arithmetic
@@ -31,12 +31,12 @@ from bot.services.phases import cluster_timezone
 from bot.services.scoring import ClusterScores, SheetView
 from bot.services.verification import live_adjustment
 from handlers.base import BotContext, Turn, handler
-from handlers.clusters import acting_from_button, acting_in, rerunnable, stale
+from handlers.buttons import dispatch
+from handlers.clusters import acting_from_button, acting_in, rerunnable
 from handlers.keyboards import unit_picker
-from handlers.score import actor_for_sheet, parse_button, points, tell_units
+from handlers.score import actor_for_sheet, points, tell_units
 from storage.models import Cluster, SheetStatus, Unit
 
-NS = "ss"
 TEXT_BUDGET = 3800
 _GROUP_PREFIX = re.compile(r"^([IVXLC]+|[0-9]+)[.)]\s")
 
@@ -98,11 +98,11 @@ def table_text(report: ClusterScores) -> str:
 
 def table_keyboard(cluster_id: int, own_unit_id: int | None) -> InlineKeyboardMarkup:
     rows = [[
-        InlineKeyboardButton("⬇️ Excel (.xlsx)", callback_data=callbacks.pack(NS, "x", cluster_id)),
-        InlineKeyboardButton(_("🔎 A unit's sheet"), callback_data=callbacks.pack(NS, "u", cluster_id, 0)),
+        InlineKeyboardButton("⬇️ Excel (.xlsx)", callback_data=callbacks.ScoresTable("x", cluster_id).pack()),
+        InlineKeyboardButton(_("🔎 A unit's sheet"), callback_data=callbacks.ScoresUnits(cluster_id, 0).pack()),
     ]]  # fmt: skip
     if own_unit_id is not None:
-        rows.append([InlineKeyboardButton(_("📄 My unit's sheet"), callback_data=callbacks.pack(NS, "v", cluster_id, own_unit_id))])
+        rows.append([InlineKeyboardButton(_("📄 My unit's sheet"), callback_data=callbacks.ScoresSheet(cluster_id, own_unit_id).pack())])
     return InlineKeyboardMarkup(rows)
 
 
@@ -162,12 +162,12 @@ async def detail_keyboard(turn: Turn, actor: Actor, cluster: Cluster, unit: Unit
             if adjustment is not None and adjustment.explanation is None:
                 code = view.criterion(entry.criterion_id).code
                 rows.append([InlineKeyboardButton(_("💬 Explain {code}").format(code=code[:16]),
-                                                  callback_data=callbacks.pack("vf", "x", adjustment.id))])  # fmt: skip
+                                                  callback_data=callbacks.DisputeStep("x", adjustment.id).pack())])  # fmt: skip
     if view is not None and view.sheet.status != SheetStatus.DRAFT and actor.may(Action.REOPEN_SHEET):
         rows.append([InlineKeyboardButton(_("🔓 Reopen this sheet"),
-                                          callback_data=callbacks.pack(NS, "r", view.sheet.id, view.sheet.version))])  # fmt: skip
+                                          callback_data=callbacks.ScoresReopen(view.sheet.id, view.sheet.version).pack())])  # fmt: skip
     if actor.may(Action.VIEW_ALL_SCORES):
-        rows.append([InlineKeyboardButton(_("« The table"), callback_data=callbacks.pack(NS, "t", cluster.id))])
+        rows.append([InlineKeyboardButton(_("« The table"), callback_data=callbacks.ScoresTable("t", cluster.id).pack())])
     return InlineKeyboardMarkup(rows) if rows else None
 
 
@@ -240,53 +240,57 @@ async def send_table(turn: Turn, context: BotContext, cluster: Cluster, actor: A
                                                         caption=caption[:1000], reply_markup=markup))  # fmt: skip
 
 
-@handler
-async def button(update: Update, context: BotContext, turn: Turn) -> None:
-    action, args = parse_button(update.callback_query.data)
-    if action == "noop":
-        turn.answer()
-        return
-    if action == "page":  # page:v:<cluster>:<page>, from the unit picker
-        action, args = "u", args[1:]
-    if not args or not all(a.isdigit() for a in args):
-        raise stale()
-    if action == "r":
-        if len(args) != 2:
-            raise stale()
-        actor = await actor_for_sheet(turn, int(args[0]))
-        view = await service.reopen(turn.session, actor, int(args[0]), int(args[1]))
-        who = turn.person.full_name
+async def reopen_pressed(update: Update, context: BotContext, turn: Turn, press: callbacks.ScoresReopen) -> None:
+    actor = await actor_for_sheet(turn, press.sheet_id)
+    view = await service.reopen(turn.session, actor, press.sheet_id, press.version)
+    who = turn.person.full_name
 
-        def told() -> tuple[str, None]:
-            return _("🔓 {who} reopened the self-scoring sheet of {unit}: change it with /score and submit it "
-                     "again before the deadline.").format(who=escape(who), unit=escape(view.unit.name)), None  # fmt: skip
+    def told() -> tuple[str, None]:
+        return _("🔓 {who} reopened the self-scoring sheet of {unit}: change it with /score and submit it "
+                 "again before the deadline.").format(who=escape(who), unit=escape(view.unit.name)), None  # fmt: skip
 
-        await tell_units(turn, context, [view.unit.id], told, skip_person=actor.person_id)
-        await show_detail(turn, actor, view.cluster, view.unit.id, edit=True,
-                          notice=_("🔓 The sheet is open again; its representatives are told."))  # fmt: skip
-        return
-    cluster, actor = await acting_from_button(turn, args[0])
-    if action == "x":
-        report = await service.cluster_scores(turn.session, actor, cluster)
-        data, filename = export(report)
-        chat_id = update.effective_chat.id
-        caption = _("📊 Scores {year} — {cluster}").format(year=report.year.year, cluster=escape(cluster.name))
-        turn.answer()
-        turn.after_commit(lambda: context.bot.send_document(chat_id, document=data, filename=filename, caption=caption))
-    elif action == "t":
+    await tell_units(turn, context, [view.unit.id], told, skip_person=actor.person_id)
+    await show_detail(turn, actor, view.cluster, view.unit.id, edit=True,
+                      notice=_("🔓 The sheet is open again; its representatives are told."))  # fmt: skip
+
+
+async def table_pressed(update: Update, context: BotContext, turn: Turn, press: callbacks.ScoresTable) -> None:
+    cluster, actor = await acting_from_button(turn, press.cluster_id)
+    if press.action == "t":
         await send_table(turn, context, cluster, actor, edit=True)
-    elif action == "u":
-        actor.require(Action.VIEW_ALL_SCORES)
-        report = await service.cluster_scores(turn.session, actor, cluster)
-        units = [r.unit for r in report.units]
-        show(turn, _("Whose sheet?"), unit_picker(units, int(args[1]) if len(args) > 1 else 0, NS, "v", cluster.id))
-    elif action == "v" and len(args) == 2:
-        await show_detail(turn, actor, cluster, int(args[1]), edit=True)
-    else:
-        raise stale()
+        return
+    report = await service.cluster_scores(turn.session, actor, cluster)
+    data, filename = export(report)
+    chat_id = update.effective_chat.id
+    caption = _("📊 Scores {year} — {cluster}").format(year=report.year.year, cluster=escape(cluster.name))
+    turn.answer()
+    turn.after_commit(lambda: context.bot.send_document(chat_id, document=data, filename=filename, caption=caption))
+
+
+async def units_pressed(update: Update, context: BotContext, turn: Turn,
+                        press: callbacks.ScoresUnits | callbacks.ScoresUnitsPage) -> None:  # fmt: skip
+    cluster, actor = await acting_from_button(turn, press.cluster_id)
+    actor.require(Action.VIEW_ALL_SCORES)
+    report = await service.cluster_scores(turn.session, actor, cluster)
+    units = [r.unit for r in report.units]
+    cluster_id = cluster.id
+    show(turn, _("Whose sheet?"), unit_picker(
+        units, press.page,
+        lambda unit_id: callbacks.ScoresSheet(cluster_id, unit_id),
+        lambda other: callbacks.ScoresUnitsPage("v", cluster_id, other),
+    ))  # fmt: skip
+
+
+async def sheet_pressed(update: Update, context: BotContext, turn: Turn, press: callbacks.ScoresSheet) -> None:
+    cluster, actor = await acting_from_button(turn, press.cluster_id)
+    await show_detail(turn, actor, cluster, press.unit_id, edit=True)
 
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("scores", scores_command))
-    app.add_handler(CallbackQueryHandler(button, pattern=callbacks.pattern(NS)))
+    app.add_handler(dispatch(callbacks.SCORES, {
+        callbacks.ScoresTable: table_pressed, callbacks.ScoresUnits: units_pressed,
+        callbacks.ScoresUnitsPage: units_pressed, callbacks.ScoresSheet: sheet_pressed,
+        callbacks.ScoresReopen: reopen_pressed,
+    }))  # fmt: skip
 

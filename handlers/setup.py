@@ -6,7 +6,7 @@ import datetime as dt
 from html import escape
 
 from telegram import ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CommandHandler
 
 from bot import callbacks
 from bot.errors import Refusal
@@ -14,26 +14,22 @@ from bot.i18n import _
 from bot.services import clusters
 from bot.services.actors import actor_in
 from handlers.base import BotContext, Turn, handler
-from handlers.clusters import stale
+from handlers.buttons import dispatch, stale
 from storage.models import ClusterKind
 
-NS = "kind"
 KIND_NAMES = {ClusterKind.CLUSTER: "Cụm thi đua", ClusterKind.BLOC: "Khối thi đua"}
-
-
-YEAR_NS = "yr"
 
 
 def kind_keyboard(cluster_id: int, year: int | None = None) -> InlineKeyboardMarkup:
     """The kind; and, while nothing has happened yet, last year / this year / next year."""
     rows = [[
-        InlineKeyboardButton(KIND_NAMES[k], callback_data=callbacks.pack(NS, cluster_id, k.value))
+        InlineKeyboardButton(KIND_NAMES[k], callback_data=callbacks.SetupKind(cluster_id, k).pack())
         for k in ClusterKind
     ]]
     if year is not None:
         rows.append([
             InlineKeyboardButton(
-                f"✓ {y}" if y == year else str(y), callback_data=callbacks.pack(YEAR_NS, cluster_id, y)
+                f"✓ {y}" if y == year else str(y), callback_data=callbacks.SetupYear(cluster_id, y).pack()
             )
             for y in (year - 1, year, year + 1)
         ])
@@ -81,29 +77,25 @@ async def setup(update: Update, context: BotContext, turn: Turn) -> None:
     )
 
 
-@handler
-async def choose_kind(update: Update, context: BotContext, turn: Turn) -> None:
-    _ns, args = callbacks.unpack(update.callback_query.data)
+async def choose_kind(update: Update, context: BotContext, turn: Turn, press: callbacks.SetupKind) -> None:
     cluster = turn.cluster
-    if cluster is None or len(args) != 2 or args[0] != str(cluster.id) or args[1] not in set(ClusterKind):
+    if cluster is None or press.cluster_id != cluster.id:
         raise stale()
     actor = await actor_in(turn.session, turn.person.id, cluster.id)
-    kind = ClusterKind(args[1])
+    kind = press.kind
     await clusters.set_kind(turn.session, actor, cluster, kind)
     turn.edit(
         _("<b>{name}</b> is a {kind}.").format(name=escape(cluster.name), kind=KIND_NAMES[kind])
     )
 
 
-@handler
-async def choose_year(update: Update, context: BotContext, turn: Turn) -> None:
-    _ns, args = callbacks.unpack(update.callback_query.data)
+async def choose_year(update: Update, context: BotContext, turn: Turn, press: callbacks.SetupYear) -> None:
     cluster = turn.cluster
-    if cluster is None or len(args) != 2 or args[0] != str(cluster.id) or not args[1].isdigit():
+    if cluster is None or press.cluster_id != cluster.id:
         raise stale()
     actor = await actor_in(turn.session, turn.person.id, cluster.id)
     emulation_year = await clusters.current_year(turn.session, cluster.id)
-    wanted = int(args[1])
+    wanted = press.year
     if emulation_year is None or abs(wanted - emulation_year.year) > 1:
         raise stale()
     await clusters.change_year(turn.session, actor, emulation_year, wanted)
@@ -115,5 +107,5 @@ async def choose_year(update: Update, context: BotContext, turn: Turn) -> None:
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("setup", setup))
-    app.add_handler(CallbackQueryHandler(choose_year, pattern=callbacks.pattern(YEAR_NS)))
-    app.add_handler(CallbackQueryHandler(choose_kind, pattern=callbacks.pattern(NS)))
+    app.add_handler(dispatch(callbacks.SETUP_YEAR, {callbacks.SetupYear: choose_year}))
+    app.add_handler(dispatch(callbacks.SETUP_KIND, {callbacks.SetupKind: choose_kind}))

@@ -15,7 +15,7 @@ from html import escape
 from pathlib import PurePath
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CommandHandler
 
 from bot import callbacks
 from bot.errors import Refusal
@@ -37,10 +37,10 @@ from bot.services.actors import Actor, actor_in
 from bot.services.clusters import current_year
 from handlers.awaiting import done, expect, on_input
 from handlers.base import BotContext, Turn, handler
+from handlers.buttons import dispatch, stale
 from handlers.clusters import cluster_for, rerunnable
 from storage.models import Cluster, EmulationYear
 
-NS = "tbl"
 UPLOAD_STEP = "table_upload"
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 TEXT_BUDGET = 3800  # of Telegram's 4096, with room for the markup the count includes
@@ -106,12 +106,12 @@ def _runs(spec: TableSpec) -> list[tuple[str, list]]:
 
 def keyboard(cluster_id: int, can_replace: bool) -> InlineKeyboardMarkup:
     rows = [[
-        InlineKeyboardButton("⬇️ Excel (.xlsx)", callback_data=callbacks.pack(NS, _EXPORT, cluster_id)),
-        InlineKeyboardButton("⬇️ CSV", callback_data=callbacks.pack(NS, _CSV, cluster_id)),
+        InlineKeyboardButton("⬇️ Excel (.xlsx)", callback_data=callbacks.TableAction(_EXPORT, cluster_id).pack()),
+        InlineKeyboardButton("⬇️ CSV", callback_data=callbacks.TableAction(_CSV, cluster_id).pack()),
     ]]  # fmt: skip
     if can_replace:
         rows.append([
-            InlineKeyboardButton(_("📤 Replace the table"), callback_data=callbacks.pack(NS, _REPLACE, cluster_id))
+            InlineKeyboardButton(_("📤 Replace the table"), callback_data=callbacks.TableAction(_REPLACE, cluster_id).pack())
         ])  # fmt: skip
     return InlineKeyboardMarkup(rows)
 
@@ -167,10 +167,6 @@ async def _view(turn: Turn, cluster: Cluster, year: EmulationYear, actor: Actor)
     return text, keyboard(cluster.id, actor.may(Action.MANAGE_TABLE) and not locked)
 
 
-def _stale(turn: Turn) -> None:
-    turn.answer(_("This button is no longer valid. Please use the newest message, or type /help."), alert=True)
-
-
 # ------------------------------------------------------------------------------ handlers
 
 
@@ -190,26 +186,20 @@ async def show_table(update: Update, context: BotContext, turn: Turn) -> None:
 table_command = handler(show_table)
 
 
-@handler
-async def pressed(update: Update, context: BotContext, turn: Turn) -> None:
-    _ns, args = callbacks.unpack(update.callback_query.data)
-    if len(args) != 2 or args[0] not in (_EXPORT, _CSV, _REPLACE) or not args[1].isdigit():
-        _stale(turn)
-        return
-    cluster = await turn.session.get(Cluster, int(args[1]))
+async def pressed(update: Update, context: BotContext, turn: Turn, press: callbacks.TableAction) -> None:
+    cluster = await turn.session.get(Cluster, press.cluster_id)
     if cluster is None or turn.person is None:
-        _stale(turn)
-        return
+        raise stale()
     actor = await actor_in(turn.session, turn.person.id, cluster.id)
     tables.check_can_view(actor)
     year = await _year(turn, cluster)
-    if args[0] == _REPLACE:
+    if press.action == _REPLACE:
         await tables.check_can_replace(turn.session, actor, year.id)
         await expect(turn, UPLOAD_STEP, cluster_id=cluster.id)
         turn.reply(upload_instructions(tables.default_normal_total(cluster)))
         return
     spec = tables.spec_of(await tables.ensure_default_table(turn.session, year.id))
-    if args[0] == _EXPORT:
+    if press.action == _EXPORT:
         data, filename = to_xlsx(spec), f"bang-cham-diem-{year.year}.xlsx"
     else:
         data, filename = to_csv(spec), f"bang-cham-diem-{year.year}.csv"
@@ -280,4 +270,4 @@ def _too_big() -> str:
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("table", table_command))
-    app.add_handler(CallbackQueryHandler(pressed, pattern=callbacks.pattern(NS)))
+    app.add_handler(dispatch(callbacks.TABLE, {callbacks.TableAction: pressed}))

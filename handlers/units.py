@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CommandHandler
 
 from bot import callbacks, render
 from bot.errors import Refusal
@@ -16,12 +16,11 @@ from bot.services.actors import Actor, actor_in
 from bot.services.clusters import current_year
 from handlers.awaiting import done, expect, on_input
 from handlers.base import BotContext, Turn, handler
-from handlers.clusters import acting_from_button, acting_in, rerunnable, stale
+from handlers.buttons import dispatch
+from handlers.clusters import acting_from_button, acting_in, rerunnable
 from handlers.keyboards import unit_picker
 from storage.models import Cluster
 from storage.units import units_of
-
-NS = "u"
 
 
 async def listing(turn: Turn, cluster: Cluster, actor: Actor | None, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -40,19 +39,19 @@ async def listing(turn: Turn, cluster: Cluster, actor: Actor | None, page: int) 
     if len(pages) > 1:
         nav = []
         if page > 0:
-            nav.append(InlineKeyboardButton("◀", callback_data=callbacks.pack(NS, "list", cluster.id, page - 1)))
+            nav.append(InlineKeyboardButton("◀", callback_data=callbacks.UnitsList(cluster.id, page - 1).pack()))
         nav.append(InlineKeyboardButton(f"{page + 1}/{len(pages)}", callback_data=callbacks.NOOP))
         if page < len(pages) - 1:
-            nav.append(InlineKeyboardButton("▶", callback_data=callbacks.pack(NS, "list", cluster.id, page + 1)))
+            nav.append(InlineKeyboardButton("▶", callback_data=callbacks.UnitsList(cluster.id, page + 1).pack()))
         rows.append(nav)
     if turn.private and actor is not None and actor.may(Action.MANAGE_UNITS):
         rows.append([
-            InlineKeyboardButton(_("➕ Add units"), callback_data=callbacks.pack(NS, "add", cluster.id)),
-            InlineKeyboardButton(_("✏️ Rename"), callback_data=callbacks.pack(NS, "ren", cluster.id)),
+            InlineKeyboardButton(_("➕ Add units"), callback_data=callbacks.UnitsAdd(cluster.id).pack()),
+            InlineKeyboardButton(_("✏️ Rename"), callback_data=callbacks.UnitsMenu("ren", cluster.id).pack()),
         ])
-        manage = [InlineKeyboardButton(_("⛔ Deactivate"), callback_data=callbacks.pack(NS, "off", cluster.id))]
+        manage = [InlineKeyboardButton(_("⛔ Deactivate"), callback_data=callbacks.UnitsMenu("off", cluster.id).pack())]
         if active < len(units):
-            manage.append(InlineKeyboardButton(_("♻️ Restore"), callback_data=callbacks.pack(NS, "on", cluster.id)))
+            manage.append(InlineKeyboardButton(_("♻️ Restore"), callback_data=callbacks.UnitsMenu("on", cluster.id).pack()))
         rows.append(manage)
     text = header + "\n\n" + pages[page]
     return text, InlineKeyboardMarkup(rows) if rows else None
@@ -71,67 +70,71 @@ async def show_units(update: Update, context: BotContext, turn: Turn) -> None:
 units_command = handler(show_units)
 
 
-@handler
-async def button(update: Update, context: BotContext, turn: Turn) -> None:
-    _ns, args = callbacks.unpack(update.callback_query.data)
-    action, rest = args[0], args[1:]
-    if action == "page":  # page:<picker action>:<cluster>:<page>
-        action, rest = "page-" + rest[0], rest[1:]
-    if not rest or not all(p.isdigit() for p in rest):
-        raise stale()
-    cluster, actor = await acting_from_button(turn, rest[0])
-    numbers = [int(p) for p in rest[1:]]
+async def list_page(update: Update, context: BotContext, turn: Turn, press: callbacks.UnitsList) -> None:
+    cluster, actor = await acting_from_button(turn, press.cluster_id)
+    turn.edit(*await listing(turn, cluster, actor, press.page))
 
-    if action == "list":
-        text, markup = await listing(turn, cluster, actor, numbers[0] if numbers else 0)
-        turn.edit(text, markup)
-        return
+
+async def add(update: Update, context: BotContext, turn: Turn, press: callbacks.UnitsAdd) -> None:
+    cluster, actor = await acting_from_button(turn, press.cluster_id)
+    actor.require(Action.MANAGE_UNITS)
+    await expect(turn, "units_add", cluster_id=cluster.id)
+    turn.reply(
+        _("Send the names of the units to add, one per line (up to {max} units). "
+          "/cancel to stop.").format(max=200)
+    )
+
+
+_PICKER_OF_MENU = {"ren": "rn", "off": "dx", "on": "ax"}
+
+
+async def picker(update: Update, context: BotContext, turn: Turn, press: callbacks.UnitsMenu | callbacks.UnitsPage) -> None:
+    """Which unit to rename (rn), deactivate (dx) or restore (ax): a page of the choices."""
+    cluster, actor = await acting_from_button(turn, press.cluster_id)
     actor.require(Action.MANAGE_UNITS)
     units = await units_of(turn.session, cluster.id)
-    if action == "add":
-        await expect(turn, "units_add", cluster_id=cluster.id)
-        turn.reply(
-            _("Send the names of the units to add, one per line (up to {max} units). "
-              "/cancel to stop.").format(max=200)
-        )
-    elif action in ("ren", "off", "on", "page-rn", "page-dx", "page-ax"):
-        picker_action = {"ren": "rn", "off": "dx", "on": "ax"}.get(action, action[-2:])
-        choices = [u for u in units if picker_action == "rn" or u.active == (picker_action == "dx")]
-        page = numbers[0] if action.startswith("page-") and numbers else 0
-        prompt = {
-            "rn": _("Which unit do you want to rename?"),
-            "dx": _("Which unit stops taking part? It keeps its history and gets no more ballots."),
-            "ax": _("Which unit do you want to restore?"),
-        }[picker_action]
-        if not choices:
-            turn.answer(_("No units to choose from."), alert=True)
-            return
-        markup = unit_picker(choices, page, NS, picker_action, cluster.id)
-        if action.startswith("page-"):
-            turn.edit(prompt, markup)
-        else:
-            turn.reply(prompt, markup)
-    elif action == "rn" and numbers:
-        unit = next((u for u in units if u.id == numbers[0]), None)
+    turned = isinstance(press, callbacks.UnitsPage)
+    action = press.action if turned else _PICKER_OF_MENU[press.action]
+    choices = [u for u in units if action == "rn" or u.active == (action == "dx")]
+    prompt = {
+        "rn": _("Which unit do you want to rename?"),
+        "dx": _("Which unit stops taking part? It keeps its history and gets no more ballots."),
+        "ax": _("Which unit do you want to restore?"),
+    }[action]
+    if not choices:
+        turn.answer(_("No units to choose from."), alert=True)
+        return
+    cluster_id = cluster.id
+    markup = unit_picker(
+        choices, press.page if turned else 0,
+        lambda unit_id: callbacks.UnitsPick(action, cluster_id, unit_id),
+        lambda other: callbacks.UnitsPage(action, cluster_id, other),
+    )  # fmt: skip
+    (turn.edit if turned else turn.reply)(prompt, markup)
+
+
+async def picked(update: Update, context: BotContext, turn: Turn, press: callbacks.UnitsPick) -> None:
+    cluster, actor = await acting_from_button(turn, press.cluster_id)
+    actor.require(Action.MANAGE_UNITS)
+    if press.action == "rn":
+        unit = next((u for u in await units_of(turn.session, cluster.id) if u.id == press.unit_id), None)
         if unit is None:
             raise Refusal(_("That unit is not in this cluster (any more)."))
         await expect(turn, "unit_rename", cluster_id=cluster.id, unit_id=unit.id)
         turn.edit(_("Send the new name for <b>{name}</b>. /cancel to stop.").format(name=escape(unit.name)))
-    elif action in ("dx", "ax") and numbers:
-        unit = await service.set_active(turn.session, actor, numbers[0], active=action == "ax")
-        if unit.active:
-            text = _("<b>{name}</b> is active again.").format(name=escape(unit.name))
-            undo = None
-        else:
-            text = _("<b>{name}</b> is now inactive: its history is kept and it gets no more ballots.").format(
-                name=escape(unit.name)
-            )
-            undo = InlineKeyboardMarkup([[InlineKeyboardButton(
-                _("↩️ Undo"), callback_data=callbacks.pack(NS, "ax", cluster.id, unit.id)
-            )]])
-        turn.edit(text, undo)
+        return
+    unit = await service.set_active(turn.session, actor, press.unit_id, active=press.action == "ax")
+    if unit.active:
+        text = _("<b>{name}</b> is active again.").format(name=escape(unit.name))
+        undo = None
     else:
-        raise stale()
+        text = _("<b>{name}</b> is now inactive: its history is kept and it gets no more ballots.").format(
+            name=escape(unit.name)
+        )
+        undo = InlineKeyboardMarkup([[InlineKeyboardButton(
+            _("↩️ Undo"), callback_data=callbacks.UnitsPick("ax", cluster.id, unit.id).pack()
+        )]])
+    turn.edit(text, undo)
 
 
 @on_input("units_add")
@@ -161,4 +164,7 @@ async def new_name_typed(update: Update, context: BotContext, turn: Turn, data: 
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("units", units_command))
-    app.add_handler(CallbackQueryHandler(button, pattern=callbacks.pattern(NS)))
+    app.add_handler(dispatch(callbacks.UNITS, {
+        callbacks.UnitsList: list_page, callbacks.UnitsAdd: add, callbacks.UnitsMenu: picker,
+        callbacks.UnitsPage: picker, callbacks.UnitsPick: picked,
+    }))  # fmt: skip

@@ -19,12 +19,11 @@ The rules are in `bot.services.verification` and `bot.rotation`.
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CommandHandler
 
 from bot import callbacks, fmt, rotation
 from bot import scoring as arithmetic
@@ -38,13 +37,13 @@ from bot.services.scoring import SheetView, StaleSheet
 from bot.services.verification import Dispute, live_adjustment
 from handlers.awaiting import done, expect, on_input
 from handlers.base import BotContext, Turn, handler
-from handlers.clusters import acting_from_button, acting_in, rerunnable, stale
+from handlers.buttons import dispatch, stale
+from handlers.clusters import acting_from_button, acting_in, rerunnable
 from handlers.keyboards import label, pages
 from handlers.score import (
     actor_for_sheet,
     criterion_block,
     evidence_caption,
-    parse_button,
     points,
     send_evidence_files,
     tell_units,
@@ -52,25 +51,24 @@ from handlers.score import (
 from storage import scoring as queries
 from storage.models import Cluster, Criterion, ScoreEntry, SheetStatus, Unit
 
-NS = "vf"
 VALUE_STEP = "verify_value"
 REASON_STEP = "verify_reason"
 EXPLAIN_STEP = "verify_explain"
 DECIDE_STEP = "verify_decide"
 PER_PAGE = 8
-_VALUE_RE = re.compile(r"^[0-9]{1,6}(?:\.[0-9]{1,2})?$")
 
 
 def mode_name(mode: str) -> str:
     return _("cross-checking between units") if mode == rotation.CROSS else _("verification by the chair unit")
 
 
-def _sheet_button(text: str, action: str, view: SheetView, *args: str | int) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=callbacks.pack(NS, action, view.sheet.id, view.sheet.version, *args))
+def _sheet_button(text: str, action: str, view: SheetView, *args: int) -> InlineKeyboardButton:
+    """A button about the sheet as drawn now (`callbacks.VERIFY` declares each one)."""
+    return _button(text, action, view.sheet.id, view.sheet.version, *args)
 
 
-def _button(text: str, action: str, *args: str | int) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=callbacks.pack(NS, action, *args))
+def _button(text: str, action: str, *args: int | str | Decimal) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=callbacks.VERIFY.build(action, *args).pack())
 
 
 def entry_mark(entry: ScoreEntry | None) -> str:
@@ -280,28 +278,25 @@ async def show_next(turn: Turn, view: SheetView, after_id: int | None, *, edit: 
         await show_card(turn, view, following, edit=edit, notice=notice)
 
 
-@handler
-async def button(update: Update, context: BotContext, turn: Turn) -> None:
-    action, args = parse_button(update.callback_query.data)
-    if not args or not all(a.isdigit() or _VALUE_RE.match(a) or a in rotation.MODES for a in args):
-        raise stale()
-    if action in ("L", "D", "m"):
-        cluster, actor = await acting_from_button(turn, args[0])
-        if action == "m":
-            await service.set_mode(turn.session, actor, cluster, args[1] if len(args) > 1 else "")
-            turn.edit(*await overview(turn, cluster, actor))
-        elif action == "L":
-            turn.edit(*await overview(turn, cluster, actor, int(args[1]) if len(args) > 1 and args[1].isdigit() else 0))
-        else:
-            await show_disputes(turn, cluster, actor)
-        return
-    if action in ("x", "d", "k", "t"):
-        await dispute_button(update, context, turn, action, args)
-        return
-    if len(args) < 2 or not args[0].isdigit() or not args[1].isdigit():
-        raise stale()
-    sheet_id, version = int(args[0]), int(args[1])
-    arg = int(args[2]) if len(args) > 2 and args[2].isdigit() else None
+async def list_pressed(update: Update, context: BotContext, turn: Turn,
+                       press: callbacks.VerifyList | callbacks.VerifyDisputes | callbacks.VerifyMode) -> None:  # fmt: skip
+    cluster, actor = await acting_from_button(turn, press.cluster_id)
+    if isinstance(press, callbacks.VerifyMode):
+        await service.set_mode(turn.session, actor, cluster, press.mode)
+        turn.edit(*await overview(turn, cluster, actor))
+    elif isinstance(press, callbacks.VerifyList):
+        turn.edit(*await overview(turn, cluster, actor, press.page))
+    else:
+        await show_disputes(turn, cluster, actor)
+
+
+async def sheet_pressed(update: Update, context: BotContext, turn: Turn,
+                        press: callbacks.VerifySheetStep | callbacks.VerifyCriterion | callbacks.VerifyCriteria) -> None:  # fmt: skip
+    action, sheet_id, version = press.key, press.sheet_id, press.version
+    if isinstance(press, callbacks.VerifyCriterion):
+        arg: int | None = press.criterion_id
+    else:
+        arg = press.page if isinstance(press, callbacks.VerifyCriteria) else None
     actor = await actor_for_sheet(turn, sheet_id)
     try:
         await _sheet_pressed(update, context, turn, actor, action, sheet_id, version, arg)
@@ -494,7 +489,7 @@ def dispute_keyboard(found: Dispute) -> InlineKeyboardMarkup:
     adjustment, kind = found.adjustment, str(found.criterion.kind)
     values = [(adjustment.to_value, _("Keep the verified score: {value}")),
               (adjustment.from_value, _("The unit's score: {value}"))]  # fmt: skip
-    rows = [[_button(text.format(value=points(kind, value)), "k", adjustment.id, callbacks.decimal_arg(value))]
+    rows = [[_button(text.format(value=points(kind, value)), "k", adjustment.id, value)]
             for value, text in values if value is not None]  # fmt: skip
     rows.append([_button(_("✍️ Another score"), "t", adjustment.id)])
     return InlineKeyboardMarkup(rows)
@@ -518,12 +513,11 @@ async def _dispute_actor(turn: Turn, adjustment_id: int) -> Actor:
     return await actor_for_sheet(turn, found[2].id)
 
 
-async def dispute_button(update: Update, context: BotContext, turn: Turn, action: str, args: list[str]) -> None:
-    if not args[0].isdigit():
-        raise stale()
-    adjustment_id = int(args[0])
+async def dispute_button(update: Update, context: BotContext, turn: Turn,
+                         press: callbacks.DisputeStep | callbacks.DisputeKeep) -> None:  # fmt: skip
+    adjustment_id = press.adjustment_id
     actor = await _dispute_actor(turn, adjustment_id)
-    if action == "x":
+    if isinstance(press, callbacks.DisputeStep) and press.action == "x":
         found = await service.explainable(turn.session, actor, adjustment_id)
         await expect(turn, EXPLAIN_STEP, adjustment_id=adjustment_id)
         kind = str(found.criterion.kind)
@@ -536,20 +530,18 @@ async def dispute_button(update: Update, context: BotContext, turn: Turn, action
         return
     found = await service.decidable(turn.session, actor, adjustment_id)
     verifier = await turn.session.get(Unit, found.adjustment.verifier_unit_id) if found.adjustment.verifier_unit_id else None
-    if action == "d":
+    if isinstance(press, callbacks.DisputeKeep):
+        found = await service.decide(turn.session, actor, adjustment_id, press.value)
+        turn.edit(dispute_text(found, verifier))
+        await _tell_decision(turn, context, found)
+    elif press.action == "d":
         turn.edit(dispute_text(found, verifier), dispute_keyboard(found))
-    elif action == "t":
+    else:
         await expect(turn, DECIDE_STEP, adjustment_id=adjustment_id)
         kind = str(found.criterion.kind)
         turn.edit(dispute_text(found, verifier) + "\n\n" + _("Type the final score of {code}. {range} /cancel to stop.").format(
             code=escape(found.criterion.code),
             range=range_text(kind, found.criterion.max_points, found.view.table.bonus_cap, False)))  # fmt: skip
-    elif action == "k" and len(args) == 2 and _VALUE_RE.match(args[1]):
-        found = await service.decide(turn.session, actor, adjustment_id, Decimal(args[1]))
-        turn.edit(dispute_text(found, verifier))
-        await _tell_decision(turn, context, found)
-    else:
-        raise stale()
 
 
 async def _tell_decision(turn: Turn, context: BotContext, found: Dispute) -> None:
@@ -622,4 +614,9 @@ async def typed_decision(update: Update, context: BotContext, turn: Turn, data: 
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("verify", verify_command))
-    app.add_handler(CallbackQueryHandler(button, pattern=callbacks.pattern(NS)))
+    app.add_handler(dispatch(callbacks.VERIFY, {
+        callbacks.VerifyList: list_pressed, callbacks.VerifyDisputes: list_pressed, callbacks.VerifyMode: list_pressed,
+        callbacks.VerifySheetStep: sheet_pressed, callbacks.VerifyCriterion: sheet_pressed,
+        callbacks.VerifyCriteria: sheet_pressed,
+        callbacks.DisputeStep: dispute_button, callbacks.DisputeKeep: dispute_button,
+    }))  # fmt: skip

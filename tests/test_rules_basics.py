@@ -1,46 +1,14 @@
-"""Pure rule-layer pieces: callback data, the command table, the permission table."""
+"""Pure rule-layer pieces: the command table, the permission table (callback data: test_callbacks)."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot import callbacks
 from bot.commands import COMMANDS, GROUP, PRIVATE, commands_for, menu
 from bot.errors import Refusal
 from bot.i18n import use_locale
 from bot.permissions import Action, Role, can, cluster_roles, require
 from storage.people import RoleView
-
-
-@pytest.mark.parametrize(
-    ("namespace", "args", "data"),
-    [
-        ("lang", ["vi"], "lang:vi"),
-        ("pledge", ["edit", 12, 3], "pledge:edit:12:3"),
-        ("x", [], "x"),
-    ],
-)
-def test_callback_data_round_trips(namespace, args, data):
-    assert callbacks.pack(namespace, *args) == data
-    assert callbacks.unpack(data) == (namespace, [str(a) for a in args])
-
-
-def test_callback_data_over_64_bytes_is_refused_at_the_source():
-    assert callbacks.pack("n", "a" * 62)  # 64 bytes exactly
-    with pytest.raises(callbacks.CallbackDataError):
-        callbacks.pack("n", "a" * 63)
-    with pytest.raises(callbacks.CallbackDataError):
-        callbacks.pack("n", "đ" * 32)  # 32 characters, 64 bytes of UTF-8 plus the prefix
-
-
-def test_callback_parts_cannot_smuggle_separators():
-    with pytest.raises(callbacks.CallbackDataError):
-        callbacks.pack("lang", "vi:admin")
-
-
-def test_unpack_of_nothing_is_harmless():
-    assert callbacks.unpack(None) == ("", [])
-    assert callbacks.unpack("") == ("", [])
 
 
 def test_command_names_are_what_telegram_accepts():
@@ -92,17 +60,6 @@ def test_representatives_of_the_chair_unit_act_as_the_chair_in_their_cluster_onl
     assert cluster_roles(views, 1) == {"representative", "chair"}
     assert cluster_roles(views, 2) == {"representative", "vice_chair", "secretariat"}
     assert cluster_roles(views, 3) == set()
-
-
-@pytest.mark.parametrize(
-    ("value", "text"),
-    [("8.5", "8.5"), ("8.50", "8.5"), ("30", "30"), ("30.00", "30"), ("0", "0"), ("27.25", "27.25")],
-)
-def test_point_values_in_callback_data_are_short_and_exact(value, text):
-    from decimal import Decimal
-
-    assert callbacks.decimal_arg(Decimal(value)) == text
-    assert Decimal(text) == Decimal(value)
 
 
 def test_a_welcome_with_very_many_roles_still_fits_one_message():
