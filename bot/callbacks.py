@@ -320,8 +320,17 @@ class SetupYear(Button, ns="yr"):
     year: Year
 
 
+@dataclasses.dataclass(frozen=True)
+class SetupAsk(Button, ns="su"):
+    """`su:<year|place>:<cluster>` — type the emulation year / the document's place in private."""
+
+    what: Literal["year", "place"]
+    cluster_id: Id
+
+
 SETUP_KIND = Namespace("kind", SetupKind)
 SETUP_YEAR = Namespace("yr", SetupYear)
+SETUP_ASK = Namespace("su", SetupAsk)
 
 
 # ------------------------------------------------------------------------------ u: /units
@@ -763,6 +772,6 @@ VERIFY = Namespace(
 )  # fmt: skip
 
 NAMESPACES = (
-    CLUSTER, LANGUAGE, SETUP_KIND, SETUP_YEAR, UNITS, INVITE, CHAIR, TABLE, PHASE, PLEDGE, REVIEW,
+    CLUSTER, LANGUAGE, SETUP_KIND, SETUP_YEAR, SETUP_ASK, UNITS, INVITE, CHAIR, TABLE, PHASE, PLEDGE, REVIEW,
     SIGNING, PLEDGES, SCORE, SCORES, VERIFY,
 )  # fmt: skip

@@ -108,7 +108,7 @@ async def setup_scene(tg: OfflineTelegram, people: DemoPeople) -> Cast:
     # The group: the bot greets it, its Telegram administrator binds it to the cluster.
     await tg.add_bot_to_group(group, by=admin)
     await admin.send(f"/setup@{bot}", chat=group)
-    await admin.press("Cụm thi đua", chat=group)
+    await admin.press("✓ Cụm thi đua", chat=group)  # the default kind, confirmed
 
     # Units, pasted as one list, and the year's chair and vice-chair (appointed in 2024).
     await admin.send("/units")

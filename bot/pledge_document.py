@@ -29,6 +29,9 @@ TITLE_PT = 14
 NATIONAL_HEADING = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 MOTTO = "Độc lập - Tự do - Hạnh phúc"
 MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+# The place when the cluster has not set one: the paper convention for "to be filled in by
+# hand" (a form's "…………, ngày … tháng … năm …"), never a guessed city.
+UNKNOWN_PLACE = "……………"
 
 
 @dataclass(frozen=True)
@@ -51,16 +54,18 @@ class UnitPledge:
 class PledgeDocument:
     cluster_name: str
     year: int
-    place: str
+    place: str | None  # the cluster's setting; None leaves the dotted line to fill in by hand
     date: dt.date  # the day the signing was concluded
     common_content: str
     tz: ZoneInfo
     units: Sequence[UnitPledge] = field(default_factory=tuple)
 
 
-def place_and_date(place: str, date: dt.date) -> str:
+def place_and_date(place: str | None, date: dt.date) -> str:
     """`Hà Nội, ngày 27 tháng 02 năm 2024`: NĐ 30/2020 pads a day below 10 and the months
-    January and February (so that nobody can add a digit in front of them)."""
+    January and February (so that nobody can add a digit in front of them). Without a place,
+    `……………, ngày 27 tháng 02 năm 2024`."""
+    place = (place or "").strip() or UNKNOWN_PLACE
     day = f"{date.day:02d}" if date.day < 10 else str(date.day)
     month = f"{date.month:02d}" if date.month < 3 else str(date.month)
     return f"{place}, ngày {day} tháng {month} năm {date.year}"

@@ -48,8 +48,6 @@ TARGET_PLACES = 4
 MAX_PLACE = 100
 MAX_COMMON = 3000
 
-DEFAULT_PLACE = "Hà Nội"
-
 
 # ----------------------------------------------------------------------------- the life cycle
 

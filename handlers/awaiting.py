@@ -43,6 +43,18 @@ async def expect(turn: Turn, step: str, **data: Any) -> None:
     )
 
 
+async def expect_in_private(turn: Turn, step: str, **data: Any) -> int:
+    """Like `expect`, for a button pressed in a group: the person types the answer in their
+    private chat with the bot (a group's messages are not read). Returns that chat's id, which
+    is the person's Telegram id; writing there is the caller's (it fails if the person never
+    opened the chat, see `bot.offline`'s 403)."""
+    assert step in _STEPS, f"no @on_input({step!r}) handler"
+    assert turn.person is not None
+    chat_id = turn.person.telegram_user_id
+    await set_state(turn.session, turn.person.id, chat_id, INPUT_FLOW, step, data)
+    return chat_id
+
+
 async def done(turn: Turn) -> None:
     """The step got what it wanted: stop routing messages to it."""
     assert turn.person is not None and turn.update.effective_chat is not None

@@ -99,8 +99,7 @@ async def pick(update: Update, context: BotContext, turn: Turn, press: callbacks
     cluster_id, command = press.cluster_id, press.command
     ids = {v.cluster_id for v in await roles_of(turn.session, turn.person.id)}
     if cluster_id not in ids:
-        turn.answer(_("You no longer have a role in that cluster."), alert=True)
-        return
+        raise Refusal(_("You no longer have a role in that cluster."))
     await set_state(turn.session, turn.person.id, update.effective_chat.id, CLUSTER_FLOW, "chosen", {"cluster_id": cluster_id})
     cluster = await turn.session.get(Cluster, cluster_id)
     turn.edit(_("Working in: <b>{cluster}</b>. Switch with /cluster.").format(cluster=escape(cluster.name)))

@@ -172,3 +172,16 @@ async def registration_opened_at(db, year_id: int):
         return await session.scalar(
             select(Phase.opened_at).where(Phase.year_id == year_id, Phase.kind == PhaseKind.REGISTRATION)
         )
+
+
+async def test_a_cluster_pick_by_someone_without_a_role_is_refused_and_stores_nothing(tg, db):
+    """A well-formed button that is not this person's: a refusal (rolled back), not a toast
+    after which the update commits."""
+    scene, _rep, _real = await forged_world(tg, db)
+    stranger = tg.user("Người Lạ", language_code="vi")
+    scene.group.members.append(stranger)
+    before = await snapshot(db)
+    answer = await stranger.press_data(f"cl:{scene.cluster_id}:-", chat=scene.group)
+    assert answer["show_alert"] is True and "vai trò" in answer["text"]
+    assert await snapshot(db) == before
+    assert tg.errors == []

@@ -1,12 +1,23 @@
-"""Setting up a cluster: binding a Telegram group, its kind and its current year."""
+"""Setting up a cluster: binding a Telegram group, its kind, its current year and the place
+written on its pledge document.
+
+What may still be corrected after set-up, and until when:
+- the kind (Cụm / Khối), always: it only changes the wording of messages;
+- the emulation year, until the first phase of the year opens (a cluster set up in January to
+  record last year's review); after that, pledges and scores hang on it;
+- the place (*địa danh*) before the date of the pledge document, until the year's signing is
+  concluded: the document is the signed text from then on and must not change under it.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from html import escape
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import setup_input
 from bot.errors import Refusal
 from bot.i18n import _
 from bot.permissions import Action
@@ -26,6 +37,18 @@ from storage.people import cluster_by_chat
 from storage.units import unit_in_cluster
 
 MAX_NAME = 300
+PLACE_KEY = "pledge_place"  # Cluster.settings: the place before the date of the pledge document
+
+
+@dataclass(frozen=True)
+class SetupState:
+    """What the set-up message shows, and which of its choices may still change."""
+
+    cluster: Cluster
+    year: EmulationYear
+    place: str | None  # None: not set, the document leaves a dotted line
+    year_open: bool  # no phase of the year has opened yet
+    place_open: bool  # the year's pledge signing has not been concluded
 
 
 async def setup_cluster(
@@ -70,6 +93,28 @@ async def setup_cluster(
     return cluster, emulation_year
 
 
+async def setup_state(session: AsyncSession, actor: Actor, cluster: Cluster) -> SetupState:
+    """The cluster's set-up choices, for its administrator."""
+    actor.require(Action.CONFIGURE_CLUSTER)
+    year = await current_year(session, cluster.id)
+    if year is None:
+        raise Refusal(_("This cluster has no emulation year yet."))
+    return SetupState(
+        cluster=cluster, year=year, place=place_of(cluster),
+        year_open=not await _any_phase_opened(session, year), place_open=not _signing_concluded(cluster, year),
+    )  # fmt: skip
+
+
+async def setup_again(session: AsyncSession, actor: Actor, cluster: Cluster) -> SetupState:
+    """/setup in a group that is set up already: its administrator gets the set-up message
+    again, to correct a choice; anyone else is told which cluster the group is."""
+    if not actor.may(Action.CONFIGURE_CLUSTER):
+        raise Refusal(
+            _("This group is already set up as the cluster <b>{name}</b>.").format(name=escape(cluster.name))
+        )
+    return await setup_state(session, actor, cluster)
+
+
 async def set_kind(session: AsyncSession, actor: Actor, cluster: Cluster, kind: ClusterKind) -> None:
     actor.require(Action.CONFIGURE_CLUSTER)
     if cluster.kind != kind:
@@ -80,19 +125,23 @@ async def set_kind(session: AsyncSession, actor: Actor, cluster: Cluster, kind: 
         cluster.kind = kind
 
 
+async def check_year_open(session: AsyncSession, actor: Actor, emulation_year: EmulationYear) -> None:
+    """Refuse unless this actor may still correct the emulation year."""
+    actor.require(Action.CONFIGURE_CLUSTER)
+    if await _any_phase_opened(session, emulation_year):
+        raise Refusal(_("The emulation year can no longer be changed: a phase has already opened."))
+
+
 async def change_year(
-    session: AsyncSession, actor: Actor, emulation_year: EmulationYear, year: int
+    session: AsyncSession, actor: Actor, emulation_year: EmulationYear, year: int, *, this_year: int
 ) -> EmulationYear:
     """Correct the emulation year chosen at set-up (a cluster set up in January for last
-    year's review), as long as nothing has happened in it yet."""
-    actor.require(Action.CONFIGURE_CLUSTER)
+    year's review, or recording the 2017 review), as long as nothing has happened in it yet.
+    `this_year` is the calendar year now: a year from 2000 to next year is accepted."""
+    await check_year_open(session, actor, emulation_year)
+    setup_input.check_year(year, this_year)
     if emulation_year.year == year:
         return emulation_year
-    opened = await session.scalar(
-        select(Phase.id).where(Phase.year_id == emulation_year.id, Phase.opened_at.is_not(None)).limit(1)
-    )
-    if opened is not None:
-        raise Refusal(_("The emulation year can no longer be changed: a phase has already opened."))
     taken = await session.scalar(
         select(EmulationYear.id).where(
             EmulationYear.cluster_id == actor.cluster_id, EmulationYear.year == year
@@ -107,6 +156,63 @@ async def change_year(
     emulation_year.year = year
     await session.flush()
     return emulation_year
+
+
+def place_of(cluster: Cluster) -> str | None:
+    """The place the cluster set for its pledge document; None when it has not set one.
+
+    There is no default city: a guessed "Hà Nội" on a document signed in another province is
+    wrong, and a unit's locality is not recorded. The document then leaves a dotted line."""
+    value = (cluster.settings or {}).get(PLACE_KEY)
+    return value if isinstance(value, str) and value.strip() else None
+
+
+async def check_place_open(session: AsyncSession, actor: Actor, cluster: Cluster) -> None:
+    """Refuse unless this actor may still set the place of the pledge document."""
+    actor.require(Action.CONFIGURE_CLUSTER)
+    year = await current_year(session, cluster.id)
+    if year is not None and _signing_concluded(cluster, year):
+        raise Refusal(
+            _("The place can no longer be changed: the {year} pledge has been signed and its document "
+              "is final.").format(year=year.year)  # fmt: skip
+        )
+
+
+async def set_place(session: AsyncSession, actor: Actor, cluster: Cluster, text: str | None) -> str:
+    """Set the place written before the date of the pledge document (*địa danh*).
+
+    The cluster row is locked and read afresh first (as concluding the signing does), so the
+    settings written back are not an older copy, and a signing concluded meanwhile is seen."""
+    actor.require(Action.CONFIGURE_CLUSTER)
+    cluster = await session.get(Cluster, cluster.id, with_for_update=True, populate_existing=True)
+    await check_place_open(session, actor, cluster)
+    value = setup_input.clean_place(text)
+    settings = dict(cluster.settings or {})  # a new dict: the JSON column notices the change
+    before = settings.get(PLACE_KEY)
+    if before == value:
+        return value
+    settings[PLACE_KEY] = value
+    cluster.settings = settings
+    record(
+        session, cluster_id=cluster.id, actor_person_id=actor.person_id, action=f"cluster.{PLACE_KEY}",
+        subject=f"cluster:{cluster.id}", before=before, after=value,
+    )  # fmt: skip
+    await session.flush()
+    return value
+
+
+async def _any_phase_opened(session: AsyncSession, emulation_year: EmulationYear) -> bool:
+    opened = await session.scalar(
+        select(Phase.id).where(Phase.year_id == emulation_year.id, Phase.opened_at.is_not(None)).limit(1)
+    )
+    return opened is not None
+
+
+def _signing_concluded(cluster: Cluster, year: EmulationYear) -> bool:
+    # Imported here: bot.services.pledges builds on this module (current_year).
+    from bot.services.pledges import concluded_at
+
+    return concluded_at(cluster, year.id) is not None
 
 
 async def current_year(session: AsyncSession, cluster_id: int) -> EmulationYear | None:

@@ -30,12 +30,13 @@ from bot import pledges as rules
 from bot.errors import Refusal
 from bot.i18n import _
 from bot.permissions import Action
-from bot.pledge_document import Amendment, PledgeDocument, UnitPledge
+from bot.pledge_document import UNKNOWN_PLACE, Amendment, PledgeDocument, UnitPledge
 from bot.pledges import Change, Item, Op, Target
+from bot.services import clusters
 from bot.services import phases as phase_service
 from bot.services.actors import Actor
 from bot.services.audit import record
-from bot.services.clusters import current_year
+from bot.services.clusters import PLACE_KEY, current_year
 from bot.services.phases import cluster_timezone, phase_views, require_phase
 from storage.models import (
     Cluster,
@@ -62,7 +63,6 @@ from storage.pledges import (
 )
 
 SIGNING_KEY = "pledge_signing"  # Cluster.settings: {year id: {"board": id, "concluded_at": iso, ...}}
-PLACE_KEY = "pledge_place"
 COMMON_KEY = "pledge_common_content"
 
 
@@ -177,7 +177,9 @@ def _update_signing_record(cluster: Cluster, year_id: int, **values) -> None:
 
 
 def place_of(cluster: Cluster) -> str:
-    return (cluster.settings or {}).get(PLACE_KEY) or rules.DEFAULT_PLACE
+    """The place as the document writes it: the cluster's setting, else a dotted line (never
+    a guessed city; see `bot.services.clusters.place_of`)."""
+    return clusters.place_of(cluster) or UNKNOWN_PLACE
 
 
 def common_content_of(cluster: Cluster, year: int) -> str:
@@ -677,9 +679,9 @@ async def document_of(session: AsyncSession, cluster: Cluster, year: EmulationYe
 async def set_document_setting(session: AsyncSession, actor: Actor, cluster: Cluster, key: str, text: str | None) -> str:
     """The place written before the date, or the common content of the pledge document."""
     actor.require(Action.CONFIGURE_CLUSTER)
-    if key == PLACE_KEY:
-        value = rules.clean_text(text, rules.MAX_PLACE, what=_("The place"))
-    elif key == COMMON_KEY:
+    if key == PLACE_KEY:  # one rule for the place, wherever it is set: until signing concludes
+        return await clusters.set_place(session, actor, cluster, text)
+    if key == COMMON_KEY:
         value = "\n".join(line.strip() for line in (text or "").splitlines() if line.strip())
         rules.clean_text(value, rules.MAX_COMMON, what=_("The common content"))
     else:
