@@ -23,6 +23,8 @@ The rules, as a chair would explain them:
 - **Actions** of a phase are allowed while it is open and before its deadline; after the
   deadline they are refused until the chair extends it (`require_phase`).
 - A typed date without a time means 17:00, the end of an office day ("trước 17h00 ngày ...").
+  The administrative form "17 giờ ngày 01 tháng 01 năm 2027" is read too; examples shown in
+  prompts are computed from the current time, so they are never in the past.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from bot import fmt
 from bot.errors import Refusal
 from bot.i18n import N_, _
 from storage.models.year import PhaseKind
+from storage.text import visible
 
 DEFAULT_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DEFAULT_HOUR = 17  # a date typed without a time: the end of an office day
@@ -337,34 +340,59 @@ def time_left(delta: dt.timedelta, locale: str | None = None) -> str:
 
 # ----------------------------------------------------------------------------- typed dates
 
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # a typed year outside these is a slip, not a plan
+_SHOWN = 60  # characters of what was typed, echoed back in a refusal
+
+# `31/12/2024`, `31-12-2024`, `31.12.24`
 _DATE = re.compile(r"(?<!\d)(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{4}|\d{2})(?!\d)")
-_TIME = re.compile(r"(?<![\d/.-])(\d{1,2})\s*(?::|h|g|giờ)\s*(\d{2})?(?:\s*(?:phút|p|'))?(?![\d/])",
-                   re.IGNORECASE)  # fmt: skip
-_FILLER = re.compile(r"\b(?:ngày|lúc|vào|hồi|trước|at|on)\b|[,;]", re.IGNORECASE)
+# the administrative form `01 tháng 01 năm 2027` (also typed without diacritics)
+_DATE_WORDS = re.compile(r"(?<!\d)(\d{1,2})\s+th[áa]ng\s+(\d{1,2})\s*,?\s+n[ăa]m\s+(\d{4})(?!\d)",
+                         re.IGNORECASE)  # fmt: skip
+# `17:00`, `17h00`, `17h`, `17g30`, `17 giờ`, `17 giờ 30`, `17 giờ 5 phút`, `5 giờ chiều`
+_TIME = re.compile(
+    r"(?<![\d/.-])(\d{1,2})\s*(?::|gi[ờo]|h|g)\s*"
+    r"(?:(\d{2})|(\d)(?=\s*(?:ph[úu]t|p|')))?(?:\s*(?:ph[úu]t|p|'))?"
+    r"(?:\s*(sáng|chiều|tối)\b)?(?![\d/])",
+    re.IGNORECASE,
+)
+_AFTERNOON = ("chiều", "tối")  # "5 giờ chiều" is 17:00
+_FILLER = re.compile(r"\b(?:ng[àa]y|lúc|vào|hồi|trước|từ|at|on|from)\b|[,;]", re.IGNORECASE)
 _RANGE = re.compile(r"\s+(?:-|–|—|đến|to)\s+|\s*[–—→]\s*", re.IGNORECASE)
 
 
-def parse_datetime(text: str, tz: ZoneInfo = DEFAULT_TZ) -> dt.datetime:
+def parse_datetime(text: str | None, tz: ZoneInfo = DEFAULT_TZ, now: dt.datetime | None = None) -> dt.datetime:
     """A date and time as people type it, in the cluster's time zone; aware.
 
     Accepts `31/12/2024 17:00`, `31/12/2024 17h00`, `31/12/2024 17h`, `31-12-2024 17:00`,
-    `31.12.2024`, `17h00 ngày 31/12/2024`, `31/12/24` (→ 2024); a date alone means 17:00.
+    `31.12.2024`, `17h00 ngày 31/12/2024`, `31/12/24` (→ 2024), and the administrative form
+    `17 giờ ngày 01 tháng 01 năm 2027`, `17 giờ 30 ngày …`, `5 giờ chiều ngày …`; a date alone
+    means 17:00. Years outside 2000–2100 are refused. `now` only dates the example a refusal
+    shows (default: the clock), so that the example is always ahead.
     """
-    raw = " ".join(text.split())
-    date_match = _DATE.search(raw)
-    if date_match is None or len(_DATE.findall(raw)) > 1:
-        raise Refusal(unreadable_text(raw))
+    raw = " ".join(visible(text or "").split())
+    found = [*_DATE.finditer(raw), *_DATE_WORDS.finditer(raw)]
+    if len(found) != 1:
+        raise Refusal(unreadable_text(raw, tz, now))
+    date_match = found[0]
     rest = raw[: date_match.start()] + " " + raw[date_match.end() :]
     time_match = _TIME.search(rest)
     hour, minute = DEFAULT_HOUR, 0
     if time_match is not None:
-        hour, minute = int(time_match[1]), int(time_match[2] or 0)
+        hour, minute = int(time_match[1]), int(time_match[2] or time_match[3] or 0)
+        if (time_match[4] or "").lower() in _AFTERNOON and 1 <= hour <= 11:
+            hour += 12
         rest = rest[: time_match.start()] + " " + rest[time_match.end() :]
     if _FILLER.sub(" ", rest).strip():
-        raise Refusal(unreadable_text(raw))
+        raise Refusal(unreadable_text(raw, tz, now))
     day, month, year = (int(g) for g in date_match.groups())
     if len(date_match[3]) == 2:
         year += 2000
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise Refusal(
+            _("{date}: the year must be between {first} and {last}.").format(
+                date=escape(date_match[0]), first=FIRST_YEAR, last=LAST_YEAR
+            )
+        )
     try:
         date = dt.date(year, month, day)
     except ValueError:
@@ -380,23 +408,51 @@ def parse_datetime(text: str, tz: ZoneInfo = DEFAULT_TZ) -> dt.datetime:
     return dt.datetime.combine(date, dt.time(hour, minute), tzinfo=tz)
 
 
-def parse_schedule(text: str, tz: ZoneInfo = DEFAULT_TZ) -> tuple[dt.datetime | None, dt.datetime]:
+def parse_schedule(text: str | None, tz: ZoneInfo = DEFAULT_TZ,
+                   now: dt.datetime | None = None) -> tuple[dt.datetime | None, dt.datetime]:  # fmt: skip
     """`deadline`, or `opening – deadline` (a phase not opened yet can be planned)."""
+    text = text or ""
     try:
-        return None, parse_datetime(text, tz)
+        return None, parse_datetime(text, tz, now)
     except Refusal:
         parts = [p for p in _RANGE.split(text.strip(), maxsplit=1) if p.strip()]
         if len(parts) != 2:
             raise
-    return parse_datetime(parts[0], tz), parse_datetime(parts[1], tz)
+    return parse_datetime(parts[0], tz, now), parse_datetime(parts[1], tz, now)
 
 
-def unreadable_text(raw: str) -> str:
-    shown = raw if len(raw) <= 60 else raw[:59] + "…"
+def example_schedule(now: dt.datetime | None = None, tz: ZoneInfo = DEFAULT_TZ) -> tuple[dt.datetime, dt.datetime]:
+    """The dates a prompt shows as an example, always ahead of `now`: an opening on the 1st of
+    next month at 08:00 and a deadline on the 15th of the month after, at 17:00."""
+    today = (now or dt.datetime.now(dt.UTC)).astimezone(tz).date()
+    first = _next_month(today.replace(day=1))
+    deadline = _next_month(first).replace(day=15)
+    return (dt.datetime.combine(first, dt.time(8), tzinfo=tz),
+            dt.datetime.combine(deadline, dt.time(DEFAULT_HOUR), tzinfo=tz))  # fmt: skip
+
+
+def example_deadline(now: dt.datetime | None = None, tz: ZoneInfo = DEFAULT_TZ) -> str:
+    """`15/02/2027 17:00`: a deadline to show as an example, ahead of `now`."""
+    return fmt.datetime(example_schedule(now, tz)[1], tz)
+
+
+def example_range(now: dt.datetime | None = None, tz: ZoneInfo = DEFAULT_TZ) -> str:
+    """`01/01/2027 08:00 - 15/02/2027 17:00`: an opening and a deadline, ahead of `now`."""
+    opens, deadline = example_schedule(now, tz)
+    return f"{fmt.datetime(opens, tz)} - {fmt.datetime(deadline, tz)}"
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return day.replace(year=day.year + 1, month=1) if day.month == 12 else day.replace(month=day.month + 1)
+
+
+def unreadable_text(raw: str, tz: ZoneInfo = DEFAULT_TZ, now: dt.datetime | None = None) -> str:
+    shown = raw if len(raw) <= _SHOWN else raw[: _SHOWN - 1] + "…"
+    deadline = example_schedule(now, tz)[1]
     return _(
-        "I could not read a date and time in “{text}”. Write it like 31/12/2024 17:00 "
-        "(or just 31/12/2024 for 17:00)."
-    ).format(text=escape(shown))
+        "I could not read a date and time in “{text}”. Write it like {example} (or just {date} "
+        "for 17:00)."
+    ).format(text=escape(shown), example=fmt.datetime(deadline, tz), date=fmt.date(deadline.date()))
 
 
 def quick_deadlines(now: dt.datetime, tz: ZoneInfo = DEFAULT_TZ) -> list[tuple[str, dt.datetime]]:

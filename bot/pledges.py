@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from html import escape
 
@@ -37,6 +37,7 @@ from bot.errors import Refusal
 from bot.i18n import N_, _
 from storage.models.pledge import PledgeStatus
 from storage.models.year import PhaseKind
+from storage.text import visible
 
 MAX_TEXT = 1000  # characters of one commitment, after trimming
 MAX_ITEMS = 20
@@ -155,8 +156,9 @@ class Item:
 
 
 def clean_text(text: str | None, limit: int = MAX_TEXT, what: str | None = None) -> str:
-    """Trimmed, runs of whitespace (line breaks too) made one space; 1 to `limit` characters."""
-    cleaned = " ".join((text or "").split())
+    """Trimmed, runs of whitespace (line breaks too) made one space, control and invisible
+    characters dropped (`storage.text.visible`); 1 to `limit` characters."""
+    cleaned = " ".join(visible(text or "").split())
     if not cleaned:
         raise Refusal(_("The text is empty. Please type it again, or /cancel."))
     if len(cleaned) > limit:
@@ -168,9 +170,23 @@ def clean_text(text: str | None, limit: int = MAX_TEXT, what: str | None = None)
     return cleaned
 
 
-_DOT_THOUSANDS = re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?")
-_PLAIN = re.compile(r"\d+(?:[.,]\d+)?")
-_LEADING_NUMBER = re.compile(r"\d[\d.,]*")
+# ASCII digits only: `\d` would also take Arabic-Indic or full-width digits, which Decimal reads
+# but nobody here types on purpose.
+_DOT_THOUSANDS = re.compile(r"[1-9][0-9]{0,2}(?:\.[0-9]{3})+(?:,[0-9]+)?")
+_PLAIN = re.compile(r"[0-9]+(?:[.,][0-9]+)?")
+_LEADING_NUMBER = re.compile(r"[0-9][0-9.,]*")
+_EXPONENT = re.compile(r"[eE][+-]?[0-9]")
+_MINUS = re.compile(r"[-−–][0-9]")
+_SHOWN = 24  # characters of a typed number echoed back in a refusal
+
+
+def _shown(raw: str) -> str:
+    return escape(raw if len(raw) <= _SHOWN else raw[: _SHOWN - 1] + "…")
+
+
+def target_limit_text() -> str:
+    """The largest target, in words a person reads: "10.000.000.000"."""
+    return fmt.decimal_text(Decimal(10) ** MAX_TARGET_DIGITS)
 
 
 def parse_number(raw: str) -> Decimal:
@@ -178,12 +194,14 @@ def parse_number(raw: str) -> Decimal:
 
     `1.000` and `12.500.000` use dots between thousands; `2,5` and `1.000,5` a decimal comma.
     A dot not followed by groups of three digits is taken as a decimal point (`2.5`), since
-    phones often offer only the dot. `1,000` is refused as ambiguous (one, or one thousand?).
+    phones often offer only the dot; so is a dot after a leading zero (`0.500` is a half).
+    `1,000` is refused as ambiguous (one, or one thousand?). Below 10^10, at most four
+    decimals (the column is Numeric(14, 4)); both are checked on the digits as typed, before
+    any arithmetic, so a number of any length is refused in words, never by an exception.
     """
     raw = raw.strip()
     if _DOT_THOUSANDS.fullmatch(raw):
         whole, _sep, fraction = raw.replace(".", "").partition(",")
-        text = whole + ("." + fraction if fraction else "")
     elif _PLAIN.fullmatch(raw):
         whole, _sep, fraction = raw.replace(",", ".").partition(".")
         if "," in raw and len(fraction) == 3 and whole.lstrip("0"):
@@ -191,22 +209,27 @@ def parse_number(raw: str) -> Decimal:
                 _(
                     "Is {number} one thousand or a decimal number? Write 1.000 for one thousand "
                     "and 1,5 for one and a half."
-                ).format(number=escape(raw))
+                ).format(number=_shown(raw))
             )
-        text = raw.replace(",", ".")
     else:
-        raise Refusal(_("I could not read the number {number}.").format(number=escape(raw)))
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise Refusal(_("I could not read the number {number}.").format(number=escape(raw))) from None
-    if value.quantize(Decimal(1).scaleb(-TARGET_PLACES)) != value:
+        raise Refusal(_("I could not read the number {number}.").format(number=_shown(raw)))
+    whole, fraction = whole.lstrip("0"), fraction.rstrip("0")
+    if len(whole) > MAX_TARGET_DIGITS:
+        raise Refusal(
+            _("The number {number} is too large for a target: it must be less than {limit}.").format(
+                number=_shown(raw), limit=target_limit_text()
+            )
+        )
+    if len(fraction) > TARGET_PLACES:
         raise Refusal(
             _("A target has at most {places} decimal places.").format(places=TARGET_PLACES)
         )
-    if value >= Decimal(10) ** MAX_TARGET_DIGITS:
-        raise Refusal(_("The number {number} is too large for a target.").format(number=escape(raw)))
-    return value
+    return Decimal(f"{whole or 0}.{fraction}" if fraction else whole or 0)
+
+
+def _foreign_digit(char: str) -> bool:
+    """A digit-like character that is not 0-9: `٣`, `３`, `²`, `½`."""
+    return bool(char) and char.isnumeric() and not ("0" <= char <= "9")
 
 
 def parse_target(text: str | None) -> Target:
@@ -214,8 +237,12 @@ def parse_target(text: str | None) -> Target:
 
     The number comes first, then what it counts. A leading "chỉ tiêu:" is tolerated.
     """
-    raw = " ".join((text or "").split())
+    raw = " ".join(visible(text or "").split())
     raw = re.sub(r"^(?:chỉ tiêu|target)\s*:?\s*", "", raw, flags=re.IGNORECASE)
+    if _foreign_digit(raw[:1]):
+        raise Refusal(_foreign_digits_text())
+    if _MINUS.match(raw):
+        raise Refusal(_("A target cannot be negative: write it as a number from 0, e.g. “50 hợp tác xã”."))
     match = _LEADING_NUMBER.match(raw)
     if not raw or match is None:
         raise Refusal(
@@ -227,6 +254,10 @@ def parse_target(text: str | None) -> Target:
     number = match[0].rstrip(".,")
     unit = raw[len(number) :].strip()
     value = parse_number(number)
+    if _EXPONENT.match(raw[len(number) :]):
+        raise Refusal(_("Write the number in full, e.g. 1.000.000 (not 1e6), then what it counts."))
+    if _foreign_digit(unit[:1]):
+        raise Refusal(_foreign_digits_text())
     if unit[:1].isdigit():
         raise Refusal(
             _("Write the number without spaces inside it (1.000, not 1 000), then what it counts.")
@@ -238,6 +269,10 @@ def parse_target(text: str | None) -> Target:
             )
         )
     return Target(value, unit)
+
+
+def _foreign_digits_text() -> str:
+    return _("Write the number with the digits 0 to 9, e.g. “50 hợp tác xã” or “1.000 hội viên”.")
 
 
 def number_text(value: Decimal, locale: str | None = None) -> str:

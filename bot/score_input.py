@@ -5,15 +5,17 @@ Pure: no Telegram, no database. What is accepted, and why:
 - `8,5` and `8.5` both mean 8.5 (Vietnamese writes a decimal comma, phones often offer a
   point). At most two decimals: `8,555` is refused rather than rounded, because a score
   silently changed by the bot is worse than a question.
-- Only plain digits with at most one separator. `1e9`, `NaN`, `Infinity`, `0x10`, `½`, digits
-  of other scripts and grouped thousands (`1.000`, `1 000`, `1.000,5`) are refused: a score
-  never needs thousands, and `1.000` could mean one or a thousand.
+- Only plain digits (0-9) with at most one separator. `1e9`, `NaN`, `Infinity`, `0x10`, `½`,
+  digits of other scripts and grouped thousands (`1.000`, `1 000`, `1.000,5`) are refused: a
+  score never needs thousands, and `1.000` could mean one or a thousand.
 - The range comes from the criterion (`limits`): 0..max for a normal criterion; 0..max for a
   bonus criterion, and never more than the table's bonus cap (the cap also bounds the sum of
   bonus points in `bot.scoring`); for a **deduction** 0..max as well, because deductions are
   stored as the positive amount that is subtracted. Since the table shows a deduction as
   `−2`, a person may type `-2` or `2` for it: both store 2. A minus sign anywhere else is
-  refused with the allowed range.
+  refused with the allowed range. `-0` is 0.
+- A number of any length is refused in words, never by an exception: the digits are checked
+  before any arithmetic (Decimal's 28-digit context would fail on 27 digits and two places).
 
 Every refusal names the allowed range with an example, in the person's language, as Telegram
 HTML (what was typed is escaped).
@@ -29,9 +31,11 @@ from bot.errors import Refusal
 from bot.fmt import number
 from bot.i18n import _
 from bot.scoring_table import BONUS, DEDUCTION
+from storage.text import visible
 
 TWO_PLACES = Decimal("0.01")
 MAX_TYPED = 32  # characters: anything longer is not a score
+MAX_WHOLE_DIGITS = 12  # a whole part longer than this is above any criterion's maximum
 _MINUSES = "−–—‒"  # what phones and copy-paste put where a "-" was meant
 _NUMBER = re.compile(r"^(?P<sign>[+-]?)(?P<int>[0-9]+)(?:[.,](?P<frac>[0-9]+))?$")
 _GROUPED = re.compile(r"^[+-]?[0-9]{1,3}(?:[.,\s][0-9]{3})+(?:[.,][0-9]+)?$")
@@ -50,7 +54,7 @@ def parse_score(text: str | None, kind: str, max_points: Decimal, bonus_cap: Dec
     """The score typed in `text`, or a `Refusal` saying what is allowed (and, with `buttons`,
     that a button may be pressed instead)."""
     low, high = limits(kind, max_points, bonus_cap)
-    raw = (text or "").strip()
+    raw = visible(text or "").strip()
     for minus in _MINUSES:
         raw = raw.replace(minus, "-")
     if not raw:
@@ -58,6 +62,12 @@ def parse_score(text: str | None, kind: str, max_points: Decimal, bonus_cap: Dec
     shown = escape(raw if len(raw) <= MAX_TYPED else raw[: MAX_TYPED - 1] + "…")
     match = _NUMBER.match(raw) if len(raw) <= MAX_TYPED else None
     if match is None:
+        if any(ch.isnumeric() and not "0" <= ch <= "9" for ch in raw):
+            raise Refusal(
+                _("“{value}” has digits other than 0 to 9. {range}").format(
+                    value=shown, range=_range_text(kind, low, high, buttons)
+                )
+            )
         if _GROUPED.match(raw):
             raise Refusal(
                 _("“{value}” looks like a number with thousands separators; scores have none. "
@@ -73,12 +83,19 @@ def parse_score(text: str | None, kind: str, max_points: Decimal, bonus_cap: Dec
                 value=shown, range=_range_text(kind, low, high, buttons)
             )
         )
-    value = Decimal(match["int"] + "." + (match["frac"] or "0")).quantize(TWO_PLACES)
-    negative = match["sign"] == "-" and value != 0
+    whole = match["int"].lstrip("0") or "0"
+    negative = match["sign"] == "-" and (whole != "0" or (match["frac"] or "0").strip("0") != "")
     if negative and kind != DEDUCTION:
         raise Refusal(
             _("A score cannot be negative. {range}").format(range=_range_text(kind, low, high, buttons))
         )
+    if len(whole) > MAX_WHOLE_DIGITS:  # decided on the digits: no arithmetic on a huge number
+        raise Refusal(
+            _("{value} is above the maximum of this criterion. {range}").format(
+                value=shown, range=_range_text(kind, low, high, buttons)
+            )
+        )
+    value = Decimal(whole + "." + (match["frac"] or "0")).quantize(TWO_PLACES)
     if value > high:
         raise Refusal(
             _("{value} is above the maximum of this criterion. {range}").format(

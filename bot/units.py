@@ -2,7 +2,9 @@
 
 A cluster has 5–30 units in practice; up to `MAX_UNITS` are accepted. Names are compared folded
 (case and diacritics removed, `storage.text.fold_name`), so "Hội Thủy sản" and "hội thuỷ sản"
-are the same unit. A paste is all or nothing: one bad line and nothing is saved.
+are the same unit. A paste is all or nothing: one bad line and nothing is saved. Control
+characters (NUL, which PostgreSQL refuses) and invisible ones (zero-width spaces, which would
+hide a duplicate) are dropped from names.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from html import escape
 
 from bot.errors import Refusal
 from bot.i18n import _
-from storage.text import fold_name
+from storage.text import fold_name, visible
 
 MAX_NAME = 200
 MAX_UNITS = 200
@@ -22,7 +24,8 @@ _BULLET = re.compile(r"^\s*(?:\d{1,3}\s*[.)/-]|[-•*–])\s+")
 
 
 def clean_name(raw: str) -> str:
-    return " ".join(_BULLET.sub("", raw).split())
+    """One name: list numbering, control and invisible characters dropped, single spaces."""
+    return " ".join(_BULLET.sub("", visible(raw)).split())
 
 
 def parse_names(text: str) -> list[str]:

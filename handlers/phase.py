@@ -133,14 +133,14 @@ def deadline_menu(year_id: int, view: PhaseView, now: dt.datetime, tz: ZoneInfo)
     return text, InlineKeyboardMarkup(rows)
 
 
-def typing_prompt(view: PhaseView, tz: ZoneInfo) -> str:
+def typing_prompt(view: PhaseView, tz: ZoneInfo, now: dt.datetime) -> str:
     text = _(
-        "✍️ Send the deadline of <b>{phase}</b> as a date and time, e.g. 31/12/2024 17:00 "
+        "✍️ Send the deadline of <b>{phase}</b> as a date and time, e.g. {example} "
         "({tz} time; a date alone means 17:00). Type /cancel to stop."
-    ).format(phase=escape(phase_name(view.kind)), tz=escape(str(tz)))
+    ).format(phase=escape(phase_name(view.kind)), tz=escape(str(tz)), example=rules.example_deadline(now, tz))
     if view.opened_at is None:
-        text += "\n" + _(
-            "To plan its opening as well, send both: 01/11/2024 08:00 - 15/12/2024 17:00."
+        text += "\n" + _("To plan its opening as well, send both: {example}.").format(
+            example=rules.example_range(now, tz)
         )
     return text
 
@@ -266,7 +266,7 @@ async def act_pressed(update: Update, context: BotContext, turn: Turn, press: ca
             )
         rules.check_can_schedule(view)
         await expect(turn, INPUT_STEP, year_id=year.id, kind=kind.value)
-        turn.edit(typing_prompt(view, tz))
+        turn.edit(typing_prompt(view, tz, now))
         return
     if action == "o" and view.opened_at is not None and not view.is_open:
         raise Refusal(stale_text())  # a first opening, but it was opened and closed since
@@ -321,9 +321,10 @@ async def typed_deadline(update: Update, context: BotContext, turn: Turn, data: 
         return
     if not text:
         raise Refusal(
-            _("Please type the date and time as text, e.g. 31/12/2024 17:00. Type /cancel to stop.")
+            _("Please type the date and time in a text message, e.g. {example}. Type /cancel to stop.").format(
+                example=rules.example_deadline(now, tz))
         )
-    opens_at, deadline = rules.parse_schedule(text, tz)
+    opens_at, deadline = rules.parse_schedule(text, tz, now)
     change = await service.set_deadline(turn.session, actor, year.id, kind, deadline, opens_at=opens_at, now=now)
     await done(turn)
     confirmation = _("Saved: the deadline of <b>{phase}</b> is {deadline}.").format(

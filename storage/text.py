@@ -24,3 +24,18 @@ def fold_name(s: str) -> str:
     decomposed = unicodedata.normalize("NFKD", s.casefold())
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(stripped.translate(_LETTER_MAP).split())
+
+
+# Invisible characters that only hide what a text says: zero-width spaces and the byte-order
+# mark (two names would look the same and not fold the same), bidirectional overrides (a name
+# shown backwards). Joiners (U+200C, U+200D) stay: emoji and some scripts need them.
+_INVISIBLE = frozenset("\u200b\u2060\ufeff\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def visible(s: str) -> str:
+    """`s` without control characters (NUL, which PostgreSQL refuses in text, and the like),
+    lone surrogates (not encodable) and the invisible characters above; whitespace is kept."""
+    return "".join(
+        ch for ch in s
+        if ch.isspace() or (ch not in _INVISIBLE and unicodedata.category(ch) not in ("Cc", "Cs"))
+    )  # fmt: skip

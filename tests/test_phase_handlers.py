@@ -126,7 +126,7 @@ async def test_bad_typed_deadlines_get_clear_answers_and_the_flow_keeps_waiting(
     await admin.send("31/02/2099 17:00")
     assert "31/02/2099 không phải là ngày hợp lệ" in admin.private.last.plain
     await admin.send_sticker()
-    assert "Hãy gõ ngày giờ bằng chữ" in admin.private.last.plain
+    assert "Vui lòng gõ ngày giờ bằng tin nhắn văn bản" in admin.private.last.plain
     await admin.send("01/11/2099 08:00 - 15/12/2099 17:00")  # registration is already open
     assert "đã mở từ" in admin.private.last.plain and "chỉ cần gửi hạn chót" in admin.private.last.plain
     assert (await phases_of(db, scene.year_id))[PhaseKind.REGISTRATION].deadline_at is None

@@ -68,8 +68,10 @@ BAD = [  # (typed, kind, max, part of the refusal)
     ("8,", "normal", "10", "is not a number"),
     (",5", "normal", "10", "is not a number"),
     ("0x10", "normal", "10", "is not a number"),
-    ("½", "normal", "10", "is not a number"),
-    ("٣", "normal", "10", "is not a number"),  # an Arabic-Indic digit
+    ("½", "normal", "10", "digits other than 0 to 9"),
+    ("٣", "normal", "10", "digits other than 0 to 9"),  # an Arabic-Indic digit
+    ("１０", "normal", "10", "digits other than 0 to 9"),  # full-width
+    ("9" * 27, "normal", "10", "above the maximum"),  # once a decimal.InvalidOperation
     ("8,5 điểm", "normal", "10", "is not a number"),
     ("9" * 60, "normal", "10", "is not a number"),
 ]
