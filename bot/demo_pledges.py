@@ -1,5 +1,6 @@
-"""The demo's pledge scene: the nine units of seed 001 register, one pledge is returned and
-fixed, the chair opens signing, every unit signs and the group receives the Word document.
+"""The demo's pledge scene: the nine units of seed 001 register, the chair reviews them (the
+vice-chair the chair unit's own), one pledge is returned and fixed, the chair opens signing
+(the group gets its signing message), every unit signs and the group receives the Word document.
 
 Played by `bot.demo` after the set-up scene (registration is open then, with a deadline).
 Presses use the labels exactly as the bot renders them in Vietnamese.
@@ -36,6 +37,7 @@ RETURN_COMMENT = (
 )
 FIX = ("Đào tạo, bồi dưỡng cán bộ quản lý hợp tác xã", "3.000 lượt người")
 AMENDER = 2  # Hội Làm vườn Việt Nam amends its signed pledge
+VICE_CHAIR = 1  # bot.demo appoints unit 0 chair and unit 1 vice-chair: it reviews the chair's pledge
 AMENDMENT = ("Phối hợp tổ chức Hội chợ nông sản an toàn tại Hà Nội", "1 hội chợ")
 AMEND_REASON = "Bổ sung theo kết luận của Hội nghị sơ kết Ban Thường vụ Hội tháng 6."
 
@@ -70,20 +72,22 @@ async def pledge_scene(
     """Registration → review (one returned and fixed) → signing → the document in the group,
     then one amendment announced to the group. `reps[i]` represents the i-th unit of
     `bot.demo.ECONOMIC_CLUSTER_2024`; `chair_rep` is among them."""
-    to_review: dict[int, int] = {}  # unit index -> the chair's message about it
+    to_review: dict[int, tuple[SimUser, int]] = {}  # unit index -> its reviewer, their message about it
     for index, (rep, commitments) in enumerate(zip(reps, PLEDGES, strict=True)):
         await rep.send("/pledge")
         for text, target in commitments:
             await add_commitment(rep, text, target)
         await rep.press(SUBMIT)
-        to_review[index] = chair_rep.private.last.message_id
+        reviewer = reps[VICE_CHAIR] if rep is chair_rep else chair_rep  # the chair never reviews its own
+        to_review[index] = (reviewer, reviewer.private.last.message_id)
 
-    # The chair reviews: one pledge goes back with a comment, the others are accepted.
-    await chair_rep.press(RETURN, message_id=to_review[RETURNED])
+    # The chair reviews: one pledge goes back with a comment, the others are accepted (the
+    # chair unit's own by the vice-chair).
+    await chair_rep.press(RETURN, message_id=to_review[RETURNED][1])
     await chair_rep.send(RETURN_COMMENT)
-    for index, message_id in to_review.items():
+    for index, (reviewer, message_id) in to_review.items():
         if index != RETURNED:
-            await chair_rep.press(ACCEPT, message_id=message_id)
+            await reviewer.press(ACCEPT, message_id=message_id)
 
     # The unit fixes its pledge and submits it again; the chair accepts it.
     fixer = reps[RETURNED]

@@ -12,13 +12,17 @@ The rules, as a chair would explain them:
   (`1.000` is one thousand, `2,5` is two and a half).
 - **Life cycle** (`TRANSITIONS`): a draft (or a returned pledge) is edited by the unit's
   representatives and submitted; while submitted it can be withdrawn to be edited again; the
-  chair accepts it or returns it with a comment; an accepted pledge is signed during the
-  signing phase; a signed pledge is frozen, and a later change is an **amendment**: a new
-  version, with the previous content kept and who, when and why recorded.
+  chair accepts it or returns it with a comment (an accepted pledge is settled: it is not
+  returned any more); an accepted pledge is signed during the signing phase; a signed pledge
+  is frozen, and a later change is an **amendment**: a new version, with the previous
+  content kept and who, when and why recorded.
 - **Phases** (`PHASES`): editing, submitting and withdrawing happen during pledge
   registration; accepting during registration or signing (a pledge sent at the last minute can
   still be accepted), returning only during registration (the unit must be able to fix it);
   signing during signing; amending during signing or self-scoring.
+- **Who reviews** (`check_reviewer`): the chair unit, or the administrator, and never a unit its
+  own pledge: the chair unit's own pledge goes to the vice-chair unit (as the vice-chair
+  verifies the chair's own score sheet), else to the administrator.
 - Representatives edit one **shared draft**; every change carries the version it was made on,
   and a change made on an older version is refused, never merged silently.
 """
@@ -26,7 +30,7 @@ The rules, as a chair would explain them:
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
@@ -35,6 +39,7 @@ from html import escape
 from bot import fmt
 from bot.errors import Refusal
 from bot.i18n import N_, _
+from bot.permissions import Action, Role, require
 from storage.models.pledge import PledgeStatus
 from storage.models.year import PhaseKind
 from storage.text import visible
@@ -72,7 +77,7 @@ TRANSITIONS: dict[Op, tuple[frozenset[PledgeStatus], PledgeStatus | None]] = {
     Op.SUBMIT: (frozenset({S.DRAFT, S.RETURNED}), S.SUBMITTED),
     Op.WITHDRAW: (frozenset({S.SUBMITTED}), S.DRAFT),
     Op.ACCEPT: (frozenset({S.SUBMITTED}), S.ACCEPTED),
-    Op.RETURN: (frozenset({S.SUBMITTED, S.ACCEPTED}), S.RETURNED),
+    Op.RETURN: (frozenset({S.SUBMITTED}), S.RETURNED),
     Op.SIGN: (frozenset({S.ACCEPTED}), S.SIGNED),
     Op.AMEND: (frozenset({S.SIGNED}), None),
 }
@@ -135,6 +140,28 @@ def _refusal_text(op: Op, status: PledgeStatus) -> str:
     if op == Op.AMEND:
         return _("Only a signed pledge is amended; this one is {status}.").format(status=status_name(status))
     return _("This cannot be done to a pledge that is {status}.").format(status=status_name(status))
+
+
+def check_reviewer(unit_id: int, chair_unit_id: int | None, roles: Iterable[str], own_unit_ids: Iterable[int]) -> None:
+    """May someone with `roles`, representing `own_unit_ids`, accept or return the pledge of
+    `unit_id`? A `Refusal` saying who reviews it instead, if not."""
+    roles = set(roles)
+    if unit_id in set(own_unit_ids):
+        if unit_id == chair_unit_id:
+            raise Refusal(_("This is the chair unit's own pledge: the vice-chair unit (or the cluster "
+                            "administrator) reviews it, not the chair."))  # fmt: skip
+        raise Refusal(_("You represent this unit, so you cannot review its own pledge."))
+    if unit_id == chair_unit_id and Role.VICE_CHAIR in roles:
+        return
+    require(roles, Action.REVIEW_PLEDGE)
+
+
+def may_review(unit_id: int, chair_unit_id: int | None, roles: Iterable[str], own_unit_ids: Iterable[int]) -> bool:
+    try:
+        check_reviewer(unit_id, chair_unit_id, roles, own_unit_ids)
+    except Refusal:
+        return False
+    return True
 
 
 # ----------------------------------------------------------------------------- commitments

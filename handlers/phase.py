@@ -297,6 +297,9 @@ async def _changed(turn: Turn, context: BotContext, cluster: Cluster, year: Emul
     if (change.action == "close" and change.kind == PhaseKind.SIGNING) or change.closed == PhaseKind.SIGNING:
         # The pledge is frozen and its document sent when signing ends, however it ends.
         await pledge_signing.signing_closed(turn, context, year.id, now)
+    elif change.kind == PhaseKind.SIGNING and change.action in ("open", "reopen", "step_back"):
+        # The group gets its signing message, button included, as soon as signing opens.
+        pledge_signing.signing_opened(turn, context, cluster.id, year.id)
 
 
 @on_input(INPUT_STEP)

@@ -95,12 +95,12 @@ async def _keyboard(turn: Turn, actor: Actor, cluster: Cluster, year: EmulationY
     if concluded:
         rows.append([_button(_("📄 The pledge document (.docx)"), "doc", year.id)])
     if turn.private:
-        if actor.may(Action.REVIEW_PLEDGE):
-            for state in states:
-                if state.status == PledgeStatus.SUBMITTED and state.pledge_id is not None:
-                    rows.append([InlineKeyboardButton(
-                        "📨 " + label(state.name, 44), callback_data=callbacks.ReviewOpen(state.pledge_id).pack()
-                    )])  # fmt: skip
+        for state in states:
+            if (state.status == PledgeStatus.SUBMITTED and state.pledge_id is not None
+                    and rules.may_review(state.unit_id, year.chair_unit_id, actor.roles, actor.unit_ids)):
+                rows.append([InlineKeyboardButton(
+                    "📨 " + label(state.name, 44), callback_data=callbacks.ReviewOpen(state.pledge_id).pack()
+                )])  # fmt: skip
         for state in states:
             if state.unit_id in actor.unit_ids:
                 rows.append([InlineKeyboardButton(

@@ -1,7 +1,10 @@
 """The chair reviews submitted pledges: accept, or return with a typed comment.
 
-When a unit submits, the chair unit's representatives (the administrators when the year has
-no chair unit) get the pledge in private with the two buttons; /pledges lists what waits.
+When a unit submits, the chair unit's representatives get the pledge in private with the two
+buttons; the chair unit's own pledge goes to the vice-chair unit's instead (the chair never
+reviews its own), and to the administrators when that unit is not set or has nobody
+(`service.reviewers`, `bot.pledges.check_reviewer`). /pledges lists what waits. Once reviewed,
+the heading says how it ended (accepted, returned) and the buttons are gone.
 The unit's representatives are told the outcome in private; a representative who blocked
 the bot does not undo the review.
 
@@ -19,7 +22,8 @@ from telegram.ext import Application
 from bot import callbacks
 from bot import pledges as rules
 from bot.errors import Refusal
-from bot.i18n import _, current_locale, use_locale
+from bot.i18n import N_, _, current_locale, use_locale
+from bot.permissions import Role
 from bot.pledges import Op
 from bot.services import pledges as service
 from bot.services.actors import Actor, actor_in
@@ -29,9 +33,19 @@ from handlers.awaiting import done, expect, on_input
 from handlers.base import BotContext, Turn, handler
 from handlers.buttons import callback_handler, pressed
 from handlers.clusters import stale
-from storage.models import Cluster, EmulationYear, Pledge, Unit
+from storage.models import Cluster, EmulationYear, Pledge, PledgeStatus, Unit
 
 STEP_COMMENT = "pledge_return_comment"
+
+
+# What the reviewer reads at the top: what the pledge waits for, or how its review ended (a
+# draft, withdrawn by the unit, keeps the plain "Pledge" heading).
+_HEADINGS = {
+    PledgeStatus.SUBMITTED: N_("📨 <b>Pledge {year} to review</b> — {unit}"),
+    PledgeStatus.ACCEPTED: N_("✅ <b>Pledge {year} accepted</b> — {unit}"),
+    PledgeStatus.RETURNED: N_("↩️ <b>Pledge {year} returned for changes</b> — {unit}"),
+    PledgeStatus.SIGNED: N_("✍️ <b>Pledge {year} signed</b> — {unit}"),
+}
 
 
 def _button(text: str, action: str, *args: int) -> InlineKeyboardButton:
@@ -49,9 +63,9 @@ async def review_view(
     cluster = await session.get(Cluster, year.cluster_id)
     ops = await service.available_ops(session, pledge) if buttons else set()
     head = common.pledge_header(unit.name, year.year, pledge, cluster_timezone(cluster))
-    head[0] = _("📨 <b>Pledge {year} to review</b> — {unit}").format(
-        year=year.year, unit=common.name_text(unit.name)
-    )
+    heading = _HEADINGS.get(pledge.status)
+    if heading is not None:
+        head[0] = _(heading).format(year=year.year, unit=common.name_text(unit.name))
     pages = common.pages_of(head, service.items_of(pledge), note=note)
     page = min(max(page, 0), len(pages) - 1)
     rows = []
@@ -71,12 +85,21 @@ async def review_view(
 async def notify_reviewers(turn: Turn, context: BotContext, pledge: Pledge) -> None:
     """A pledge was submitted: the reviewers get it in private, buttons included."""
     year = await turn.session.get(EmulationYear, pledge.year_id)
-    people = await service.reviewers(turn.session, year)
+    people = await service.reviewers(turn.session, year, pledge.unit_id)
     views = {}
     for locale in {common.locale_of(person, turn.settings.locale) for person in people}:
         with use_locale(locale):
             views[locale] = await review_view(turn, pledge)
     common.tell(turn, context.bot, people, lambda: views[current_locale()])
+
+
+def _reviewer(actor: Actor, pledge: Pledge, year: EmulationYear) -> str:
+    """Who reviewed, as the unit is told (`rules.check_reviewer` decides who may)."""
+    if pledge.unit_id == year.chair_unit_id and Role.VICE_CHAIR in actor.roles:
+        return _("The vice-chair unit")
+    if Role.CHAIR in actor.roles:
+        return _("The chair")
+    return _("The cluster administrator")
 
 
 async def _reps_told(turn: Turn, context: BotContext, pledge: Pledge, compose) -> None:
@@ -142,8 +165,9 @@ async def accept(turn: Turn, context: BotContext, actor: Actor, pledge: Pledge, 
 
     def compose() -> tuple[str, InlineKeyboardMarkup]:
         return (
-            _("✅ The chair accepted the pledge {year} of <b>{unit}</b>. When the signing opens, "
-              "sign it with /pledge.").format(year=year.year, unit=common.name_text(unit.name)),
+            _("✅ {who} accepted the pledge {year} of <b>{unit}</b>. When the signing opens, "
+              "sign it with /pledge.").format(who=_reviewer(actor, pledge, year), year=year.year,
+                                              unit=common.name_text(unit.name)),
             InlineKeyboardMarkup([[InlineKeyboardButton(
                 _("📝 Open the pledge"), callback_data=callbacks.PledgeView(pledge.id).pack()
             )]]),
@@ -180,8 +204,8 @@ async def comment_typed(update: Update, context: BotContext, turn: Turn, data: d
 
     def compose() -> tuple[str, InlineKeyboardMarkup]:
         return (
-            _("↩️ The chair returned the pledge {year} of <b>{unit}</b> for changes.").format(
-                year=year.year, unit=common.name_text(unit.name)
+            _("↩️ {who} returned the pledge {year} of <b>{unit}</b> for changes.").format(
+                who=_reviewer(actor, pledge, year), year=year.year, unit=common.name_text(unit.name)
             ) + "\n" + _("Comment: {comment}").format(comment=common.quote(comment))
             + "\n" + _("Change it and submit it again with /pledge."),
             InlineKeyboardMarkup([[InlineKeyboardButton(

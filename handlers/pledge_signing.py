@@ -9,6 +9,11 @@ minute in a group, and the rate limiter holds the request), lets further signatu
 into the next edit. So a burst of signatures costs a few edits, never a flood, and no
 handler waits for the limiter. The message's id is kept with the year's signing record.
 
+The message is posted when the signing phase opens (`signing_opened`, the phases code's hook),
+so the group has its button from the start. It stays under Telegram's 4096 characters for the
+largest cluster allowed (200 units): every unit while that fits, else the count and the units
+still to sign by name, as many as fit, and /pledges for the full list.
+
 When every active unit has signed, or the chair concludes (here with "🏁", or by closing the
 signing phase: `signing_closed` is the hook for the phases code), the document is made and
 sent to the group and to each secretariat member in private.
@@ -29,7 +34,7 @@ from telegram.ext import Application
 from bot import callbacks, fmt
 from bot import pledge_document as document
 from bot.errors import Refusal
-from bot.i18n import _, use_locale
+from bot.i18n import _, ngettext, use_locale
 from bot.permissions import Action
 from bot.services import pledges as service
 from bot.services.actors import Actor, actor_in
@@ -50,38 +55,75 @@ BOARD_NAME_MAX = 80
 # ------------------------------------------------------------------------------ the group's message
 
 
-def board_view(board: service.Board) -> tuple[str, InlineKeyboardMarkup | None]:
-    lines = []
-    if board.concluded_at is not None:
-        lines.append(
-            _("🏁 <b>The {year} pledge has been signed</b> — {cluster}").format(
-                year=board.year, cluster=common.name_text(board.cluster_name)
-            )
-        )
+BOARD_BUDGET = 3900  # UTF-16 units of the board's HTML; the parsed text is shorter, Telegram allows 4096
+
+
+def _size(text: str) -> int:
+    """Telegram counts UTF-16 code units; the HTML is never shorter than the text it shows."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def board_view(board: service.Board, bot_username: str | None = None) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The group's signing message: under Telegram's limit however many units sign.
+
+    Every unit with the time it signed while that fits; for a large cluster, the count and the
+    units still to sign by name (as many as fit, then how many more), with /pledges, which
+    pages the full list, for the rest. So the message keeps counting to the last signature.
+    """
+    concluded = board.concluded_at is not None
+    title = (
+        _("🏁 <b>The {year} pledge has been signed</b> — {cluster}") if concluded
+        else _("✍️ <b>Signing of the {year} pledge</b> — {cluster}")
+    ).format(year=board.year, cluster=common.name_text(board.cluster_name))  # fmt: skip
+    head = [title, _("Signed: {signed}/{total} units").format(signed=board.signed, total=len(board.lines))]
+    if concluded:
+        foot = [_("Concluded on {when}. The document was sent to this group; /pledges shows it again.").format(
+            when=fmt.datetime(board.concluded_at, board.tz)
+        )]  # fmt: skip
+        markup = None
     else:
-        lines.append(
-            _("✍️ <b>Signing of the {year} pledge</b> — {cluster}").format(
-                year=board.year, cluster=common.name_text(board.cluster_name)
-            )
-        )
-    lines.append(_("Signed: {signed}/{total} units").format(signed=board.signed, total=len(board.lines)))
-    lines.append("")
+        foot = [_("Representatives: press the button to sign for your unit (its pledge must be accepted).")]
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(
+            _("✍️ Agree and sign the pledge"), callback_data=callbacks.SignBoard(board.year_id).pack()
+        )]])  # fmt: skip
+
+    def text(body: list[str]) -> str:
+        return "\n\n".join(["\n".join(head), *(["\n".join(body)] if body else []), "\n".join(foot)])
+
+    every = []
     for number, line in enumerate(board.lines, 1):
         name = common.name_text(line.name, BOARD_NAME_MAX)
         if line.signed_at is not None:
-            lines.append(f"✅ {number}. {name} — {fmt.datetime(line.signed_at, board.tz)}")
+            every.append(f"✅ {number}. {name} — {fmt.datetime(line.signed_at, board.tz)}")
         else:
-            lines.append(f"⏳ {number}. {name}")
-    if board.concluded_at is not None:
-        lines += ["", _("Concluded on {when}. The document was sent to this group; /pledges shows it again.").format(
-            when=fmt.datetime(board.concluded_at, board.tz)
-        )]  # fmt: skip
-        return "\n".join(lines), None
-    lines += ["", _("Representatives: press the button to sign for your unit (its pledge must be accepted).")]
-    markup = InlineKeyboardMarkup([[InlineKeyboardButton(
-        _("✍️ Agree and sign the pledge"), callback_data=callbacks.SignBoard(board.year_id).pack()
-    )]])  # fmt: skip
-    return "\n".join(lines), markup
+            every.append(f"⏳ {number}. {name}")
+    if _size(text(every)) <= BOARD_BUDGET:
+        return text(every), markup
+    return text(_summary(board, bot_username, lambda body: _size(text(body)))), markup
+
+
+def _more(count: int) -> str:
+    return ngettext("… and {count} more unit.", "… and {count} more units.", count).format(count=count)
+
+
+def _summary(board: service.Board, bot_username: str | None, size) -> list[str]:
+    """The units not signed, by name, as many as the budget holds."""
+    waiting = [(n, line) for n, line in enumerate(board.lines, 1) if line.signed_at is None]
+    command = f"/pledges@{bot_username}" if bot_username else "/pledges"
+    pointer = _("Every unit and the time it signed: {command}").format(command=command)
+    if not waiting:
+        return [pointer]
+    label = _("Not signed ({count}):") if board.concluded_at is not None else _("Still to sign ({count}):")
+    body = [label.format(count=len(waiting))]
+    for shown, (number, line) in enumerate(waiting):
+        entry = f"⏳ {number}. {common.name_text(line.name, BOARD_NAME_MAX)}"
+        rest = len(waiting) - shown - 1
+        more = [_more(rest)] if rest else []
+        if size([*body, entry, *more, "", pointer]) > BOARD_BUDGET:
+            body.append(_more(len(waiting) - shown))
+            break
+        body.append(entry)
+    return [*body, "", pointer]
 
 
 def refresh_board(app: Application, cluster_id: int, year_id: int) -> None:
@@ -104,7 +146,7 @@ async def _refresh(app: Application, cluster_id: int, year_id: int, state: dict)
         if board is None or board.chat_id is None:
             return
         with use_locale(board.locale):
-            text, markup = board_view(board)
+            text, markup = board_view(board, app.bot.username)
         shown = (board.message_id, text, markup.to_json() if markup else None)
         if shown == state["shown"]:
             continue
@@ -204,6 +246,13 @@ async def signing_closed(turn: Turn, context: BotContext, year_id: int, now: dt.
     )
     if outcome is not None:
         await deliver(turn, context, outcome)
+
+
+def signing_opened(turn: Turn, context: BotContext, cluster_id: int, year_id: int) -> None:
+    """The hook for the phases code: the signing phase opened (or opened again) in this update.
+    The group's signing message is posted with its button after the commit, so representatives
+    can sign from the group before anyone has signed in private; one that exists is redrawn."""
+    _kick(turn, context, cluster_id, year_id)
 
 
 # ------------------------------------------------------------------------------ buttons

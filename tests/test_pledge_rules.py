@@ -109,7 +109,7 @@ ALLOWED = {
     Op.SUBMIT: {S.DRAFT, S.RETURNED},
     Op.WITHDRAW: {S.SUBMITTED},
     Op.ACCEPT: {S.SUBMITTED},
-    Op.RETURN: {S.SUBMITTED, S.ACCEPTED},
+    Op.RETURN: {S.SUBMITTED},  # an accepted pledge is settled
     Op.SIGN: {S.ACCEPTED},
     Op.AMEND: {S.SIGNED},
 }
@@ -135,6 +135,36 @@ def test_the_refusals_say_what_to_do():
             rules.check(Op.SIGN, S.SUBMITTED)
         with pytest.raises(Refusal, match="hãy rút lại trước"):
             rules.check(Op.EDIT, S.SUBMITTED)
+
+
+CHAIR, VICE, OTHER, FOURTH = 1, 2, 3, 4  # unit ids; CHAIR is the year's chair unit
+
+
+@pytest.mark.parametrize(
+    ("unit", "chair_unit", "roles", "own", "says"),
+    [
+        (OTHER, CHAIR, {"representative", "chair"}, {CHAIR}, None),  # the chair reviews the units
+        (OTHER, CHAIR, {"admin"}, set(), None),
+        (CHAIR, CHAIR, {"representative", "chair"}, {CHAIR}, "Cụm phó"),  # never its own pledge
+        (CHAIR, CHAIR, {"representative", "vice_chair"}, {VICE}, None),  # the vice-chair does
+        (CHAIR, CHAIR, {"admin"}, set(), None),  # or the administrator
+        (CHAIR, CHAIR, {"admin", "representative", "chair"}, {CHAIR}, "Cụm phó"),
+        (OTHER, CHAIR, {"representative", "vice_chair"}, {VICE}, "Chỉ .*Cụm trưởng"),  # only the chair's
+        (OTHER, CHAIR, {"representative"}, {FOURTH}, "Chỉ .*Cụm trưởng"),
+        (OTHER, CHAIR, {"representative"}, {OTHER}, "không thể xem xét bản đăng ký của chính đơn vị"),
+        (OTHER, CHAIR, {"admin", "representative"}, {OTHER}, "không thể xem xét bản đăng ký của chính đơn vị"),
+        (OTHER, CHAIR, {"secretariat"}, set(), "Chỉ .*Cụm trưởng"),
+        (OTHER, None, {"admin"}, set(), None),  # no chair unit yet: the administrator
+        (OTHER, None, {"representative", "vice_chair"}, {VICE}, "Chỉ .*Cụm trưởng"),
+    ],
+)
+def test_who_reviews_a_pledge(unit, chair_unit, roles, own, says):
+    assert rules.may_review(unit, chair_unit, roles, own) is (says is None)
+    if says is None:
+        rules.check_reviewer(unit, chair_unit, roles, own)
+    else:
+        with use_locale("vi"), pytest.raises(Refusal, match=says):
+            rules.check_reviewer(unit, chair_unit, roles, own)
 
 
 ITEMS = [Item(1, "Một"), Item(2, "Hai", Target(Decimal(5), "lớp")), Item(3, "Ba")]

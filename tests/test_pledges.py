@@ -378,6 +378,8 @@ async def test_the_chair_returns_with_a_comment_and_the_unit_fixes_and_resubmits
     assert "Nội dung không được để trống" in c.chair.private.last.plain
     await c.chair.send("Đề nghị bổ sung chỉ tiêu cụ thể.")
     assert "Đã trả lại bản đăng ký cho đơn vị kèm góp ý" in c.chair.private.last.plain
+    assert "đã được trả lại để chỉnh sửa — Hội Làm vườn Việt Nam" in c.chair.private.last.plain
+    assert "cần xem xét" not in c.chair.private.last.plain and c.chair.private.last.buttons == []
     told = rep.private.last
     assert "đã trả lại bản đăng ký" in told.plain and "Góp ý: Đề nghị bổ sung chỉ tiêu cụ thể." in told.plain
     await rep.press("✏️ Sửa bản đăng ký")
@@ -433,6 +435,80 @@ async def test_a_representative_cannot_review(tg, db):
     assert (await pledge_of(db, c.units[2])).status == PledgeStatus.SUBMITTED
 
 
+def data_of(message, label: str) -> str:
+    """The callback_data of the button labelled `label` on `message`."""
+    return next(d for row, datas in zip(message.buttons, message.button_data, strict=True)
+                for text, d in zip(row, datas, strict=True) if text == label)  # fmt: skip
+
+
+CHAIR_UNIT = ECONOMIC_CLUSTER_2024[0]  # units[0] in `cast`; units[1] is the vice-chair unit
+
+
+async def test_the_chair_units_own_pledge_goes_to_the_vice_chair_and_never_to_the_chair(tg, db):
+    c = await cast(tg, db, rep_units=(1, 2))
+    vice = c.reps[1]
+    await register(c.reps[2], ("Cam kết của Hội Làm vườn", None))
+    other_notice = c.chair.private.last  # an ordinary unit's pledge: the chair reviews it
+    await register(c.chair, ("Cam kết của đơn vị Cụm trưởng", None))
+    notice = vice.private.last
+    assert f"cần xem xét — {CHAIR_UNIT}" in notice.plain and notice.buttons == [[ACCEPT, RETURN]]
+    assert not any(f"cần xem xét — {CHAIR_UNIT}" in t for t in c.chair.private.texts())
+    assert not any("cần xem xét" in t for t in c.scene.admin.private.texts())
+    # the chair cannot accept its own unit's pledge, even with the vice-chair's button data
+    answer = await c.chair.press_data(data_of(notice, ACCEPT), message_id=c.chair.private.last.message_id)
+    assert answer["show_alert"] and "Cụm phó" in answer["text"]
+    assert (await pledge_of(db, c.units[0])).status == PledgeStatus.SUBMITTED
+    # /pledges offers each reviewer the pledges they review, and only those
+    await c.chair.send("/pledges")
+    chair_buttons = [b for row in c.chair.private.last.buttons for b in row if b.startswith("📨")]
+    assert chair_buttons == ["📨 Hội Làm vườn Việt Nam"]
+    await vice.send("/pledges")
+    vice_buttons = [b for row in vice.private.last.buttons for b in row if b.startswith("📨")]
+    assert len(vice_buttons) == 1 and vice_buttons[0].startswith("📨 Hiệp hội của Thương binh")
+    # the vice-chair reviews the chair unit's pledge and no other
+    answer = await vice.press_data(data_of(other_notice, ACCEPT), message_id=vice.private.last.message_id)
+    assert answer["show_alert"] and "Cụm trưởng mới làm được" in answer["text"]
+    assert (await pledge_of(db, c.units[2])).status == PledgeStatus.SUBMITTED
+    await vice.press(ACCEPT, message_id=notice.message_id)
+    assert (await pledge_of(db, c.units[0])).status == PledgeStatus.ACCEPTED
+    assert f"đã được chấp nhận — {CHAIR_UNIT}" in vice.private.find(notice.message_id).plain
+    assert "Cụm phó đã chấp nhận bản đăng ký" in c.chair.private.last.plain
+
+
+async def test_without_a_vice_chair_the_chair_units_pledge_goes_to_the_administrator(tg, db):
+    c = await cast(tg, db)
+    await set_chair(db, c.scene.year_id, c.units[0], None)
+    await register(c.chair, ("Cam kết của đơn vị Cụm trưởng", None))
+    admin = c.scene.admin
+    assert f"cần xem xét — {CHAIR_UNIT}" in admin.private.last.plain
+    assert not any("cần xem xét" in t for t in c.chair.private.texts())
+    await admin.press(ACCEPT)
+    assert (await pledge_of(db, c.units[0])).status == PledgeStatus.ACCEPTED
+    assert "Quản trị cụm đã chấp nhận bản đăng ký" in c.chair.private.last.plain
+
+
+async def test_an_accepted_pledge_reads_accepted_and_can_no_longer_be_returned(tg, db):
+    c = await cast(tg, db)
+    await register(c.reps[2], ("Một", None))
+    notice = c.chair.private.last
+    old_return = data_of(notice, RETURN)
+    await c.chair.press(ACCEPT)
+    shown = c.chair.private.find(notice.message_id)
+    assert "Đăng ký thi đua năm" in shown.plain and "đã được chấp nhận — Hội Làm vườn Việt Nam" in shown.plain
+    assert "cần xem xét" not in shown.plain
+    assert shown.buttons == []
+    pledge = await pledge_of(db, c.units[2])
+    current_return = old_return.rsplit(":", 1)[0] + f":{pledge.version}"  # as a forged button would
+    answer = await c.chair.press_data(current_return, message_id=notice.message_id)
+    assert answer["show_alert"] and "đã được chấp nhận" in answer["text"]
+    async with db.session() as s:
+        person = await person_by_telegram_id(s, c.chair.id)
+        actor = await actor_in(s, person.id, c.scene.cluster_id)
+        with use_locale("vi"), pytest.raises(Refusal, match="không có gì cần xem xét"):
+            await service.return_pledge(s, actor, pledge.id, pledge.version, "Xin sửa lại")
+    assert (await pledge_of(db, c.units[2])).status == PledgeStatus.ACCEPTED
+
+
 # ------------------------------------------------------------------------------ signing
 
 
@@ -464,19 +540,19 @@ async def test_the_group_sees_signatures_in_one_message_that_is_edited(tg, db):
     await accepted_pledges(db, c.scene.year_id, [c.units[i] for i in (0, 2, 3, 4)])
     await open_phase(c.scene, OPEN_SIGNING)
     group = c.scene.group
+    boards = [r for r in group.bot_messages() if "Ký kết giao ước thi đua năm" in r.plain]
+    assert len(boards) == 1  # posted when the phase opened
     before = len(group.bot_messages())
     await c.reps[2].send("/pledge")
     await c.reps[2].press(SIGN)
-    boards = [r for r in group.bot_messages()[before:] if "Ký kết giao ước thi đua năm" in r.plain]
-    assert len(boards) == 1
-    board = boards[0]
+    board = group.find(boards[0].message_id)
     assert "Đã ký: 1/9 đơn vị" in board.plain and "✅ 3. Hội Làm vườn Việt Nam —" in board.plain
     assert "⏳ 4. Hội Sinh vật cảnh Việt Nam" in board.plain
     await c.reps[3].press(SIGN, chat=group)
     await c.reps[4].press(SIGN, chat=group)
-    assert len(group.bot_messages()) == before + 1  # edited, not a message per signature
+    assert len(group.bot_messages()) == before  # edited, not a message per signature
     board = group.find(board.message_id)
-    assert board.edit_count == 2
+    assert board.edit_count == 3
     assert "Đã ký: 3/9 đơn vị" in board.plain and "✅ 5. Liên minh Hợp tác xã Việt Nam —" in board.plain
     assert board.buttons == [[SIGN]]
 

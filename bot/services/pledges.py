@@ -29,7 +29,7 @@ from bot import phases as phase_rules
 from bot import pledges as rules
 from bot.errors import Refusal
 from bot.i18n import _
-from bot.permissions import Action
+from bot.permissions import Action, Role
 from bot.pledge_document import UNKNOWN_PLACE, Amendment, PledgeDocument, UnitPledge
 from bot.pledges import Change, Item, Op, Target
 from bot.services import clusters
@@ -408,8 +408,7 @@ async def withdraw(session: AsyncSession, actor: Actor, pledge_id: int, version:
 async def accept(session: AsyncSession, actor: Actor, pledge_id: int, version: int | None,
                  now: dt.datetime | None = None) -> Pledge:  # fmt: skip
     now = now or utcnow()
-    actor.require(Action.REVIEW_PLEDGE)
-    pledge, year = await _pledge(session, actor, pledge_id)
+    pledge, year = await _reviewable(session, actor, pledge_id)
     status = rules.check(Op.ACCEPT, pledge.status)
     await _require_phase(session, year.id, Op.ACCEPT, now)
     _require_version(pledge, version)
@@ -428,8 +427,7 @@ async def accept(session: AsyncSession, actor: Actor, pledge_id: int, version: i
 async def return_pledge(session: AsyncSession, actor: Actor, pledge_id: int, version: int | None,
                         comment: str | None, now: dt.datetime | None = None) -> Pledge:  # fmt: skip
     now = now or utcnow()
-    actor.require(Action.REVIEW_PLEDGE)
-    pledge, year = await _pledge(session, actor, pledge_id)
+    pledge, year = await _reviewable(session, actor, pledge_id)
     status = rules.check(Op.RETURN, pledge.status)
     await _require_phase(session, year.id, Op.RETURN, now)
     _require_version(pledge, version)
@@ -449,8 +447,17 @@ async def return_pledge(session: AsyncSession, actor: Actor, pledge_id: int, ver
 
 async def check_reviewable(session: AsyncSession, actor: Actor, pledge_id: int) -> tuple[Pledge, EmulationYear]:
     """The pledge a reviewer opens (any status; the buttons follow what is allowed)."""
-    actor.require(Action.REVIEW_PLEDGE)
-    return await _pledge(session, actor, pledge_id)
+    return await _reviewable(session, actor, pledge_id)
+
+
+async def _reviewable(session: AsyncSession, actor: Actor, pledge_id: int) -> tuple[Pledge, EmulationYear]:
+    """The pledge, if this actor reviews it (`rules.check_reviewer`: the chair, or for the
+    chair unit's own pledge the vice-chair; the administrator; never the pledge's own unit)."""
+    if Role.VICE_CHAIR not in actor.roles:
+        actor.require(Action.REVIEW_PLEDGE)  # before saying anything about the pledge
+    pledge, year = await _pledge(session, actor, pledge_id)
+    rules.check_reviewer(pledge.unit_id, year.chair_unit_id, actor.roles, actor.unit_ids)
+    return pledge, year
 
 
 # ----------------------------------------------------------------------------- signing
@@ -701,13 +708,18 @@ async def set_document_setting(session: AsyncSession, actor: Actor, cluster: Clu
 # ----------------------------------------------------------------------------- who is told
 
 
-async def reviewers(session: AsyncSession, year: EmulationYear) -> list[Person]:
-    """Who reviews pledges: the chair unit's representatives, else the administrators."""
-    if year.chair_unit_id is not None:
-        people = [p for _u, p in await representatives_of(session, [year.chair_unit_id])]
+async def reviewers(session: AsyncSession, year: EmulationYear, unit_id: int) -> list[Person]:
+    """Who is sent the pledge of `unit_id` to review: the chair unit's representatives; for the
+    chair unit's own pledge the vice-chair unit's. When that unit is not set or nobody
+    represents it, the administrators. Never someone who represents `unit_id` (they may not
+    review it: `rules.check_reviewer`)."""
+    own = {p.id for p in await unit_people(session, unit_id)}
+    reviewing = year.vice_chair_unit_id if unit_id == year.chair_unit_id else year.chair_unit_id
+    if reviewing is not None and reviewing != unit_id:
+        people = [p for _u, p in await representatives_of(session, [reviewing]) if p.id not in own]
         if people:
             return people
-    return await people_with_role(session, year.cluster_id, "admin")
+    return [p for p in await people_with_role(session, year.cluster_id, "admin") if p.id not in own]
 
 
 async def unit_people(session: AsyncSession, unit_id: int) -> list[Person]:
