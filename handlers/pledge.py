@@ -244,13 +244,18 @@ def _item_text(pledge: Pledge, item_id: int | None) -> str | None:
 
 
 async def attempt(turn: Turn, pledge_id: int, action: Callable[[], Awaitable[T]], *,
-                  typed: str | None = None) -> T | None:  # fmt: skip
+                  typed: str | None = None, repeat: tuple[Actor, Op] | None = None) -> T | None:  # fmt: skip
     """Run a change in a savepoint; on a stale version show the current pledge instead (in
-    place of the pressed message, or as a new one after typed input) and return None."""
+    place of the pressed message, or as a new one after typed input) and return None.
+    `repeat`: who does which status change; when it lost at the database to the same
+    person's own change (two taps processed at once), it is said as done (`AlreadyDone`)."""
     try:
         async with turn.session.begin_nested():
             return await action()
     except service.StaleDraft as stale_draft:
+        if repeat is not None:
+            current = await turn.session.get(Pledge, pledge_id, populate_existing=True)
+            service.check_repeat(current, *repeat)
         await show_stale(turn, pledge_id, stale_draft.message, typed=typed)
         return None
 
@@ -320,6 +325,9 @@ async def announce_amendment(turn: Turn, context: BotContext, result: service.Ed
 
 # ------------------------------------------------------------------------------ buttons
 
+_STATUS_OPS = {"sub": Op.SUBMIT, "wd": Op.WITHDRAW}
+
+
 @handler
 async def button(update: Update, context: BotContext, turn: Turn) -> None:
     press = pressed(update, callbacks.PLEDGE)
@@ -344,6 +352,8 @@ async def button(update: Update, context: BotContext, turn: Turn) -> None:
         return
     version = press.version
     if pledge.version != version:
+        if press.action in _STATUS_OPS:  # a second tap on what this person has just done: say so
+            service.check_repeat(pledge, actor, _STATUS_OPS[press.action])
         await show_stale(turn, pledge.id, service.StaleDraft(pledge.id).message)
         return
     item_id = press.item_id if isinstance(press, callbacks.PledgeItemStep) else None
@@ -356,14 +366,16 @@ async def _press(turn: Turn, context: BotContext, actor: Actor, pledge: Pledge, 
                  version: int, item_id: int | None) -> None:  # fmt: skip
     pid = pledge.id
     if action == "sub":
-        submitted = await attempt(turn, pid, lambda: service.submit(turn.session, actor, pid, version))
+        submitted = await attempt(turn, pid, lambda: service.submit(turn.session, actor, pid, version),
+                                  repeat=(actor, Op.SUBMIT))  # fmt: skip
         if submitted is not None:
             note = "📨 " + _("Submitted. The chair has been told and will review it.")
             turn.edit(*await pledge_view(turn, submitted, note=note))
             await notify_reviewers(turn, context, submitted)
         return
     if action == "wd":
-        withdrawn = await attempt(turn, pid, lambda: service.withdraw(turn.session, actor, pid, version))
+        withdrawn = await attempt(turn, pid, lambda: service.withdraw(turn.session, actor, pid, version),
+                                  repeat=(actor, Op.WITHDRAW))  # fmt: skip
         if withdrawn is not None:
             note = "↩️ " + _("Withdrawn: it is a draft again. Submit it when it is ready.")
             turn.edit(*await pledge_view(turn, withdrawn, note=note))

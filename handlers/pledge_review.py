@@ -126,6 +126,8 @@ async def button(update: Update, context: BotContext, turn: Turn) -> None:
         return
     version = press.version
     if pledge.version != version:
+        # a second tap on what this person has just done is said as done
+        service.check_repeat(pledge, actor, Op.ACCEPT if press.action == "ok" else Op.RETURN)
         await show_changed(turn, pledge)
         return
     if press.action == "ok":
@@ -155,7 +157,9 @@ async def accept(turn: Turn, context: BotContext, actor: Actor, pledge: Pledge, 
     try:
         async with turn.session.begin_nested():
             pledge = await service.accept(turn.session, actor, pledge.id, version)
-    except service.StaleDraft:
+    except service.StaleDraft:  # lost at the database: to this person's own tap, or another's
+        current = await turn.session.get(Pledge, pledge.id, populate_existing=True)
+        service.check_repeat(current, actor, Op.ACCEPT)
         await show_changed(turn, pledge)
         return
     unit = await turn.session.get(Unit, pledge.unit_id)

@@ -21,10 +21,11 @@ typed value (the card armed the input with its version). The rules are in
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from decimal import Decimal
 from html import escape
 
+from sqlalchemy import inspect
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, CommandHandler
@@ -46,9 +47,11 @@ from handlers.clusters import acting_in, rerunnable, stale
 from handlers.keyboards import label, pages
 from storage import scoring as queries
 from storage.models import (
+    Cluster,
     Criterion,
     EmulationYear,
     EvidenceKind,
+    Person,
     ScoreEntry,
     ScoreSheet,
     SheetStatus,
@@ -388,12 +391,33 @@ async def after_value(turn: Turn, view: SheetView, criterion: Criterion, *, edit
         await show_card(turn, view, following, edit=edit, notice=notice)
 
 
-async def refresh_after_stale(turn: Turn, sheet_id: int, criterion_id: int | None, message: str, *, edit: bool) -> None:
-    """Nothing was saved: show the sheet as it is now (and wait with its current version)."""
-    await turn.session.rollback()  # a write may have failed at the flush (StaleDataError)
-    await turn.session.refresh(turn.person)
+async def reload_after_conflict(turn: Turn) -> None:
+    """Start the update's reading over after a write that lost (`StaleDataError` at the flush:
+    another update wrote the row first) or was refused as stale: roll back, and forget every
+    object loaded so far. The rollback expires them, and an expired attribute read later would
+    be loaded lazily, which async SQLAlchemy cannot do (`MissingGreenlet`); so what is shown
+    next is read again, explicitly, as it is now in the database, with the change that won."""
+    session = turn.session
+    person = inspect(turn.person).identity if turn.person is not None else None
+    cluster = inspect(turn.cluster).identity if turn.cluster is not None else None
+    await session.rollback()
+    session.expunge_all()
+    if person is not None:
+        turn.person = await session.get(Person, person)
+    if cluster is not None:
+        turn.cluster = await session.get(Cluster, cluster)
+
+
+async def refresh_after_stale(turn: Turn, sheet_id: int, criterion_id: int | None, message: str, *, edit: bool,
+                              repeat: Callable[[SheetView, Actor], Awaitable[None]] | None = None) -> None:  # fmt: skip
+    """Nothing was saved: show the sheet as it is now (and wait with its current version).
+    `repeat` may still say (a `Refusal`) that the sheet is as this person's action leaves
+    it: the write lost to their own other tap, processed at the same time."""
+    await reload_after_conflict(turn)
     actor = await actor_for_sheet(turn, sheet_id)
     view = await service.load(turn.session, actor, sheet_id)
+    if repeat is not None:
+        await repeat(view, actor)
     if turn.update.callback_query is not None:
         turn.answer(message[:200], alert=True)
     criterion = view.criterion(criterion_id) if criterion_id is not None else None
@@ -461,7 +485,8 @@ async def button(update: Update, context: BotContext, turn: Turn) -> None:
     try:
         await _pressed(update, context, turn, actor, action, sheet_id, version, value, number_arg)
     except StaleSheet as error:
-        await refresh_after_stale(turn, sheet_id, number_arg if action in ("q", "c", "n", "N", "e") else None, error.message, edit=True)
+        await refresh_after_stale(turn, sheet_id, number_arg if action in ("q", "c", "n", "N", "e") else None, error.message, edit=True,
+                                  repeat=service.check_submit_repeat if action == "P" else None)  # fmt: skip
 
 
 async def _pressed(update: Update, context: BotContext, turn: Turn, actor: Actor, action: str, sheet_id: int,
@@ -482,6 +507,9 @@ async def _pressed(update: Update, context: BotContext, turn: Turn, actor: Actor
         turn.answer()
         caption = evidence_caption(criterion.code)
         turn.after_commit(lambda: send_evidence_files(context.bot, chat_id, [evidence], caption))
+        return
+    if action == "P":  # before `editable`, which refuses a submitted sheet: a second tap is said as done
+        await _submit(context, turn, actor, sheet_id, version)
         return
     view = await service.editable(turn.session, actor, sheet_id, None)
     if action == "c":
@@ -539,19 +567,21 @@ async def _pressed(update: Update, context: BotContext, turn: Turn, actor: Actor
                 [_button(_("« Not yet"), "s", view.sheet)],
             ]),
         )  # fmt: skip
-    elif action == "P":
-        view = await service.submit(turn.session, actor, sheet_id, version)
-        await show_summary(turn, view, edit=True, notice=_("✅ The sheet is submitted."))
-        who = turn.person.full_name
-        total = view.totals(arithmetic.SELF).total
-
-        def render() -> tuple[str, None]:
-            return _("📤 {who} submitted the self-scoring sheet of {unit}: {total} points.").format(
-                who=escape(who), unit=escape(view.unit.name), total=fmt.number(total)), None
-
-        await tell_units(turn, context, [view.unit.id], render, skip_person=actor.person_id)
     else:
         raise stale()
+
+
+async def _submit(context: BotContext, turn: Turn, actor: Actor, sheet_id: int, version: int) -> None:
+    view = await service.submit(turn.session, actor, sheet_id, version)
+    await show_summary(turn, view, edit=True, notice=_("✅ The sheet is submitted."))
+    who = turn.person.full_name
+    total = view.totals(arithmetic.SELF).total
+
+    def render() -> tuple[str, None]:
+        return _("📤 {who} submitted the self-scoring sheet of {unit}: {total} points.").format(
+            who=escape(who), unit=escape(view.unit.name), total=fmt.number(total)), None
+
+    await tell_units(turn, context, [view.unit.id], render, skip_person=actor.person_id)
 
 
 # ------------------------------------------------------------------------------ typed input

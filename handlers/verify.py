@@ -45,6 +45,7 @@ from handlers.score import (
     criterion_block,
     evidence_caption,
     points,
+    reload_after_conflict,
     send_evidence_files,
     tell_units,
 )
@@ -301,10 +302,13 @@ async def sheet_pressed(update: Update, context: BotContext, turn: Turn,
     try:
         await _sheet_pressed(update, context, turn, actor, action, sheet_id, version, arg)
     except StaleSheet as error:
-        await turn.session.rollback()
-        await turn.session.refresh(turn.person)
+        await reload_after_conflict(turn)
         actor = await actor_for_sheet(turn, sheet_id)
         view = await service.verifiable(turn.session, actor, sheet_id, None)
+        if action == "a":  # the write lost to the same person's other tap: said as done
+            await service.check_accept_repeat(turn.session, view, actor, arg or 0)
+        elif action == "A":
+            await service.check_accept_rest_repeat(turn.session, view, actor)
         turn.answer(error.message[:200], alert=True)
         criterion = view.criterion(arg or 0) if action in ("a", "j", "c", "e") else None
         if criterion is not None:
@@ -429,8 +433,7 @@ async def typed_reason(update: Update, context: BotContext, turn: Turn, data: di
         view, adjustment = await service.adjust(
             turn.session, actor, view.sheet.id, criterion.id, Decimal(data.get("value", "x")), text, data.get("version"))
     except StaleSheet as error:
-        await turn.session.rollback()
-        await turn.session.refresh(turn.person)
+        await reload_after_conflict(turn)
         await done(turn)
         turn.reply(error.message + "\n" + _("Send /verify to see the sheet now."))
         return

@@ -42,9 +42,13 @@ async def ensure_pledge(session: AsyncSession, year_id: int, unit_id: int, perso
     return candidate
 
 
-async def pledges_of_year(session: AsyncSession, year_id: int) -> dict[int, Pledge]:
-    """unit id -> pledge, every pledge of the year."""
-    rows = await session.scalars(select(Pledge).where(Pledge.year_id == year_id))
+async def pledges_of_year(session: AsyncSession, year_id: int, *, fresh: bool = False) -> dict[int, Pledge]:
+    """unit id -> pledge, every pledge of the year. `fresh`: overwrite what the session loaded
+    earlier with the rows as they are now (read again after taking a lock)."""
+    query = select(Pledge).where(Pledge.year_id == year_id)
+    if fresh:
+        query = query.execution_options(populate_existing=True)
+    rows = await session.scalars(query)
     return {p.unit_id: p for p in rows.all()}
 
 

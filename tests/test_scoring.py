@@ -399,7 +399,7 @@ async def test_a_sheet_submitted_twice(tg, db):
     await rep.press(CONFIRM)
     await rep.press_data(data, message_id=confirm.message_id)  # the same button again
     answer = tg.callback_answers[-1]
-    assert answer["show_alert"] and "Phiếu này đã được Đại diện 1 nộp lúc" in answer["text"]
+    assert answer["show_alert"] and answer["text"] == "Phiếu đã nộp rồi."
     await rep.send("/score")
     assert "Trạng thái: đã nộp, chờ thẩm định" in rep.private.last.plain
     async with db.session() as s:

@@ -77,6 +77,35 @@ class StaleDraft(Refusal):
         self.pledge_id = pledge_id
 
 
+class AlreadyDone(Refusal):
+    """A second tap on a button whose action this person has just done (the button still
+    carries the version from before it): said as done, and the message that confirmed the
+    action stays as it is. See `check_repeat`."""
+
+
+def _done_text(op: Op) -> str:
+    return {
+        Op.SUBMIT: _("Already submitted."),
+        Op.WITHDRAW: _("Already withdrawn: the pledge is a draft again."),
+        Op.ACCEPT: _("Already accepted."),
+        Op.RETURN: _("Already returned to the unit."),
+    }[op]
+
+
+REPEATABLE = (Op.SUBMIT, Op.WITHDRAW, Op.ACCEPT, Op.RETURN)
+
+
+def check_repeat(pledge: Pledge, actor: Actor, op: Op) -> None:
+    """Call when a button for `op` carries an older version than the pledge's: if the pledge
+    is in the state `op` leads to and its last change was this person's, the tap repeats what
+    they have just done (`AlreadyDone`). Otherwise someone else changed the pledge meanwhile,
+    and the caller says so (`StaleDraft`, the current version shown)."""
+    if op not in REPEATABLE:
+        return
+    if pledge.status == rules.TRANSITIONS[op][1] and pledge.updated_by_person_id == actor.person_id:
+        raise AlreadyDone(_done_text(op))
+
+
 @dataclass(frozen=True)
 class EditResult:
     pledge: Pledge
@@ -216,6 +245,12 @@ def _require_own(actor: Actor, pledge: Pledge) -> None:
 def _require_version(pledge: Pledge, version: int | None) -> None:
     if version is not None and pledge.version != version:
         raise StaleDraft(pledge.id)
+
+
+def _check_repeat(pledge: Pledge, actor: Actor, version: int | None, op: Op) -> None:
+    """Before the status check, which would refuse a repeat as a wrong state."""
+    if version is not None and pledge.version != version:
+        check_repeat(pledge, actor, op)
 
 
 async def _require_phase(session: AsyncSession, year_id: int, op: Op, now: dt.datetime) -> None:
@@ -367,6 +402,7 @@ async def submit(session: AsyncSession, actor: Actor, pledge_id: int, version: i
     now = now or utcnow()
     pledge, year = await _pledge(session, actor, pledge_id)
     _require_own(actor, pledge)
+    _check_repeat(pledge, actor, version, Op.SUBMIT)
     status = rules.check(Op.SUBMIT, pledge.status)
     await _require_phase(session, year.id, Op.SUBMIT, now)
     _require_version(pledge, version)
@@ -389,6 +425,7 @@ async def withdraw(session: AsyncSession, actor: Actor, pledge_id: int, version:
     now = now or utcnow()
     pledge, year = await _pledge(session, actor, pledge_id)
     _require_own(actor, pledge)
+    _check_repeat(pledge, actor, version, Op.WITHDRAW)
     status = rules.check(Op.WITHDRAW, pledge.status)
     await _require_phase(session, year.id, Op.WITHDRAW, now)
     _require_version(pledge, version)
@@ -409,6 +446,7 @@ async def accept(session: AsyncSession, actor: Actor, pledge_id: int, version: i
                  now: dt.datetime | None = None) -> Pledge:  # fmt: skip
     now = now or utcnow()
     pledge, year = await _reviewable(session, actor, pledge_id)
+    _check_repeat(pledge, actor, version, Op.ACCEPT)
     status = rules.check(Op.ACCEPT, pledge.status)
     await _require_phase(session, year.id, Op.ACCEPT, now)
     _require_version(pledge, version)
@@ -428,6 +466,7 @@ async def return_pledge(session: AsyncSession, actor: Actor, pledge_id: int, ver
                         comment: str | None, now: dt.datetime | None = None) -> Pledge:  # fmt: skip
     now = now or utcnow()
     pledge, year = await _reviewable(session, actor, pledge_id)
+    _check_repeat(pledge, actor, version, Op.RETURN)
     status = rules.check(Op.RETURN, pledge.status)
     await _require_phase(session, year.id, Op.RETURN, now)
     _require_version(pledge, version)
@@ -464,8 +503,13 @@ async def _reviewable(session: AsyncSession, actor: Actor, pledge_id: int) -> tu
 
 
 async def _lock_cluster(session: AsyncSession, cluster_id: int) -> Cluster:
-    """The cluster row, locked: concluding must happen once even when the last two units
-    sign in the same second (SQLite serialises writers anyway; PostgreSQL needs the lock)."""
+    """The cluster row, locked: concluding must happen once even when the last units sign in
+    the same second. Take it *before* reading what signing decides on (the pledges, the
+    signing phase, the record): a transaction that waited here then reads what the others
+    committed (PostgreSQL reads committed rows at each statement; `fresh` reads overwrite the
+    session's older copies), so whoever signs last sees every signature and concludes. On
+    SQLite a transaction holds the write lock from its first statement (`BEGIN IMMEDIATE`, see
+    `storage.db`), so every read of an update already follows the other updates' commits."""
     cluster = await session.get(Cluster, cluster_id, with_for_update=True, populate_existing=True)
     assert cluster is not None
     return cluster
@@ -479,7 +523,8 @@ async def sign(
     now = now or utcnow()
     actor.require(Action.EDIT_PLEDGE)
     year = await _year_of(session, actor.cluster_id)
-    pledges = await pledges_of_year(session, year.id)
+    cluster = await _lock_cluster(session, actor.cluster_id)  # first: then read (see there)
+    pledges = await pledges_of_year(session, year.id, fresh=True)
     if unit_id is None:
         units = sorted(actor.unit_ids)
         if len(units) > 1:
@@ -499,7 +544,6 @@ async def sign(
             _("Your unit has not registered a pledge this year, so there is nothing to sign.")
         )
     if pledge.status == PledgeStatus.SIGNED:
-        cluster = await session.get(Cluster, actor.cluster_id)
         raise Refusal(
             _("Your unit has already signed the pledge ({when}).").format(
                 when=fmt.datetime(pledge.signed_at, cluster_timezone(cluster))
@@ -507,7 +551,6 @@ async def sign(
         )
     status = rules.check(Op.SIGN, pledge.status)
     await require_phase(session, year.id, rules.PHASES[Op.SIGN], now=now)
-    cluster = await _lock_cluster(session, actor.cluster_id)
     done_at = concluded_at(cluster, year.id)
     if done_at is not None:
         raise Refusal(
@@ -545,7 +588,7 @@ async def finalize_signing(
     cluster = await _lock_cluster(session, year.cluster_id)
     if concluded_at(cluster, year_id) is not None:
         return None
-    pledges = await pledges_of_year(session, year_id)
+    pledges = await pledges_of_year(session, year_id, fresh=True)
     units = await active_units(session, cluster.id)
     signed = [p for p in pledges.values() if p.status == PledgeStatus.SIGNED]
     if not signed:
@@ -571,9 +614,9 @@ async def conclude(
     year = await session.get(EmulationYear, year_id)
     if year is None or year.cluster_id != actor.cluster_id:
         raise Refusal(_("That emulation year is not in this cluster."))
+    cluster = await _lock_cluster(session, actor.cluster_id)  # first: a signer at the same time waits
     views = await phase_views(session, year_id)
     signing = phase_rules.view_of(views, PhaseKind.SIGNING)
-    cluster = await session.get(Cluster, actor.cluster_id)
     done_at = concluded_at(cluster, year_id)
     if done_at is not None:
         raise Refusal(

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -46,6 +47,7 @@ from bot.services.clusters import current_year
 from bot.services.phases import cluster_timezone, require_phase
 from storage import scoring as queries
 from storage.models import (
+    AuditLog,
     Cluster,
     Criterion,
     EmulationYear,
@@ -270,11 +272,40 @@ async def save(session: AsyncSession, sheet: ScoreSheet) -> None:
 # ------------------------------------------------------------------------------ writing
 
 
+async def changed_last_by(session: AsyncSession, view: SheetView, actor: Actor) -> bool:
+    """Was the sheet's newest change this person's? (Every change writes its audit entry in
+    the same transaction.) A button on an older version then repeats their own action, not
+    someone else's that they have not seen."""
+    last = await session.scalar(
+        select(AuditLog.actor_person_id)
+        .where(AuditLog.cluster_id == view.cluster.id, AuditLog.subject == f"sheet:{view.sheet.id}")
+        .order_by(AuditLog.id.desc())
+        .limit(1)
+    )
+    return last is not None and last == actor.person_id
+
+
+async def check_value_repeat(session: AsyncSession, view: SheetView, actor: Actor, criterion: Criterion,
+                             value: Decimal) -> None:  # fmt: skip
+    """A value given on an older version of the sheet that is already the criterion's value,
+    the sheet last changed by this person: a second tap on the same quick value, said as
+    saved (a `Refusal`: the message that followed the first tap stays)."""
+    entry = view.entry(criterion.id)
+    if entry is None or entry.self_value is None or entry.self_value != value:
+        return
+    if await changed_last_by(session, view, actor):
+        raise Refusal(_("Already saved: {code} is {value}.").format(
+            code=escape(criterion.code), value=fmt.number(value)))  # fmt: skip
+
+
 async def set_self_value(
     session: AsyncSession, actor: Actor, sheet_id: int, criterion_id: int, value: Decimal, version: int | None
 ) -> SheetView:
-    view = await editable(session, actor, sheet_id, version)
+    view = await editable(session, actor, sheet_id, None)
     criterion = criterion_of(view, criterion_id)
+    if version is not None and view.sheet.version != version:
+        await check_value_repeat(session, view, actor, criterion, value)
+        raise StaleSheet(view.sheet.id)
     low, high = view.limits(criterion)
     if not low <= value <= high or value.quantize(Decimal("0.01")) != value:
         raise Refusal(_("Type a number from {low} to {high}, e.g. {example}, or press a button.").format(
@@ -364,8 +395,22 @@ async def remove_evidence(
     raise gone()
 
 
+async def check_submit_repeat(view: SheetView, actor: Actor) -> None:
+    """A second tap on "Submit" (its button carries the version from before): when this person
+    submitted the sheet, say it is done (a `Refusal`: the message that confirmed it stays).
+    Someone else's submission meanwhile is a change they did not see (`StaleSheet`)."""
+    sheet = view.sheet
+    if sheet.status != SheetStatus.DRAFT and sheet.submitted_by_person_id == actor.person_id:
+        raise Refusal(_("The sheet is already submitted."))
+
+
 async def submit(session: AsyncSession, actor: Actor, sheet_id: int, version: int | None) -> SheetView:
     """Lock the sheet for verification; every criterion must have a self score."""
+    view = await load(session, actor, sheet_id)
+    check_own_unit(actor, view.sheet.unit_id)
+    if version is not None and view.sheet.version != version and view.sheet.status != SheetStatus.DRAFT:
+        await check_submit_repeat(view, actor)
+        raise StaleSheet(view.sheet.id)  # submitted by someone else meanwhile: shown as it is now
     view = await editable(session, actor, sheet_id, version)
     missing = rules.missing(view.lines())
     if missing:

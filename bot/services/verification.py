@@ -175,11 +175,33 @@ def _refresh_status(view: SheetView, actor: Actor) -> None:
         sheet.status = SheetStatus.SUBMITTED
 
 
+async def check_accept_repeat(session: AsyncSession, view: SheetView, actor: Actor, criterion_id: int) -> None:
+    """"Accept" pressed on an older version of the sheet when the criterion is accepted (its
+    verified value is the unit's score) and the sheet was last changed by this person: a
+    second tap, said as done (a `Refusal`: the message that followed the first tap stays).
+    Anything else is a change they have not seen (`StaleSheet`)."""
+    entry = view.entry(criterion_id)
+    if entry is None or entry.self_value is None or entry.verified_value != entry.self_value:
+        return
+    if await scoring.changed_last_by(session, view, actor):
+        raise Refusal(_("Already accepted."))
+
+
+async def check_accept_rest_repeat(session: AsyncSession, view: SheetView, actor: Actor) -> None:
+    """"Accept all the rest" pressed again: nothing is left to verify, and this person made
+    the sheet's last change."""
+    if view.verified == view.size and await scoring.changed_last_by(session, view, actor):
+        raise Refusal(_("Every criterion is already verified."))
+
+
 async def accept(
     session: AsyncSession, actor: Actor, sheet_id: int, criterion_id: int, version: int | None
 ) -> SheetView:
-    view = await verifiable(session, actor, sheet_id, version)
+    view = await verifiable(session, actor, sheet_id, None)
     criterion = scoring.criterion_of(view, criterion_id)
+    if version is not None and view.sheet.version != version:
+        await check_accept_repeat(session, view, actor, criterion.id)
+        raise StaleSheet(view.sheet.id)
     entry = view.entry(criterion.id)
     if entry is None or entry.self_value is None:
         raise Refusal(_("This criterion has no self score to accept."))
@@ -193,7 +215,10 @@ async def accept(
 
 async def accept_rest(session: AsyncSession, actor: Actor, sheet_id: int, version: int | None) -> tuple[SheetView, int]:
     """Accept every criterion not verified yet; returns how many."""
-    view = await verifiable(session, actor, sheet_id, version)
+    view = await verifiable(session, actor, sheet_id, None)
+    if version is not None and view.sheet.version != version:
+        await check_accept_rest_repeat(session, view, actor)
+        raise StaleSheet(view.sheet.id)
     count = 0
     for entry in view.sheet.entries:
         if entry.verified_value is None and entry.self_value is not None:
