@@ -41,15 +41,18 @@ async def show_invite_menu(update: Update, context: BotContext, turn: Turn) -> N
     units = await units_of(turn.session, cluster.id, active_only=True)
     if not units:
         raise Refusal(_("The cluster has no active units yet. Add them with /units first."))
-    turn.reply(
-        _("Whom do you invite to <b>{cluster}</b>? Choose the unit of the representative:").format(
-            cluster=escape(cluster.name)
-        ),
-        whom_keyboard(cluster.id, units, 0),
-    )
+    turn.reply(whom_prompt(cluster), whom_keyboard(cluster.id, units, 0))
 
 
 invite_command = handler(show_invite_menu)
+
+
+def whom_prompt(cluster: Cluster) -> str:
+    """The question above the picker, rendered again when paging: the pressed message may be
+    one Telegram no longer shows the bot (no text to read back)."""
+    return _("Whom do you invite to <b>{cluster}</b>? Choose the unit of the representative:").format(
+        cluster=escape(cluster.name)
+    )
 
 
 def whom_keyboard(cluster_id: int, units: list, page: int) -> InlineKeyboardMarkup:
@@ -68,7 +71,7 @@ async def turn_page(update: Update, context: BotContext, turn: Turn, press: call
     cluster, actor = await acting_from_button(turn, press.cluster_id)
     actor.require(Action.INVITE)
     units = await units_of(turn.session, cluster.id, active_only=True)
-    turn.edit(update.callback_query.message.text_html, whom_keyboard(cluster.id, units, press.page))
+    turn.edit(whom_prompt(cluster), whom_keyboard(cluster.id, units, press.page))
 
 
 async def revoke(update: Update, context: BotContext, turn: Turn, press: callbacks.InviteRevoke) -> None:

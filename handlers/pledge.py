@@ -369,7 +369,14 @@ async def _press(turn: Turn, context: BotContext, actor: Actor, pledge: Pledge, 
         submitted = await attempt(turn, pid, lambda: service.submit(turn.session, actor, pid, version),
                                   repeat=(actor, Op.SUBMIT))  # fmt: skip
         if submitted is not None:
-            note = "📨 " + _("Submitted. The chair has been told and will review it.")
+            year = await turn.session.get(EmulationYear, submitted.year_id)
+            if year is not None and submitted.unit_id == year.chair_unit_id:
+                note = "📨 " + _(
+                    "Submitted. This is the chair unit's own pledge: the vice-chair unit "
+                    "(or the cluster administrator) has been told and will review it."
+                )
+            else:
+                note = "📨 " + _("Submitted. The chair has been told and will review it.")
             turn.edit(*await pledge_view(turn, submitted, note=note))
             await notify_reviewers(turn, context, submitted)
         return

@@ -450,6 +450,8 @@ async def test_the_chair_units_own_pledge_goes_to_the_vice_chair_and_never_to_th
     await register(c.reps[2], ("Cam kết của Hội Làm vườn", None))
     other_notice = c.chair.private.last  # an ordinary unit's pledge: the chair reviews it
     await register(c.chair, ("Cam kết của đơn vị Cụm trưởng", None))
+    told = [t for t in c.chair.private.texts() if "Đã gửi" in t][-1]
+    assert "Cụm phó" in told and "Cụm trưởng đã được thông báo" not in told  # the submitter is told who reviews
     notice = vice.private.last
     assert f"cần xem xét — {CHAIR_UNIT}" in notice.plain and notice.buttons == [[ACCEPT, RETURN]]
     assert not any(f"cần xem xét — {CHAIR_UNIT}" in t for t in c.chair.private.texts())

@@ -272,3 +272,15 @@ async def test_a_page_button_on_an_inaccessible_message_sends_the_page_as_a_new_
     assert page.text.split("\n")[2].startswith("19. Đơn vị số 18 ")
     assert "2/" in page.buttons[0][1] and first.edit_count == 0
     assert tg.unanswered_queries == []
+
+
+async def test_an_invite_page_button_on_an_inaccessible_message_shows_the_page_with_its_question(tg, db):
+    scene = await bound_cluster(tg, db)
+    await add_units(db, scene.cluster_id, [f"Hội số {i}" for i in range(1, 13)])
+    await scene.admin.send("/invite")
+    first = scene.admin.private.last
+    await scene.admin.press("▶", inaccessible=True)
+    page = scene.admin.private.last
+    assert page.message_id != first.message_id and first.edit_count == 0
+    assert page.plain == first.plain  # the question, rendered again rather than read back
+    assert "Hội số 12" in [b for row in page.buttons for b in row]
