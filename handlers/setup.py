@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from contextvars import ContextVar
 from html import escape
 from typing import Any
 
 from telegram import ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, CommandHandler
 
@@ -144,8 +146,30 @@ def year_head(cluster: Cluster, year: int) -> str:
 # ------------------------------------------------------------------------------ /setup
 
 
+# Whether the sender administers the group, asked before the update's transaction opens.
+_group_admin: ContextVar[bool | None] = ContextVar("thidua_setup_group_admin", default=None)
+
+
+async def setup(update: Update, context: BotContext) -> None:
+    """Ask Telegram whether the sender is an administrator of the group *before* the update's
+    session opens: no database lock is held while Telegram answers, and a refused /setup (a
+    member who is not an administrator) rolls back everything, the sender's record included."""
+    chat, user = update.effective_chat, update.effective_user
+    admin: bool | None = None
+    if chat is not None and user is not None and chat.type != ChatType.PRIVATE:
+        # A failure here reaches the error handler (the apology) before anything is stored,
+        # so the update is not recorded and a redelivery is handled in full.
+        member = await context.bot.get_chat_member(chat.id, user.id)
+        admin = member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR)
+    token = _group_admin.set(admin)
+    try:
+        await _setup(update, context)
+    finally:
+        _group_admin.reset(token)
+
+
 @handler
-async def setup(update: Update, context: BotContext, turn: Turn) -> None:
+async def _setup(update: Update, context: BotContext, turn: Turn) -> None:
     if turn.private:
         raise Refusal(
             _(
@@ -160,9 +184,7 @@ async def setup(update: Update, context: BotContext, turn: Turn) -> None:
         turn.reply(*setup_view(turn, state, head))
         return
     chat = update.effective_chat
-    await turn.session.commit()  # no database lock held while Telegram answers
-    member = await context.bot.get_chat_member(chat.id, update.effective_user.id)
-    is_admin = member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR)
+    is_admin = bool(_group_admin.get())
     name = " ".join(context.args) if context.args else (chat.title or "")
     cluster, _year = await clusters.setup_cluster(
         turn.session,

@@ -4,7 +4,7 @@ choices (kind, year, place) and the next steps, and /setup again brings it back 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from storage.models import (
     AuditLog,
@@ -12,6 +12,7 @@ from storage.models import (
     ClusterKind,
     ConversationState,
     EmulationYear,
+    Person,
     RoleAssignment,
 )
 from storage.people import upsert_person
@@ -274,3 +275,20 @@ async def test_a_cluster_administrator_named_later_corrects_it_too(tg, db):
     await helper.press(OTHER_YEAR, chat=scene.group)
     await helper.send("2019")
     assert await year_of(db, scene) == 2019
+
+
+async def test_a_refused_setup_by_a_stranger_stores_nothing_about_them(tg, db):
+    """Telegram is asked who administers the group before the update's transaction opens, so
+    the refusal rolls back everything (it used to commit the stranger's record first)."""
+    admin = tg.user("Quản Trị Viên", language_code="vi")
+    stranger = tg.user("Người Lạ", language_code="vi")
+    group = tg.group("Cụm kinh tế", admins=[admin], members=[stranger])
+    await tg.add_bot_to_group(group, by=admin)
+    async with db.session() as s:
+        before = await s.scalar(select(func.count()).select_from(Person))
+    await stranger.send(f"/setup@{BOT}", chat=group)
+    assert "Chỉ quản trị viên của nhóm Telegram này mới thiết lập được cụm" in group.last.plain
+    async with db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(Person)) == before
+        assert await s.scalar(select(Person).where(Person.telegram_user_id == stranger.id)) is None
+        assert await s.scalar(select(Cluster).where(Cluster.telegram_chat_id == group.id)) is None
