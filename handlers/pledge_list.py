@@ -170,9 +170,10 @@ async def _setting_typed(update: Update, turn: Turn, data: dict[str, Any], key: 
     if not text:
         raise Refusal(_("Please type it as text, or /cancel."))
     cluster = await turn.session.get(Cluster, data.get("cluster_id") or 0)
-    if cluster is None:
+    if cluster is None:  # the step ends (a refusal would roll that back and keep it waiting)
         await done(turn)
-        raise stale()
+        turn.reply(stale().message)
+        return
     actor = await actor_in(turn.session, turn.person.id, cluster.id)
     await service.set_document_setting(turn.session, actor, cluster, key, text)
     await done(turn)

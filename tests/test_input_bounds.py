@@ -360,3 +360,15 @@ async def test_a_pasted_list_with_nul_and_zero_width_characters_is_cleaned_or_re
     async with db.session() as s:
         names = (await s.scalars(select(Unit.name).where(Unit.cluster_id == scene.cluster_id).order_by(Unit.position))).all()
     assert list(names) == ["Hội Nông dân", "<b>Hội</b> Cựu chiến binh 😀"]
+
+
+async def test_a_note_with_nul_and_hidden_characters_is_stored_clean(tg, db):
+    """PostgreSQL refuses NUL in text; a zero-width space only hides what a note says."""
+    w = await world(tg, db)
+    rep = w.reps[0]
+    await rep.send("/score")
+    await rep.press("📝 Ghi chú")
+    await rep.send("Báo\x00 cáo\u200b năm")
+    assert "📝 Đã lưu ghi chú." in rep.private.last.plain
+    assert tg.errors == []
+    assert (await sheet_values(db, w.units[0]))[1]["1.1"][3] == "Báo cáo năm"

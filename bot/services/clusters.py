@@ -34,6 +34,7 @@ from storage.models import (
     Unit,
 )
 from storage.people import cluster_by_chat
+from storage.text import visible
 from storage.units import unit_in_cluster
 
 MAX_NAME = 300
@@ -74,7 +75,7 @@ async def setup_cluster(
                 name=escape(existing.name)
             )
         )
-    name = " ".join(name.split())
+    name = " ".join(visible(name).split())  # a group title may carry NUL or hidden characters
     if not name or len(name) > MAX_NAME:
         raise Refusal(
             _("A cluster's name must have 1 to {max} characters.").format(max=MAX_NAME)

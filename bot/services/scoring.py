@@ -63,6 +63,7 @@ from storage.models import (
     Unit,
     utcnow,
 )
+from storage.text import visible
 from storage.units import units_of
 
 ROUND = ScoreRound.YEAREND
@@ -323,7 +324,7 @@ async def set_note(
 ) -> SheetView:
     view = await editable(session, actor, sheet_id, version)
     criterion = criterion_of(view, criterion_id)
-    note = (note or "").strip() or None
+    note = visible(note or "").strip() or None  # no NUL (PostgreSQL refuses it) nor hidden text
     if note is not None and len(note) > MAX_NOTE:
         raise Refusal(_("A note can have at most {max} characters; yours has {n}. Please shorten it.").format(
             max=MAX_NOTE, n=len(note)))  # fmt: skip

@@ -47,6 +47,7 @@ from storage.models import (
     Unit,
     utcnow,
 )
+from storage.text import visible
 from storage.units import units_of
 
 MAX_REASON = 1000
@@ -246,7 +247,7 @@ async def adjust(
             low=fmt.number(low), high=fmt.number(high), example=fmt.number(high)))  # fmt: skip
     if value == entry.self_value:
         raise Refusal(_("That is the unit's own score: press ✅ Accept instead."))
-    reason = " ".join((reason or "").split())
+    reason = " ".join(visible(reason or "").split())
     check_reason(reason)
     adjustment = Adjustment(
         verifier_unit_id=view.sheet.verifier_unit_id, by_person_id=actor.person_id,
@@ -314,7 +315,7 @@ async def explainable(session: AsyncSession, actor: Actor, adjustment_id: int) -
 
 async def explain(session: AsyncSession, actor: Actor, adjustment_id: int, text: str) -> Dispute:
     found = await explainable(session, actor, adjustment_id)
-    text = (text or "").strip()
+    text = visible(text or "").strip()
     if not text:
         raise Refusal(_("Type your explanation as a text message, or /cancel."))
     if len(text) > MAX_EXPLANATION:
