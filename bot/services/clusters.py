@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from html import escape
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -187,15 +188,19 @@ async def set_place(session: AsyncSession, actor: Actor, cluster: Cluster, text:
     actor.require(Action.CONFIGURE_CLUSTER)
     cluster = await session.get(Cluster, cluster.id, with_for_update=True, populate_existing=True)
     await check_place_open(session, actor, cluster)
-    value = setup_input.clean_place(text)
+    return await set_setting(session, actor, cluster, PLACE_KEY, setup_input.clean_place(text))
+
+
+async def set_setting(session: AsyncSession, actor: Actor, cluster: Cluster, key: str, value: Any) -> Any:
+    """Write one key of `Cluster.settings` and audit the change (nothing when it is the same)."""
     settings = dict(cluster.settings or {})  # a new dict: the JSON column notices the change
-    before = settings.get(PLACE_KEY)
+    before = settings.get(key)
     if before == value:
         return value
-    settings[PLACE_KEY] = value
+    settings[key] = value
     cluster.settings = settings
     record(
-        session, cluster_id=cluster.id, actor_person_id=actor.person_id, action=f"cluster.{PLACE_KEY}",
+        session, cluster_id=cluster.id, actor_person_id=actor.person_id, action=f"cluster.{key}",
         subject=f"cluster:{cluster.id}", before=before, after=value,
     )  # fmt: skip
     await session.flush()

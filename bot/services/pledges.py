@@ -736,16 +736,7 @@ async def set_document_setting(session: AsyncSession, actor: Actor, cluster: Clu
         rules.clean_text(value, rules.MAX_COMMON, what=_("The common content"))
     else:
         raise ValueError(key)
-    settings = dict(cluster.settings or {})
-    before = settings.get(key)
-    settings[key] = value
-    cluster.settings = settings
-    record(
-        session, cluster_id=cluster.id, actor_person_id=actor.person_id, action=f"cluster.{key}",
-        subject=f"cluster:{cluster.id}", before=before, after=value,
-    )  # fmt: skip
-    await session.flush()
-    return value
+    return await clusters.set_setting(session, actor, cluster, key, value)
 
 
 # ----------------------------------------------------------------------------- who is told
