@@ -11,11 +11,12 @@ from telegram import (
     LinkPreviewOptions,
 )
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 from bot.commands import GROUP, PRIVATE, menu
 from bot.i18n import SUPPORTED_LOCALES, _, use_locale
+from bot.services.outbox import OutboxRateLimiter, OutboxSender
 from bot.settings import Settings
 from handlers import register_all
 from handlers.base import BotContext
@@ -55,7 +56,7 @@ def build_application(
         .post_shutdown(post_shutdown)
     )
     if rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))
+        builder = builder.rate_limiter(OutboxRateLimiter(max_retries=2))
     if request is not None:
         builder = builder.request(request)
     if get_updates_request is not None:
@@ -63,12 +64,14 @@ def build_application(
     app = builder.build()
     app.bot_data["settings"] = settings
     app.bot_data["db"] = db
+    app.bot_data["outbox"] = OutboxSender(app)
     register_all(app)
     return app
 
 
 async def post_init(app: Application) -> None:
     await publish_commands(app)
+    app.bot_data["outbox"].start()  # the outbox's sender (bot/services/outbox.py)
 
 
 async def post_shutdown(app: Application) -> None:

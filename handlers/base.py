@@ -32,6 +32,7 @@ from bot.i18n import pick_locale, set_locale
 from bot.settings import Settings
 from storage.db import Database
 from storage.models import Cluster, Person
+from storage.outbox import ENQUEUED
 from storage.people import cluster_by_chat, upsert_person
 from storage.updates import record_processed, was_processed
 
@@ -232,6 +233,8 @@ def handler(func: HandlerFunc) -> Callable[[Update, BotContext], Awaitable[Any]]
             raise
         if turn is None:
             return
+        if turn.session.info.pop(ENQUEUED, False):
+            context.bot_data["outbox"].wake()  # the transaction queued messages: send them soon
         for send in turn.outgoing:
             await send()
         await turn.answer_now()  # a press nobody answered would leave the button spinning

@@ -14,7 +14,13 @@ from storage.models.ballot import (
 from storage.models.base import Base, ExactDecimal, Points, UTCDateTime, utcnow
 from storage.models.cluster import Cluster, ClusterKind, Unit
 from storage.models.conversation import ConversationState
-from storage.models.outbox import OutboxKind, OutboxMessage
+from storage.models.outbox import (
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+    RecipientKind,
+    UnreachableChat,
+)
 from storage.models.people import Invite, Person, Role, RoleAssignment
 from storage.models.pledge import Pledge, PledgeItem, PledgeRevision, PledgeStatus
 from storage.models.scoring import (
@@ -56,6 +62,9 @@ __all__ = [
     "Office",
     "OutboxKind",
     "OutboxMessage",
+    "OutboxStatus",
+    "RecipientKind",
+    "UnreachableChat",
     "Person",
     "Phase",
     "PhaseKind",

@@ -1,0 +1,286 @@
+"""The sender: delivers the outbox's due rows, and applies `bot.delivery`'s retry policy.
+
+`OutboxSender.run` runs as PTB JobQueue jobs (started in `bot.app.post_init`): once at start,
+whenever a handler whose transaction queued rows wakes it right after its commit
+(`handlers/base.py`), at the time the next retry comes due, and on PostgreSQL as a slow
+repeating poll for rows another instance queued or left behind.
+
+One run claims due rows under a lease (`storage.outbox.claim_due`), sends them — rows to the
+same chat one after another in the order they were queued, different chats side by side —
+and records each outcome in a short transaction of its own. No database session is open while
+Telegram (or PTB's `AIORateLimiter`) makes us wait. A failed row never stops the others:
+
+- network error, timeout, anything unknown → retried with `bot.delivery.backoff`;
+- 429 → retried at Telegram's `retry_after` (the limiter hands the 429 straight back to the
+  sender instead of sleeping on it, see `OutboxRateLimiter`);
+- 403 → the row is marked unreachable, the chat recorded in `unreachable_chats`, and the
+  cluster's administrators are told once (itself an outbox row, keyed by the chat);
+- 400 → parked with Telegram's reason; too many attempts → parked.
+
+**The crash window.** Between Telegram accepting a message and the transaction that marks the
+row sent, a crash (or a lost connection to the database) leaves the row claimed but pending.
+When its lease runs out, a sender claims it again and sends it again: delivery is
+*at-least-once*. The window is one HTTP round trip plus one small commit per row, and a row is
+only ever re-sent for the lease that was lost, so one crash resends each in-flight row at most
+once; the idempotency key guarantees the *event* is queued once, so nothing else is repeated.
+A live message (the signing board) is edited, not re-posted, once its message id is stored.
+
+Time comes from `clock` (default: `storage.models.utcnow`); tests move it instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import html
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Coroutine
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from telegram import InlineKeyboardMarkup, Message
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import AIORateLimiter, Application, Job
+
+from bot import delivery
+from bot.delivery import Failure, Reaction
+from bot.i18n import _, use_locale
+from storage import outbox as store
+from storage.db import Database
+from storage.models import (
+    Cluster,
+    OutboxKind,
+    OutboxMessage,
+    Person,
+    RecipientKind,
+    Role,
+    RoleAssignment,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+POLL = 30.0  # seconds between polls on PostgreSQL (other instances' rows)
+NO_RETRY = -1  # rate_limit_args: the limiter throttles but hands a 429 straight back
+
+
+class OutboxRateLimiter(AIORateLimiter):
+    """PTB's limiter (30 messages/s overall, 20/min into a group). A direct reply keeps its
+    retries on a 429; a call from the sender (`rate_limit_args=NO_RETRY`) is throttled the same
+    way but gets the 429 back at once, because the sender reschedules the row at
+    `retry_after` rather than holding its run for that long."""
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Any]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Any:
+        if rate_limit_args != NO_RETRY:
+            return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+        chat_id = data.get("chat_id")
+        with contextlib.suppress(ValueError, TypeError):
+            chat_id = int(chat_id)  # type: ignore[arg-type]
+        group = chat_id if (isinstance(chat_id, int) and chat_id < 0) or isinstance(chat_id, str) else False
+        return await self._run_request(
+            chat=chat_id is not None,
+            group=group,
+            allow_paid_broadcast=bool(data.get("allow_paid_broadcast", False)),
+            callback=callback,
+            args=args,
+            kwargs=kwargs,
+        )
+
+
+def classify(error: Exception) -> tuple[Failure, float | None]:
+    """Telegram's refusal as one of the policy's failures (BadRequest and TimedOut are
+    NetworkErrors in PTB, so the order matters)."""
+    if isinstance(error, RetryAfter):
+        wait = error._retry_after  # noqa: SLF001 - a timedelta in PTB 22 and 23 alike
+        return Failure.RETRY_AFTER, wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+    if isinstance(error, Forbidden):
+        return Failure.FORBIDDEN, None
+    if isinstance(error, BadRequest):
+        return Failure.BAD_REQUEST, None
+    if isinstance(error, TimedOut):
+        return Failure.TIMEOUT, None
+    if isinstance(error, NetworkError):
+        return Failure.NETWORK, None
+    return Failure.OTHER, None
+
+
+class OutboxSender:
+    def __init__(self, app: Application, clock: Callable[[], datetime] = utcnow,
+                 policy: delivery.Policy | None = None) -> None:  # fmt: skip
+        self.app = app
+        self.clock = clock
+        self.policy = policy or delivery.Policy()
+        self._lock = asyncio.Lock()
+        self._timer: Job | None = None
+        self.runs = 0  # finished runs (a test waits for the start-up run)
+
+    @property
+    def db(self) -> Database:
+        return self.app.bot_data["db"]
+
+    # ------------------------------------------------------------------ scheduling
+
+    def start(self) -> None:
+        """One run at start (rows left from before a restart), then runs on demand: `wake()`
+        after a commit that queued rows, and a timer for the next row that comes due (a retry,
+        a lease that runs out). On PostgreSQL a slow repeating poll also picks up rows another
+        instance queued or left behind; SQLite is one instance, and stays idle when idle."""
+        queue = self.app.job_queue
+        if queue is None:  # PTB installed without its JobQueue: only wake() and run() work
+            return
+        queue.run_once(self._job, when=0, name="outbox-start")
+        if not self.db.is_sqlite:
+            queue.run_repeating(self._job, interval=POLL, first=POLL, name="outbox-poll")
+
+    def wake(self) -> None:
+        """Run soon (rows were just committed)."""
+        if self.app.job_queue is not None and self.app.running:
+            self.app.job_queue.run_once(self._job, when=0, name="outbox-wake")
+
+    async def _job(self, context: Any) -> None:
+        await self.run()
+
+    def _plan(self, due: datetime | None) -> None:
+        """Keep one timer, for the next row that comes due."""
+        queue = self.app.job_queue
+        if self._timer is not None:
+            self._timer.schedule_removal()
+            self._timer = None
+        if due is None or queue is None or not self.app.running:
+            return
+        delay = max((due - self.clock()).total_seconds(), 0.5)
+        self._timer = queue.run_once(self._job, when=delay, name="outbox-next")
+
+    async def run(self) -> int:
+        """Deliver what is due now, until nothing due is left; the number of rows tried. One run
+        at a time in this instance (other instances are kept off by the lease)."""
+        tried = 0
+        async with self._lock:
+            while True:
+                n = await self._run_once()
+                tried += n
+                if n == 0:
+                    async with self.db.session() as session:
+                        self._plan(await store.next_due(session, self.clock()))
+                    self.runs += 1
+                    return tried
+
+    async def _run_once(self) -> int:
+        async with self.db.session() as session:
+            token, rows = await store.claim_due(session, self.clock())
+        by_chat: dict[int, list[OutboxMessage]] = defaultdict(list)
+        for row in rows:
+            by_chat[row.chat_id].append(row)
+        await asyncio.gather(*(self._deliver_chat(token, chat_rows) for chat_rows in by_chat.values()))
+        return len(rows)
+
+    async def _deliver_chat(self, token: str, rows: list[OutboxMessage]) -> None:
+        for row in rows:
+            try:
+                await self._deliver(token, row)
+            except Exception:  # a failed row never stops the others
+                log.exception("outbox row %s could not be processed", row.id)
+
+    # ------------------------------------------------------------------ one row
+
+    async def _deliver(self, token: str, row: OutboxMessage) -> None:
+        try:
+            message_id = await self._send(row)
+        except TelegramError as error:
+            await self._failed(token, row, error)
+            return
+        async with self.db.session() as session:
+            await store.mark_sent(session, row, token, self.clock(), message_id)
+            await session.commit()
+
+    def _limits(self) -> dict[str, Any]:
+        return {"rate_limit_args": NO_RETRY} if self.app.bot.rate_limiter is not None else {}
+
+    async def _send(self, row: OutboxMessage) -> int | None:
+        bot, payload = self.app.bot, row.payload
+        markup = payload.get("markup")
+        keyboard = InlineKeyboardMarkup.de_json(markup, bot) if markup else None
+        if row.kind is OutboxKind.DOCUMENT:
+            sent: Message | bool = await bot.send_document(
+                row.chat_id,
+                base64.b64decode(payload["document"]),
+                filename=payload.get("filename"),
+                caption=payload.get("caption"),
+                reply_markup=keyboard,
+                **self._limits(),
+            )
+        elif row.live_key is not None and row.telegram_message_id is not None:
+            try:
+                sent = await bot.edit_message_text(payload["text"], chat_id=row.chat_id,
+                                                   message_id=row.telegram_message_id,
+                                                   reply_markup=keyboard, **self._limits())  # fmt: skip
+            except BadRequest as error:
+                if "not modified" not in error.message.lower():
+                    raise
+                return None
+        else:
+            sent = await bot.send_message(row.chat_id, payload["text"], reply_markup=keyboard,
+                                          **self._limits())  # fmt: skip
+        return sent.message_id if isinstance(sent, Message) else None
+
+    async def _failed(self, token: str, row: OutboxMessage, error: TelegramError) -> None:
+        failure, retry_after = classify(error)
+        now = self.clock()
+        decision = delivery.after_failure(failure, row.attempts + 1, now, retry_after=retry_after,
+                                          reason=error.message, row_id=row.id,
+                                          policy=self.policy)  # fmt: skip
+        log.warning("outbox row %s to chat %s: %s (%s)", row.id, row.chat_id, failure, decision.reaction)
+        async with self.db.session() as session:
+            if decision.reaction is Reaction.RETRY:
+                assert decision.at is not None
+                await store.retry_at(session, row, token, decision.at, error.message)
+            elif decision.reaction is Reaction.PARK:
+                await store.park(session, row, token, error.message)
+            else:
+                await store.mark_unreachable(session, row, token, error.message, now)
+                await self._tell_administrators(session, row)
+            await session.commit()
+
+    async def _tell_administrators(self, session: Any, row: OutboxMessage) -> None:
+        """Once per unreachable chat: the key is the chat's id."""
+        if row.cluster_id is None:
+            return
+        cluster = await session.get(Cluster, row.cluster_id)
+        if cluster is None:
+            return
+        if row.recipient is RecipientKind.GROUP:
+            who = None
+        else:
+            who = await session.scalar(select(Person.full_name).where(Person.telegram_user_id == row.chat_id))
+        admins = await session.scalars(
+            select(Person)
+            .join(RoleAssignment, RoleAssignment.person_id == Person.id)
+            .where(RoleAssignment.cluster_id == cluster.id, RoleAssignment.role == Role.ADMIN,
+                   RoleAssignment.active.is_(True))  # fmt: skip
+        )
+        settings = self.app.bot_data["settings"]
+        for admin in admins:
+            with use_locale(admin.locale or cluster.locale or settings.locale):
+                if who is None:
+                    text = _("The bot can no longer post to the group of {cluster}: it was removed "
+                             "from the group or lost its rights there. Messages to the group are "
+                             "not delivered.").format(cluster=html.escape(cluster.name))  # fmt: skip
+                else:
+                    text = _("The bot can no longer write to {person} ({cluster}): they blocked "
+                             "the bot. Messages to them are not delivered.").format(
+                        person=html.escape(who or ""), cluster=html.escape(cluster.name))  # fmt: skip
+            await store.enqueue(session, chat_id=admin.telegram_user_id,
+                                key=f"unreachable:{row.chat_id}:to:{admin.telegram_user_id}",
+                                payload={"text": text}, recipient=RecipientKind.PERSON,
+                                cluster_id=cluster.id, not_before=self.clock())  # fmt: skip

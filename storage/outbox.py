@@ -1,0 +1,231 @@
+"""Outbox queries: enqueue (idempotent), claim due rows under a lease, record the outcome.
+
+Enqueue runs inside the caller's transaction (the one that makes the change the message is
+about). Claiming is a short transaction of its own: on PostgreSQL ``FOR UPDATE SKIP LOCKED``
+lets two instances claim disjoint rows at the same instant; on SQLite every transaction takes
+the write lock up front (``storage/db.py``), so claims are one at a time and the lease update
+alone keeps a second sender off the rows. Every outcome is written only while the sender
+still holds the row's claim (its token), so a sender whose lease ran out cannot overwrite the
+outcome of the one that took the row over.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+    RecipientKind,
+    UnreachableChat,
+    utcnow,
+)
+
+LEASE = timedelta(minutes=2)
+ENQUEUED = "outbox_enqueued"  # session.info flag: wake the sender after this commit
+
+
+def _insert(session: AsyncSession) -> Any:
+    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    chat_id: int,
+    key: str,
+    payload: dict[str, Any],
+    recipient: RecipientKind,
+    cluster_id: int | None = None,
+    kind: OutboxKind = OutboxKind.MESSAGE,
+    not_before: datetime | None = None,
+) -> bool:
+    """Queue one message; False (and nothing added) when `key` was queued before."""
+    now = utcnow()
+    statement = (
+        _insert(session)(OutboxMessage)
+        .values(
+            chat_id=chat_id,
+            recipient=recipient,
+            cluster_id=cluster_id,
+            kind=kind,
+            payload=payload,
+            dedupe_key=key,
+            revision=0,
+            status=OutboxStatus.PENDING,
+            not_before=not_before or now,
+            attempts=0,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
+    result = await session.execute(statement)
+    session.info[ENQUEUED] = True
+    return bool(result.rowcount)
+
+
+async def enqueue_live(
+    session: AsyncSession,
+    *,
+    chat_id: int,
+    live_key: str,
+    payload: dict[str, Any],
+    recipient: RecipientKind,
+    cluster_id: int | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Queue the latest content of a live message: the first call sends it, later calls edit
+    it; content queued before and not yet sent is replaced (only the latest is sent)."""
+    now = now or utcnow()
+    statement = _insert(session)(OutboxMessage).values(
+        chat_id=chat_id,
+        recipient=recipient,
+        cluster_id=cluster_id,
+        kind=OutboxKind.MESSAGE,
+        payload=payload,
+        live_key=live_key,
+        revision=0,
+        status=OutboxStatus.PENDING,
+        not_before=now,
+        attempts=0,
+        created_at=now,
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["live_key"],
+        set_={
+            "payload": statement.excluded.payload,
+            "revision": OutboxMessage.revision + 1,
+            "status": OutboxStatus.PENDING,
+            "not_before": now,
+            "attempts": 0,
+            "last_error": None,
+        },
+    )
+    await session.execute(statement)
+    session.info[ENQUEUED] = True
+
+
+async def next_due(session: AsyncSession, now: datetime) -> datetime | None:
+    """When the earliest pending row not due at `now` comes due (its time, or its lease's end)."""
+    waiting = await session.scalar(
+        select(func.min(OutboxMessage.not_before)).where(
+            OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_before > now
+        )
+    )
+    leased = await session.scalar(
+        select(func.min(OutboxMessage.claimed_until)).where(
+            OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.claimed_until >= now
+        )
+    )
+    times = [t for t in (waiting, leased) if t is not None]
+    return min(times) if times else None
+
+
+async def claim_due(session: AsyncSession, now: datetime, limit: int = 50) -> tuple[str, list[OutboxMessage]]:
+    """Lease up to `limit` due rows to a new claim token; commits. Returns (token, rows)."""
+    token = uuid.uuid4().hex
+    ids = list(
+        await session.scalars(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.not_before <= now,
+                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+            )
+            .order_by(OutboxMessage.not_before, OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if not ids:
+        await session.commit()
+        return token, []
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids))
+        .values(claimed_until=now + LEASE, claim_token=token)
+    )
+    rows = list(
+        await session.scalars(
+            select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)
+        )
+    )
+    await session.commit()
+    return token, rows
+
+
+def _claimed(row_id: int, token: str) -> Any:
+    return (OutboxMessage.id == row_id) & (OutboxMessage.claim_token == token)
+
+
+async def mark_sent(
+    session: AsyncSession, row: OutboxMessage, token: str, now: datetime, message_id: int | None
+) -> None:
+    """Sent. A live row whose content changed meanwhile stays pending (with the message id
+    to edit), so its newest content goes out next."""
+    release = {"claimed_until": None, "claim_token": None, "last_error": None}
+    if message_id is not None:
+        release["telegram_message_id"] = message_id
+    await session.execute(
+        update(OutboxMessage)
+        .where(_claimed(row.id, token), OutboxMessage.revision == row.revision)
+        .values(status=OutboxStatus.SENT, sent_at=now, attempts=OutboxMessage.attempts + 1, **release)
+    )
+    await session.execute(
+        update(OutboxMessage).where(_claimed(row.id, token)).values(**release)
+    )
+
+
+async def retry_at(session: AsyncSession, row: OutboxMessage, token: str, at: datetime, error: str) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(_claimed(row.id, token))
+        .values(not_before=at, attempts=OutboxMessage.attempts + 1, last_error=error,
+                claimed_until=None, claim_token=None)  # fmt: skip
+    )
+
+
+async def park(session: AsyncSession, row: OutboxMessage, token: str, error: str,
+               status: OutboxStatus = OutboxStatus.PARKED) -> None:  # fmt: skip
+    await session.execute(
+        update(OutboxMessage)
+        .where(_claimed(row.id, token))
+        .values(status=status, attempts=OutboxMessage.attempts + 1, last_error=error,
+                claimed_until=None, claim_token=None)  # fmt: skip
+    )
+
+
+async def mark_unreachable(session: AsyncSession, row: OutboxMessage, token: str, reason: str,
+                           now: datetime) -> None:  # fmt: skip
+    """The row is undeliverable and its chat is recorded as unreachable."""
+    await park(session, row, token, reason, OutboxStatus.UNREACHABLE)
+    await session.execute(
+        _insert(session)(UnreachableChat)
+        .values(chat_id=row.chat_id, recipient=row.recipient, cluster_id=row.cluster_id,
+                reason=reason, since=now)  # fmt: skip
+        .on_conflict_do_nothing(index_elements=["chat_id"])
+    )
+
+
+async def unreachable_chats(session: AsyncSession, cluster_id: int) -> Sequence[UnreachableChat]:
+    return (
+        await session.scalars(select(UnreachableChat).where(UnreachableChat.cluster_id == cluster_id))
+    ).all()
+
+
+async def count_parked(session: AsyncSession, cluster_id: int) -> int:
+    rows = await session.scalars(
+        select(OutboxMessage.id).where(
+            OutboxMessage.cluster_id == cluster_id, OutboxMessage.status == OutboxStatus.PARKED
+        )
+    )
+    return len(rows.all())
