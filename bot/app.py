@@ -18,6 +18,7 @@ from bot.commands import GROUP, PRIVATE, menu
 from bot.i18n import SUPPORTED_LOCALES, _, use_locale
 from bot.services.outbox import OutboxRateLimiter, OutboxSender
 from bot.settings import Settings
+from bot.update_processor import KeyedUpdateProcessor
 from handlers import register_all
 from handlers.base import BotContext
 from storage.db import Database
@@ -52,6 +53,8 @@ def build_application(
             )
         )
         .context_types(ContextTypes(context=BotContext))
+        # Chats and people concurrently, each one's updates in order (bot/update_processor.py).
+        .concurrent_updates(KeyedUpdateProcessor())
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )

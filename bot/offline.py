@@ -16,7 +16,12 @@ Telegram's bad days can be played too: `fail_next` (a blocked user, flood contro
 error, a button press too old to answer), `tg.redeliver(...)` (an update sent again with the
 same `update_id`, as after a crash), `copies=2` on a user's action (the same update delivered
 twice at the same instant), `press(..., inaccessible=True)` (a button on a message Telegram no
-longer shows the bot: `date` 0 and no content).
+longer shows the bot: `date` 0 and no content), `with tg.hold(chat):` (Telegram slow for one
+chat: the bot's calls to it wait until released).
+
+Updates go through the app's update processor, as the updater's do: with the bot's
+`KeyedUpdateProcessor`, a user's action returns once its update is handled, after waiting
+its turn behind earlier updates of the same chat or sender; other chats' run beside it.
 
     tg = OfflineTelegram()
     app = tg.builder().build()          # or ApplicationBuilder().token(tg.token).request(...)
@@ -44,7 +49,7 @@ import random
 import re
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -84,6 +89,15 @@ _BOT_COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 # same database (a restart in a test) continues after it, and the first fake of a process starts
 # at a random point: the demo may run twice on one file.
 _last_update_id = [random.SystemRandom().randrange(1, 2_000_000) * 1000]  # below 2**31, like Telegram's
+
+
+@dataclass
+class _Hold:
+    """One held chat (see `OfflineTelegram.hold`): its waiting calls, by method."""
+
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+    reached: asyncio.Event = field(default_factory=asyncio.Event)  # a call has come to wait
+    waiting: list[str] = field(default_factory=list)
 
 
 class _Reject(Exception):
@@ -443,6 +457,7 @@ class OfflineTelegram:
         self._scoped_commands: dict[tuple[str, str], list[dict]] = {}
         self._queries: dict[str, dict] = {}
         self._injections: list[dict] = []
+        self._holds: dict[int, _Hold] = {}
         self.last_update_id = _last_update_id[0]  # set it to jump, as Telegram may after a quiet week
         self.updates: dict[int, dict] = {}  # update_id -> the update as delivered (JSON)
         self._user_ids = itertools.count(700_000_001)
@@ -510,6 +525,26 @@ class OfflineTelegram:
             raise ValueError(f"error must be one of {_INJECTABLE}, not {error!r}")
         self._injections.append({"method": method.lower(), "error": error, "times": times,
                                  "chat_id": chat_id, "retry_after": retry_after})  # fmt: skip
+
+    @contextlib.contextmanager
+    def hold(self, chat: SimChat | SimUser | int) -> Iterator[_Hold]:
+        """Make Telegram slow for one chat: every Bot API call to that `chat_id` waits until
+        the block ends (or `release(chat)`), then is answered as usual. Other chats are not
+        held. `await (with-value).reached.wait()` to know a call is waiting."""
+        cid = chat if isinstance(chat, int) else chat.id
+        assert cid not in self._holds, f"chat {cid} is already held"
+        self._holds[cid] = hold = _Hold()
+        try:
+            yield hold
+        finally:
+            self.release(cid)
+
+    def release(self, chat: SimChat | SimUser | int) -> None:
+        """Let a held chat's calls through (see `hold`)."""
+        cid = chat if isinstance(chat, int) else chat.id
+        hold = self._holds.pop(cid, None)
+        if hold is not None:
+            hold.released.set()
 
     @property
     def unanswered_queries(self) -> list[dict]:
@@ -601,8 +636,13 @@ class OfflineTelegram:
         app = self.app
         assert app is not None, "attach the app first: `async with tg.running(app):`"
         before = set(self._app_tasks())
-        updates = [Update.de_json(json.loads(json.dumps(update)), app.bot) for _ in range(copies)]
-        await asyncio.gather(*(app.process_update(u) for u in updates))
+        first, *twins = [Update.de_json(json.loads(json.dumps(update)), app.bot)
+                         for _ in range(copies)]  # fmt: skip
+        # The update goes through the app's update processor, as one fetched by the updater does
+        # (so it waits its turn behind its chat's and its sender's earlier updates); a twin is
+        # handled at the same instant beside it, as a second instance of the bot would.
+        await asyncio.gather(app.update_processor.process_update(first, app.process_update(first)),
+                             *(app.process_update(u) for u in twins))  # fmt: skip
         deadline = asyncio.get_running_loop().time() + 10
         while pending := {t for t in set(self._app_tasks()) - before if not t.done()}:
             remaining = deadline - asyncio.get_running_loop().time()
@@ -724,6 +764,12 @@ class OfflineTelegram:
         `BaseRequest` and `bot.offline_server`): `params` are decoded JSON values, `files` maps
         a field name to (filename, bytes or file object, MIME type). Returns the HTTP status and
         the JSON body Telegram would send. May raise NetworkError/TimedOut (from fail_next)."""
+        hold = self._holds.get(_as_int(params.get("chat_id")))
+        if hold is not None:
+            hold.waiting.append(method)
+            hold.reached.set()
+            await hold.released.wait()
+            hold.waiting.remove(method)
         self.calls.append((method, params))
         try:
             self._inject(method, params)
