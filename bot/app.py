@@ -15,7 +15,8 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 from bot.commands import GROUP, PRIVATE, menu
-from bot.i18n import SUPPORTED_LOCALES, _, use_locale
+from bot.i18n import SUPPORTED_LOCALES, _, set_fallback_locale, use_locale
+from bot.services.notify import set_bot_username
 from bot.services.outbox import OutboxRateLimiter, OutboxSender
 from bot.settings import Settings
 from bot.update_processor import KeyedUpdateProcessor
@@ -65,6 +66,7 @@ def build_application(
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
     app = builder.build()
+    set_fallback_locale(settings.locale)
     app.bot_data["settings"] = settings
     app.bot_data["db"] = db
     app.bot_data["outbox"] = OutboxSender(app)
@@ -73,6 +75,7 @@ def build_application(
 
 
 async def post_init(app: Application) -> None:
+    set_bot_username(app.bot.username)
     await publish_commands(app)
     app.bot_data["outbox"].start()  # the outbox's sender (bot/services/outbox.py)
 

@@ -35,6 +35,17 @@ LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
 log = logging.getLogger(__name__)
 _current: ContextVar[str] = ContextVar("thidua_locale", default=DEFAULT_LOCALE)
+_fallback = [DEFAULT_LOCALE]
+
+
+def set_fallback_locale(locale: str) -> None:
+    """The bot's default language (BOT_LOCALE), for messages composed outside an update:
+    a notice to someone who never chose a language, a scheduled announcement."""
+    _fallback[0] = locale if locale in SUPPORTED_LOCALES else DEFAULT_LOCALE
+
+
+def fallback_locale() -> str:
+    return _fallback[0]
 
 
 def pick_locale(chosen: str | None, telegram_code: str | None, default: str) -> str:

@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo
 from bot import fmt
 from bot.errors import Refusal
 from bot.i18n import N_, _
+from storage.models.base import utcnow
 from storage.models.year import PhaseKind
 from storage.text import visible
 
@@ -424,7 +425,7 @@ def parse_schedule(text: str | None, tz: ZoneInfo = DEFAULT_TZ,
 def example_schedule(now: dt.datetime | None = None, tz: ZoneInfo = DEFAULT_TZ) -> tuple[dt.datetime, dt.datetime]:
     """The dates a prompt shows as an example, always ahead of `now`: an opening on the 1st of
     next month at 08:00 and a deadline on the 15th of the month after, at 17:00."""
-    today = (now or dt.datetime.now(dt.UTC)).astimezone(tz).date()
+    today = (now or utcnow()).astimezone(tz).date()
     first = _next_month(today.replace(day=1))
     deadline = _next_month(first).replace(day=15)
     return (dt.datetime.combine(first, dt.time(8), tzinfo=tz),

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import CallbackContext, ExtBot
 
 from bot.errors import Refusal
@@ -236,8 +236,19 @@ def handler(func: HandlerFunc) -> Callable[[Update, BotContext], Awaitable[Any]]
         if turn.session.info.pop(ENQUEUED, False):
             context.bot_data["outbox"].wake()  # the transaction queued messages: send them soon
         for send in turn.outgoing:
-            await send()
-        await turn.answer_now()  # a press nobody answered would leave the button spinning
+            try:
+                await send()
+            except TelegramError:
+                # The change is stored and its notices are in the outbox; a reply Telegram
+                # refused (the person blocked the bot, a network error) is logged, and the
+                # action's other replies still go.
+                log.warning("a reply to update %s (chat %s) could not be sent", update.update_id,
+                            update.effective_chat.id if update.effective_chat else None,
+                            exc_info=True)  # fmt: skip
+        try:
+            await turn.answer_now()  # a press nobody answered would leave the button spinning
+        except TelegramError:
+            log.warning("the press of update %s could not be answered", update.update_id, exc_info=True)
 
     return wrapper
 

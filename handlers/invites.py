@@ -19,14 +19,14 @@ from handlers.buttons import dispatch, stale
 from handlers.clusters import acting_from_button, acting_in, rerunnable
 from handlers.keyboards import unit_picker
 from storage.conversation import clear_state, get_state, set_state
-from storage.models import Cluster
+from storage.models import Cluster, utcnow
 from storage.units import units_of
 
 INVITE_FLOW = "invite"
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return utcnow()
 
 
 @rerunnable("invite")

@@ -16,7 +16,6 @@ Buttons: `kind:<cluster>:<kind>` · `yr:<cluster>:<year>` · `su:<year|place>:<c
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from contextvars import ContextVar
 from html import escape
@@ -37,7 +36,7 @@ from handlers.awaiting import INPUT_FLOW, done, expect_in_private, on_input
 from handlers.base import BotContext, Turn, handler
 from handlers.buttons import dispatch, stale
 from storage.conversation import clear_state
-from storage.models import Cluster, ClusterKind
+from storage.models import Cluster, ClusterKind, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +46,7 @@ STEP_PLACE = "setup_place"
 
 
 def this_year(turn: Turn) -> int:
-    return dt.datetime.now(turn.settings.timezone).year
+    return utcnow().astimezone(turn.settings.timezone).year
 
 
 # ------------------------------------------------------------------------------ the message

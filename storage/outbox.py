@@ -12,7 +12,7 @@ outcome of the one that took the row over.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -130,8 +130,10 @@ async def next_due(session: AsyncSession, now: datetime) -> datetime | None:
     return min(times) if times else None
 
 
-async def claim_due(session: AsyncSession, now: datetime, limit: int = 50) -> tuple[str, list[OutboxMessage]]:
-    """Lease up to `limit` due rows to a new claim token; commits. Returns (token, rows)."""
+async def claim_due(session: AsyncSession, now: datetime, limit: int = 50,
+                    exclude_chats: Collection[int] = ()) -> tuple[str, list[OutboxMessage]]:  # fmt: skip
+    """Lease up to `limit` due rows, none to a chat in `exclude_chats` (being served by this
+    instance already), to a new claim token; commits. Returns (token, rows)."""
     token = uuid.uuid4().hex
     ids = list(
         await session.scalars(
@@ -140,6 +142,7 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int = 50) -> tu
                 OutboxMessage.status == OutboxStatus.PENDING,
                 OutboxMessage.not_before <= now,
                 or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+                OutboxMessage.chat_id.not_in(list(exclude_chats)),
             )
             .order_by(OutboxMessage.not_before, OutboxMessage.id)
             .limit(limit)

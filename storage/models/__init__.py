@@ -11,7 +11,7 @@ from storage.models.ballot import (
     BallotStatus,
     VoterRegister,
 )
-from storage.models.base import Base, ExactDecimal, Points, UTCDateTime, utcnow
+from storage.models.base import CLOCK, Base, ExactDecimal, Points, UTCDateTime, utcnow
 from storage.models.cluster import Cluster, ClusterKind, Unit
 from storage.models.conversation import ConversationState
 from storage.models.outbox import (
@@ -39,6 +39,7 @@ from storage.models.update import ProcessedUpdate
 from storage.models.year import ChairHandover, EmulationYear, Office, Phase, PhaseKind
 
 __all__ = [
+    "CLOCK",
     "Adjustment",
     "AuditLog",
     "Ballot",

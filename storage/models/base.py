@@ -32,7 +32,7 @@ loaded afterwards.
 """
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -55,9 +55,35 @@ POINTS_PRECISION = 8
 POINTS_SCALE = 2
 
 
+class Clock:
+    """Where the bot reads the time: the system clock, or a moved one (the harness and the
+    demo travel forward to a deadline instead of waiting for it). One per process; every
+    `utcnow()` reads it, so rules, services, the sender and the scheduler agree on "now"."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+        self.fixed: datetime | None = None
+
+    def now(self) -> datetime:
+        return self.fixed if self.fixed is not None else datetime.now(UTC) + self.offset
+
+    def travel(self, delta: timedelta) -> None:
+        """Move time forward (or back) by `delta`, keeping it running."""
+        if self.fixed is not None:
+            self.fixed += delta
+        else:
+            self.offset += delta
+
+    def reset(self) -> None:
+        self.offset, self.fixed = timedelta(0), None
+
+
+CLOCK = Clock()
+
+
 def utcnow() -> datetime:
     """The current time, aware, in UTC: the only kind of datetime the database stores."""
-    return datetime.now(UTC)
+    return CLOCK.now()
 
 
 class UTCDateTime(TypeDecorator[datetime]):
