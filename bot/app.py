@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from telegram import (
@@ -18,6 +19,7 @@ from bot.commands import GROUP, PRIVATE, menu
 from bot.i18n import SUPPORTED_LOCALES, _, set_fallback_locale, use_locale
 from bot.services.notify import set_bot_username
 from bot.services.outbox import OutboxRateLimiter, OutboxSender
+from bot.services.scheduler import Scheduler
 from bot.settings import Settings
 from bot.update_processor import KeyedUpdateProcessor
 from handlers import register_all
@@ -70,6 +72,8 @@ def build_application(
     app.bot_data["settings"] = settings
     app.bot_data["db"] = db
     app.bot_data["outbox"] = OutboxSender(app)
+    app.bot_data["scheduler"] = Scheduler(app)
+    app.bot_data["clock_moved"] = functools.partial(due_work, app)
     register_all(app)
     return app
 
@@ -78,6 +82,14 @@ async def post_init(app: Application) -> None:
     set_bot_username(app.bot.username)
     await publish_commands(app)
     app.bot_data["outbox"].start()  # the outbox's sender (bot/services/outbox.py)
+    app.bot_data["scheduler"].start()  # planned openings and deadlines (bot/services/scheduler.py)
+
+
+async def due_work(app: Application) -> None:
+    """Do now what is due now: the schedule's slots, then the outbox. The offline harness and
+    the demo call it after moving the clock, instead of waiting for the timers."""
+    await app.bot_data["scheduler"].run()
+    await app.bot_data["outbox"].run()
 
 
 async def post_shutdown(app: Application) -> None:

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import inspect
 import itertools
 import json
@@ -53,6 +54,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo
 
 from telegram import Update
 from telegram.error import NetworkError, TimedOut
@@ -60,6 +62,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest, RequestData
 
 from bot.offline_html import MarkupError, ParsedText, parse_text, utf16_len
+from storage.models.base import CLOCK
 
 __all__ = ["OfflineTelegram", "Record", "SimChat", "SimUser"]
 
@@ -89,6 +92,8 @@ _BOT_COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 # same database (a restart in a test) continues after it, and the first fake of a process starts
 # at a random point: the demo may run twice on one file.
 _last_update_id = [random.SystemRandom().randrange(1, 2_000_000) * 1000]  # below 2**31, like Telegram's
+
+_VN = ZoneInfo("Asia/Ho_Chi_Minh")  # the transcript's time marks
 
 
 @dataclass
@@ -451,7 +456,7 @@ class OfflineTelegram:
         self.flood_control = False
         self.strict_html = True  # refuse a bare "&" (see bot.offline_html)
         self.clock: Callable[[], float] = time.monotonic  # flood control's clock
-        self.wallclock: Callable[[], float] = time.time  # message dates
+        self.wallclock: Callable[[], float] = lambda: CLOCK.now().timestamp()  # message dates
         self._file_meta: dict[str, dict] = {}
         self._paths: dict[str, str] = {}  # file_path -> file_id
         self._scoped_commands: dict[tuple[str, str], list[dict]] = {}
@@ -545,6 +550,19 @@ class OfflineTelegram:
         hold = self._holds.pop(cid, None)
         if hold is not None:
             hold.released.set()
+
+    async def travel(self, **delta: float) -> None:
+        """Move time forward (`days=3`, `hours=2`...) for the bot and for message dates, then
+        let the bot do what became due (planned openings, deadlines, outbox retries) as its
+        timers would have. The clock keeps running from there; `storage.models.CLOCK.reset()`
+        goes back to the system time (tests/conftest.py does it after each test)."""
+        CLOCK.travel(dt.timedelta(**delta))
+        for chat in self.chats.values():
+            chat._log.append(f"⏩ (thời gian: {CLOCK.now().astimezone(_VN):%d/%m/%Y %H:%M})")
+        assert self.app is not None, "attach the app first: `async with tg.running(app):`"
+        due_work = self.app.bot_data.get("clock_moved")
+        if due_work is not None:
+            await due_work()
 
     @property
     def unanswered_queries(self) -> list[dict]:

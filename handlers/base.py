@@ -34,6 +34,7 @@ from storage.db import Database
 from storage.models import Cluster, Person
 from storage.outbox import ENQUEUED
 from storage.people import cluster_by_chat, upsert_person
+from storage.schedule import SCHEDULED
 from storage.updates import record_processed, was_processed
 
 log = logging.getLogger(__name__)
@@ -235,6 +236,8 @@ def handler(func: HandlerFunc) -> Callable[[Update, BotContext], Awaitable[Any]]
             return
         if turn.session.info.pop(ENQUEUED, False):
             context.bot_data["outbox"].wake()  # the transaction queued messages: send them soon
+        if turn.session.info.pop(SCHEDULED, False):
+            context.bot_data["scheduler"].wake()  # a planned time moved: replan
         for send in turn.outgoing:
             try:
                 await send()

@@ -19,15 +19,15 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
 from bot import callbacks, fmt
 from bot import phases as rules
 from bot.errors import Refusal
-from bot.i18n import _, use_locale
+from bot.i18n import _
 from bot.permissions import Action
 from bot.phases import PhaseState, PhaseView, phase_name
+from bot.services import phase_flow
 from bot.services import phases as service
 from bot.services.actors import Actor, actor_in
 from bot.services.clusters import current_year
@@ -145,58 +145,9 @@ def typing_prompt(view: PhaseView, tz: ZoneInfo, now: dt.datetime) -> str:
     return text
 
 
-def announcement(change: service.PhaseChange, who: str, tz: ZoneInfo, now: dt.datetime) -> str:
-    """The group's news about a change, in the current (the cluster's) language."""
-    phase = escape(phase_name(change.kind))
-    view = change.view
-    if change.action == "close":
-        lines = [_("⏹ <b>{phase}</b> has closed.").format(phase=phase)]
-    elif change.action == "deadline":
-        lines = [
-            _("🗓 The deadline of <b>{phase}</b> is now {deadline}.").format(
-                phase=phase, deadline=fmt.datetime(view.deadline_at, tz)
-            )
-        ]
-        if view.opened_at is None and view.opens_at is not None:
-            lines.append(_("Planned opening: {opens}.").format(opens=fmt.datetime(view.opens_at, tz)))
-    else:
-        if change.action == "step_back":
-            lines = [
-                _("↩️ <b>{phase}</b> is open again; the opening of <b>{undone}</b> was undone.").format(
-                    phase=phase, undone=escape(phase_name(change.undone))
-                )
-            ]
-        elif change.action == "reopen":
-            lines = [_("📣 <b>{phase}</b> is open again.").format(phase=phase)]
-        else:
-            lines = [_("📣 <b>{phase}</b> is now open.").format(phase=phase)]
-        if change.closed is not None:
-            lines.append(_("<b>{phase}</b> has closed.").format(phase=escape(phase_name(change.closed))))
-        if change.kind != PhaseKind.CLOSED:
-            if view.deadline_at is not None:
-                lines.append(_("Deadline: {deadline}.").format(deadline=fmt.datetime(view.deadline_at, tz)))
-            else:
-                lines.append(_("No deadline has been set yet."))
-    lines.append(_("— {person}").format(person=escape(who)))
-    return "\n".join(lines)
-
-
-def announce(turn: Turn, context: BotContext, cluster: Cluster, change: service.PhaseChange, now: dt.datetime) -> None:
-    """Queue the announcement for the cluster's group (sent once the change is committed)."""
-    chat_id = cluster.telegram_chat_id
-    if chat_id is None:
-        return
-    tz = service.cluster_timezone(cluster)
-    with use_locale(cluster.locale):
-        text = announcement(change, turn.update.effective_user.full_name, tz, now)
-
-    async def send() -> None:
-        try:
-            await context.bot.send_message(chat_id, text)
-        except TelegramError:
-            log.warning("could not announce a phase change in chat %s", chat_id, exc_info=True)
-
-    turn.after_commit(send)
+async def announce(turn: Turn, context: BotContext, cluster: Cluster, change: service.PhaseChange, now: dt.datetime) -> None:
+    """Queue the group's news of the change, in the change's transaction (the outbox)."""
+    await phase_flow.announce(turn.session, cluster, change, turn.update.effective_user.full_name, now)
 
 
 # ------------------------------------------------------------------------------ /phase
@@ -293,7 +244,7 @@ async def deadline_pressed(update: Update, context: BotContext, turn: Turn, pres
 async def _changed(turn: Turn, context: BotContext, cluster: Cluster, year: EmulationYear, actor: Actor,
                    change: service.PhaseChange, now: dt.datetime) -> None:  # fmt: skip
     _show(turn, cluster, year, actor, change.views, now)
-    announce(turn, context, cluster, change, now)
+    await announce(turn, context, cluster, change, now)
     if (change.action == "close" and change.kind == PhaseKind.SIGNING) or change.closed == PhaseKind.SIGNING:
         # The pledge is frozen and its document sent when signing ends, however it ends.
         await pledge_signing.signing_closed(turn, context, year.id, now)
@@ -335,7 +286,7 @@ async def typed_deadline(update: Update, context: BotContext, turn: Turn, data: 
     )
     overview = overview_text(cluster, year, change.views, now, tz)
     turn.reply(confirmation + "\n\n" + overview, overview_keyboard(year.id, change.views, actor))
-    announce(turn, context, cluster, change, now)
+    await announce(turn, context, cluster, change, now)
 
 
 def register(app: Application) -> None:

@@ -307,7 +307,7 @@ async def conclude(turn: Turn, context: BotContext, actor: Actor, year: Emulatio
     change, outcome = await service.conclude(turn.session, actor, year.id, now)
     cluster = await turn.session.get(Cluster, year.cluster_id)
     if change is not None:
-        phase_handlers.announce(turn, context, cluster, change, now)
+        await phase_handlers.announce(turn, context, cluster, change, now)
     if outcome is None:
         turn.edit(_("The signing phase is closed. No unit had signed, so there is no document."))
         return

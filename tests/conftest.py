@@ -15,8 +15,17 @@ from bot.offline import OfflineTelegram
 from bot.settings import Settings
 from storage.db import Database
 from storage.migrate import upgrade_async
+from storage.models import CLOCK
 
 BOT_USERNAME = "ThiDuaBot"
+
+
+@pytest.fixture(autouse=True)
+def system_time():
+    """Every test starts on the system clock, whatever the one before moved it to."""
+    CLOCK.reset()
+    yield
+    CLOCK.reset()
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.clusters import current_year
 from storage.models import Cluster, EmulationYear, Phase, PhaseKind, ScoringTable, utcnow
+from storage.schedule import schedule_changed
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ async def open_phase(
     plan = rules.check_open(views, kind, now, tz)
     if deadline is not None:
         rules.check_deadline(now, deadline, now, tz)
-    return await _apply(session, actor, year_id, rows, plan, now, deadline)
+    return await _apply(session, (actor.cluster_id, actor.person_id), year_id, rows, plan, now, deadline)
 
 
 async def step_back(
@@ -137,12 +138,12 @@ async def step_back(
     rows = await ensure_phases(session, year_id)
     views = [view(rows[k]) for k in PhaseKind.ordered()]
     plan = rules.check_step_back(views, kind, now, tz)
-    return await _apply(session, actor, year_id, rows, plan, now, None)
+    return await _apply(session, (actor.cluster_id, actor.person_id), year_id, rows, plan, now, None)
 
 
 async def _apply(
     session: AsyncSession,
-    actor: Actor,
+    who: tuple[int, int | None],  # (cluster id, person id; None: the schedule)
     year_id: int,
     rows: dict[PhaseKind, Phase],
     plan: OpenPlan,
@@ -165,13 +166,15 @@ async def _apply(
     if deadline is not None:
         phase.deadline_at = deadline
     action = "step_back" if plan.undoes else "reopen" if plan.reopen else "open"
+    cluster_id, person_id = who
     record(
-        session, cluster_id=actor.cluster_id, actor_person_id=actor.person_id,
+        session, cluster_id=cluster_id, actor_person_id=person_id,
         action=f"phase.{action}", subject=f"phase:{phase.id}", year_id=year_id, kind=plan.kind,
         closed=plan.closes, undone=plan.undoes, deadline=phase.deadline_at,
     )  # fmt: skip
     if plan.kind == PhaseKind.SCORING:
-        await lock_scoring_table(session, year_id, now, actor.person_id)
+        await lock_scoring_table(session, year_id, now, person_id)
+    schedule_changed(session)
     await session.flush()
     return PhaseChange(
         action, plan.kind, [view(rows[k]) for k in PhaseKind.ordered()],
@@ -207,13 +210,47 @@ async def close_phase(
     await _year(session, actor, year_id)
     rows = await ensure_phases(session, year_id)
     rules.check_close([view(rows[k]) for k in PhaseKind.ordered()], kind)
-    rows[kind].closed_at = now
-    record(
-        session, cluster_id=actor.cluster_id, actor_person_id=actor.person_id,
-        action="phase.close", subject=f"phase:{rows[kind].id}", year_id=year_id, kind=kind,
-    )  # fmt: skip
+    change = _close(session, actor.cluster_id, actor.person_id, year_id, rows, kind, now)
     await session.flush()
+    return change
+
+
+def _close(session: AsyncSession, cluster_id: int, person_id: int | None, year_id: int,
+           rows: dict[PhaseKind, Phase], kind: PhaseKind, at: dt.datetime) -> PhaseChange:  # fmt: skip
+    rows[kind].closed_at = at
+    record(
+        session, cluster_id=cluster_id, actor_person_id=person_id,
+        action="phase.close", subject=f"phase:{rows[kind].id}", year_id=year_id, kind=kind,
+        by_schedule=person_id is None,
+    )  # fmt: skip
+    schedule_changed(session)
     return PhaseChange("close", kind, [view(rows[k]) for k in PhaseKind.ordered()])
+
+
+async def close_at_deadline(session: AsyncSession, year: EmulationYear, kind: PhaseKind,
+                            deadline: dt.datetime) -> PhaseChange | None:  # fmt: skip
+    """The scheduler's close: `kind` is still open with this very deadline (not moved, not
+    closed by hand meanwhile) → closed as of the deadline; else None and nothing changes."""
+    rows = await ensure_phases(session, year.id)
+    phase = rows[kind]
+    if not view(phase).is_open or phase.deadline_at != deadline:
+        return None
+    change = _close(session, year.cluster_id, None, year.id, rows, kind, deadline)
+    await session.flush()
+    return change
+
+
+async def open_as_planned(session: AsyncSession, year: EmulationYear, kind: PhaseKind,
+                          opens_at: dt.datetime, now: dt.datetime) -> PhaseChange | None:  # fmt: skip
+    """The scheduler's opening: `kind` still waits for this planned opening → opened now (by
+    the same rules as a person's opening, which may refuse); else None."""
+    rows = await ensure_phases(session, year.id)
+    phase = rows[kind]
+    if phase.opened_at is not None or phase.opens_at != opens_at:
+        return None
+    tz = cluster_timezone(await session.get(Cluster, year.cluster_id))
+    plan = rules.check_open([view(rows[k]) for k in PhaseKind.ordered()], kind, now, tz)
+    return await _apply(session, (year.cluster_id, None), year.id, rows, plan, now, None)
 
 
 async def set_deadline(
@@ -242,6 +279,7 @@ async def set_deadline(
         action="phase.deadline", subject=f"phase:{phase.id}", year_id=year_id, kind=kind,
         before=before, after=phase.deadline_at, opens_at=opens_at,
     )  # fmt: skip
+    schedule_changed(session)
     await session.flush()
     return PhaseChange("deadline", kind, [view(rows[k]) for k in PhaseKind.ordered()])
 

@@ -1,0 +1,172 @@
+"""Phases that act by themselves (issue 9, items 6–8): a deadline closes its phase and a planned
+opening opens one, the group is told through the outbox, a deadline that passed while the bot
+was stopped is handled once at the next start, and two instances on one database act once.
+
+Time is moved with the harness (`tg.travel`), never waited for; the real Application, its
+scheduler, its sender and a real database (SQLite, or PostgreSQL with
+THIDUA_TEST_DATABASE_URL) do the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from bot.offline import OfflineTelegram
+from storage.models import CLOCK, AuditLog, OutboxMessage, Phase, PhaseKind, ScheduleRun
+from tests.conftest import make_app
+from tests.support import BOT, bound_cluster
+
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+OPEN_REGISTRATION = "▶️ Mở Đăng ký thi đua"
+
+
+def announcements(group) -> list[str]:
+    return [t for t in group.texts() if "\n— " in t]
+
+
+def local(days: int, hour: int = 17) -> dt.datetime:
+    """`days` from the (moved) now, at `hour`:00 in Hồ Chí Minh City."""
+    day = (CLOCK.now().astimezone(HCM) + dt.timedelta(days=days)).date()
+    return dt.datetime(day.year, day.month, day.day, hour, tzinfo=HCM)
+
+
+def typed(when: dt.datetime) -> str:
+    return f"{when:%d/%m/%Y %H:%M}"
+
+
+async def phase(db, year_id: int, kind: PhaseKind) -> Phase:
+    async with db.session() as s:
+        return await s.scalar(select(Phase).where(Phase.year_id == year_id, Phase.kind == kind))
+
+
+async def open_registration_with_deadline(scene, deadline: dt.datetime) -> None:
+    admin = scene.admin
+    await admin.send("/phase")
+    await admin.press(OPEN_REGISTRATION)
+    await admin.press("🗓 Đặt hạn chót")
+    await admin.press("✍️ Nhập ngày giờ")
+    await admin.send(typed(deadline))
+    assert "Đã lưu" in admin.private.last.plain, admin.private.last.plain
+
+
+async def test_a_deadline_closes_its_phase_by_itself_and_the_group_is_told_once(tg, db):
+    scene = await bound_cluster(tg, db)
+    deadline = local(2)
+    await open_registration_with_deadline(scene, deadline)
+    before = len(announcements(scene.group))
+    await tg.travel(days=1)  # not yet
+    assert (await phase(db, scene.year_id, PhaseKind.REGISTRATION)).closed_at is None
+    assert len(announcements(scene.group)) == before
+    await tg.travel(days=2)
+    closed = await phase(db, scene.year_id, PhaseKind.REGISTRATION)
+    assert closed.closed_at == deadline  # closed as of its deadline
+    news = announcements(scene.group)[before:]
+    assert len(news) == 1, news
+    assert news[0].startswith("⏹ Giai đoạn Đăng ký thi đua đã kết thúc.")
+    assert "— theo lịch" in news[0]
+    await tg.travel(hours=1)  # the timer firing again finds the slot handled
+    assert len(announcements(scene.group)) == before + 1
+    async with db.session() as s:
+        closes = await s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "phase.close"))
+        assert closes == 1
+        audit = await s.scalar(select(AuditLog).where(AuditLog.action == "phase.close"))
+        assert audit.actor_person_id is None  # done by the schedule, not by a person
+    # after the deadline, acting in the phase is refused as before
+    await scene.admin.send("/phase")
+    assert "✅ Đăng ký thi đua" in scene.admin.private.last.plain
+
+
+async def test_a_moved_deadline_acts_at_its_new_time_only(tg, db):
+    scene = await bound_cluster(tg, db)
+    await open_registration_with_deadline(scene, local(2))
+    admin = scene.admin
+    await admin.send("/phase")
+    await admin.press("🗓 Đặt hạn chót")
+    await admin.press("✍️ Nhập ngày giờ")
+    later = local(5)
+    await admin.send(typed(later))
+    await tg.travel(days=3)
+    assert (await phase(db, scene.year_id, PhaseKind.REGISTRATION)).closed_at is None
+    await tg.travel(days=3)
+    assert (await phase(db, scene.year_id, PhaseKind.REGISTRATION)).closed_at == later
+
+
+async def test_a_phase_closed_by_hand_before_its_deadline_is_left_alone(tg, db):
+    scene = await bound_cluster(tg, db)
+    await open_registration_with_deadline(scene, local(2))
+    await scene.admin.send("/phase")
+    await scene.admin.press("⏹ Đóng Đăng ký thi đua")
+    closed_at = (await phase(db, scene.year_id, PhaseKind.REGISTRATION)).closed_at
+    count = len(announcements(scene.group))
+    await tg.travel(days=3)
+    assert (await phase(db, scene.year_id, PhaseKind.REGISTRATION)).closed_at == closed_at
+    assert len(announcements(scene.group)) == count
+
+
+async def test_a_planned_opening_opens_the_phase_and_closes_the_one_before(tg, db):
+    scene = await bound_cluster(tg, db)
+    admin = scene.admin
+    await admin.send("/phase")
+    await admin.press("🗓 Đặt hạn chót")  # nothing open: registration, the next one, is planned
+    await admin.press("✍️ Nhập ngày giờ")
+    opens, deadline = local(1, 8), local(4)
+    await admin.send(f"{typed(opens)} - {typed(deadline)}")
+    assert "Đã lưu" in admin.private.last.plain
+    await tg.travel(days=2)
+    registration = await phase(db, scene.year_id, PhaseKind.REGISTRATION)
+    assert registration.opened_at is not None and registration.closed_at is None
+    news = announcements(scene.group)[-1]
+    assert news.startswith("📣 Giai đoạn Đăng ký thi đua đã mở.") and "— theo lịch" in news
+    assert f"Hạn chót: {deadline:%d/%m/%Y %H:%M}." in news
+    await tg.travel(days=3)
+    assert (await phase(db, scene.year_id, PhaseKind.REGISTRATION)).closed_at == deadline
+
+
+async def test_a_deadline_passed_while_the_bot_was_stopped_is_handled_once_at_start(tg, db, settings):
+    scene = await bound_cluster(tg, db)
+    deadline = local(2)
+    await open_registration_with_deadline(scene, deadline)
+    group_id = scene.group.id
+    sent_before = len(announcements(scene.group))
+    await tg.app.stop()  # the bot stops; the deadline passes meanwhile
+    CLOCK.travel(dt.timedelta(days=3))
+    for _restart in range(2):  # started again, twice: the slot is handled at the first start only
+        harness = OfflineTelegram(bot_username=BOT)
+        harness.chats[group_id] = scene.group  # the same group, as Telegram keeps it
+        scene.group.tg = harness
+        app = make_app(settings, db, harness)
+        async with harness.running(app):
+            for _ in range(500):
+                if app.bot_data["scheduler"].runs and app.bot_data["outbox"].runs:
+                    break
+                await asyncio.sleep(0.01)
+            await app.bot_data["outbox"].run()
+    assert (await phase(db, scene.year_id, PhaseKind.REGISTRATION)).closed_at == deadline
+    news = announcements(scene.group)[sent_before:]
+    assert len(news) == 1 and news[0].startswith("⏹ Giai đoạn Đăng ký thi đua đã kết thúc."), news
+    async with db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(ScheduleRun)) == 1
+
+
+async def test_two_instances_on_one_database_close_once_and_announce_once(tg, db, settings):
+    scene = await bound_cluster(tg, db)
+    deadline = local(2)
+    await open_registration_with_deadline(scene, deadline)
+    other = OfflineTelegram(bot_username=BOT)
+    second = make_app(settings, db, other)
+    async with other.running(second):
+        CLOCK.travel(dt.timedelta(days=3))
+        first = tg.app.bot_data["scheduler"]
+        handled = await asyncio.gather(first.run(), second.bot_data["scheduler"].run())
+        assert sorted(handled) == [0, 1]
+        async with db.session() as s:
+            queued = await s.scalar(select(func.count()).select_from(OutboxMessage).where(
+                OutboxMessage.chat_id == scene.group.id, OutboxMessage.dedupe_key.like("phase.close:%")))  # fmt: skip
+            assert queued == 1
+            closes = await s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "phase.close"))
+            assert closes == 1
+    assert (await phase(db, scene.year_id, PhaseKind.REGISTRATION)).closed_at == deadline
