@@ -771,7 +771,19 @@ VERIFY = Namespace(
     DisputeStep, DisputeKeep,
 )  # fmt: skip
 
+# ------------------------------------------------------------------------------ dl: undelivered
+
+
+@dataclasses.dataclass(frozen=True)
+class DeliveryAgain(Button, ns="dl", tag="again"):
+    """`dl:again:<cluster>` — queue the cluster's parked messages again (/undelivered)."""
+
+    cluster_id: Id
+
+
+DELIVERY = Namespace("dl", DeliveryAgain)
+
 NAMESPACES = (
     CLUSTER, LANGUAGE, SETUP_KIND, SETUP_YEAR, SETUP_ASK, UNITS, INVITE, CHAIR, TABLE, PHASE, PLEDGE, REVIEW,
-    SIGNING, PLEDGES, SCORE, SCORES, VERIFY,
+    SIGNING, PLEDGES, SCORE, SCORES, VERIFY, DELIVERY,
 )  # fmt: skip

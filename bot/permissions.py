@@ -44,6 +44,7 @@ class Action(StrEnum):
     VIEW_TABLE = "view_table"  # see and download the scoring table
     MANAGE_TABLE = "manage_table"  # replace the scoring table
     VIEW_STATUS_DETAILS = "view_status_details"  # names of units not done yet
+    MANAGE_DELIVERY = "manage_delivery"  # messages the bot could not deliver: list, send again
     # Pledges (issue 4)
     EDIT_PLEDGE = "edit_pledge"  # draft, submit, fix a returned pledge, sign, amend: own unit
     REVIEW_PLEDGE = "review_pledge"  # accept or return a submitted pledge
@@ -81,6 +82,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.VIEW_TABLE: _EVERYONE_IN_CLUSTER,
     Action.MANAGE_TABLE: frozenset({Role.ADMIN, Role.SECRETARIAT}),
     Action.VIEW_STATUS_DETAILS: frozenset({Role.ADMIN, Role.CHAIR, Role.SECRETARIAT}),
+    Action.MANAGE_DELIVERY: frozenset({Role.ADMIN, Role.SECRETARIAT}),
 }
 
 

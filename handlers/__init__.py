@@ -29,13 +29,14 @@ def register_all(app: Application) -> None:
         start,
         status,
         table,
+        undelivered,
         units,
         verify,
     )
 
     for module in (
         start, lang, group, setup, clusters, units, invites, members, chair,
-        table, phase, status, score, verify, scores, pledge, pledge_review, pledge_signing,
+        table, phase, status, undelivered, score, verify, scores, pledge, pledge_review, pledge_signing,
         pledge_list, awaiting, errors, fallback,
     ):  # fmt: skip
         module.register(app)

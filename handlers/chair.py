@@ -9,10 +9,10 @@ from telegram.ext import Application, CommandHandler
 
 from bot import callbacks
 from bot.errors import Refusal
-from bot.i18n import _, use_locale
+from bot.i18n import _
 from bot.permissions import Action, Role, role_name
 from bot.services import clusters as service
-from handlers.base import BotContext, Turn, announce, handler
+from handlers.base import BotContext, Turn, handler
 from handlers.buttons import dispatch
 from handlers.clusters import acting_from_button, acting_in, rerunnable
 from handlers.keyboards import unit_picker
@@ -79,14 +79,8 @@ async def assign(update: Update, context: BotContext, turn: Turn, press: callbac
     actor.require(Action.ASSIGN_CHAIR)
     office = press.office
     year = await service.current_year(turn.session, cluster.id)
-    unit = await service.assign_office(turn.session, actor, year, office, press.unit_id)
+    await service.assign_office(turn.session, actor, year, office, press.unit_id)
     turn.edit(await summary(turn, cluster), menu(cluster.id))
-    if cluster.telegram_chat_id is not None:
-        with use_locale(cluster.locale):
-            note = _("{role} of {year}: <b>{unit}</b>.").format(
-                role=role_name(OFFICE_ROLES[office]), year=year.year, unit=escape(unit.name)
-            )
-        turn.after_commit(lambda: announce(context.bot, cluster.telegram_chat_id, note))
 
 
 def register(app: Application) -> None:

@@ -7,6 +7,7 @@ from telegram.constants import ChatType
 from telegram.ext import Application, ChatMemberHandler
 
 from bot import render
+from bot.services import undelivered
 from handlers.base import BotContext, Turn, handler
 
 _OUTSIDE = {ChatMember.LEFT, ChatMember.BANNED}
@@ -16,11 +17,13 @@ _INSIDE = {ChatMember.MEMBER, ChatMember.ADMINISTRATOR, ChatMember.OWNER, ChatMe
 @handler
 async def bot_membership(update: Update, context: BotContext, turn: Turn) -> None:
     change = update.my_chat_member
-    if change.chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
-        return
     joined = (
         change.old_chat_member.status in _OUTSIDE and change.new_chat_member.status in _INSIDE
     )
+    if joined:  # a group added the bot (back), a person unblocked it: it is reachable again
+        await undelivered.reachable_again(turn.session, change.chat.id)
+    if change.chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
+        return
     if joined:
         turn.reply(render.group_greeting(context.bot.username))
 

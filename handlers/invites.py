@@ -10,11 +10,11 @@ from telegram.ext import Application, CommandHandler
 
 from bot import callbacks, fmt
 from bot.errors import Refusal
-from bot.i18n import _, use_locale
+from bot.i18n import _
 from bot.invites import deep_link
 from bot.permissions import Action, role_name
 from bot.services import invites as service
-from handlers.base import BotContext, Turn, announce, handler
+from handlers.base import BotContext, Turn, handler
 from handlers.buttons import dispatch, stale
 from handlers.clusters import acting_from_button, acting_in, rerunnable
 from handlers.keyboards import unit_picker
@@ -143,14 +143,6 @@ async def confirm(update: Update, context: BotContext, turn: Turn, press: callba
         cluster=escape(offer.cluster_name),
     )
     turn.edit(text + "\n\n" + _("Type /help to see what you can do."))
-    cluster = await turn.session.get(Cluster, offer.cluster_id)
-    if cluster.telegram_chat_id is not None:
-        with use_locale(cluster.locale):
-            note = _("{person} joined as {role}.").format(
-                person=escape(update.effective_user.full_name),
-                role=role_name(offer.role) + (f" — {escape(offer.unit_name)}" if offer.unit_name else ""),
-            )
-        turn.after_commit(lambda: announce(context.bot, cluster.telegram_chat_id, note))
 
 
 def register(app: Application) -> None:

@@ -10,6 +10,7 @@ from bot.commands import GROUP, PRIVATE, commands_for
 from bot.i18n import _
 from bot.invites import PREFIX
 from bot.permissions import cluster_roles
+from bot.services import undelivered
 from handlers.base import BotContext, Turn, handler
 from handlers.invites import open_link
 from storage.people import roles_of
@@ -20,6 +21,7 @@ async def start(update: Update, context: BotContext, turn: Turn) -> None:
     if not turn.private:
         turn.reply(render.group_greeting(context.bot.username))
         return
+    await undelivered.reachable_again(turn.session, update.effective_chat.id)  # unblocked, perhaps
     if context.args:
         payload = context.args[0]
         if payload.startswith(PREFIX):

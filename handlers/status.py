@@ -15,7 +15,7 @@ from telegram.ext import Application, CommandHandler
 
 from bot import phases as rules
 from bot import render
-from bot.i18n import _
+from bot.i18n import _, ngettext
 from bot.services.actors import actor_in
 from bot.services.status import StatusReport, StepStatus, status_report
 from handlers.base import BotContext, Turn, handler
@@ -55,6 +55,10 @@ def status_lines(report: StatusReport, public: bool) -> list[str]:
         else _("📊 <b>{cluster}</b>").format(cluster=escape(report.cluster_name))
     )
     lines = [head, rules.current_text(report.views, report.now, report.tz)]
+    if report.undelivered:
+        lines.append(ngettext("📭 {count} message could not be delivered: /undelivered",
+                              "📭 {count} messages could not be delivered: /undelivered",
+                              report.undelivered).format(count=report.undelivered))  # fmt: skip
     if report.year is None:
         lines.append(_("This cluster has no emulation year yet."))
         return lines

@@ -16,7 +16,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -219,6 +219,57 @@ async def mark_unreachable(session: AsyncSession, row: OutboxMessage, token: str
     )
 
 
+async def reachable_again(session: AsyncSession, chat_id: int, now: datetime,
+                          window: timedelta = timedelta(days=7)) -> int:  # fmt: skip
+    """The chat talks to the bot again (a person unblocked it and pressed Start, the group
+    added it back): it is no longer recorded as unreachable, and what Telegram refused for it
+    in the last `window` is queued again (older notices are history). Returns how many."""
+    gone = await session.execute(delete(UnreachableChat).where(UnreachableChat.chat_id == chat_id))
+    if not gone.rowcount:
+        return 0
+    requeued = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.chat_id == chat_id, OutboxMessage.status == OutboxStatus.UNREACHABLE,
+               OutboxMessage.created_at >= now - window)  # fmt: skip
+        .values(status=OutboxStatus.PENDING, not_before=now, attempts=0, last_error=None,
+                claimed_until=None, claim_token=None)  # fmt: skip
+    )
+    if requeued.rowcount:
+        session.info[ENQUEUED] = True
+    return requeued.rowcount
+
+
+async def unreachable_since(session: AsyncSession, chat_id: int) -> datetime | None:
+    return await session.scalar(select(UnreachableChat.since).where(UnreachableChat.chat_id == chat_id))
+
+
+async def parked_rows(session: AsyncSession, cluster_id: int, limit: int = 50) -> Sequence[OutboxMessage]:
+    """The cluster's messages that will not go by themselves: parked, or to an unreachable
+    chat; newest first."""
+    return (
+        await session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.cluster_id == cluster_id,
+                   OutboxMessage.status.in_([OutboxStatus.PARKED, OutboxStatus.UNREACHABLE]))  # fmt: skip
+            .order_by(OutboxMessage.id.desc())
+            .limit(limit)
+        )
+    ).all()
+
+
+async def send_parked_again(session: AsyncSession, cluster_id: int, now: datetime) -> int:
+    """The administrator's "send again": every parked row of the cluster is due now, with its
+    attempts counted afresh (rows to unreachable chats wait for the chat to come back)."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.cluster_id == cluster_id, OutboxMessage.status == OutboxStatus.PARKED)
+        .values(status=OutboxStatus.PENDING, not_before=now, attempts=0, claimed_until=None, claim_token=None)
+    )
+    if result.rowcount:
+        session.info[ENQUEUED] = True
+    return result.rowcount
+
+
 async def unreachable_chats(session: AsyncSession, cluster_id: int) -> Sequence[UnreachableChat]:
     return (
         await session.scalars(select(UnreachableChat).where(UnreachableChat.cluster_id == cluster_id))
@@ -226,9 +277,10 @@ async def unreachable_chats(session: AsyncSession, cluster_id: int) -> Sequence[
 
 
 async def count_parked(session: AsyncSession, cluster_id: int) -> int:
-    rows = await session.scalars(
-        select(OutboxMessage.id).where(
-            OutboxMessage.cluster_id == cluster_id, OutboxMessage.status == OutboxStatus.PARKED
+    """Messages of the cluster that will not go by themselves (parked, or unreachable)."""
+    return await session.scalar(
+        select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.cluster_id == cluster_id,
+            OutboxMessage.status.in_([OutboxStatus.PARKED, OutboxStatus.UNREACHABLE]),
         )
-    )
-    return len(rows.all())
+    ) or 0

@@ -15,15 +15,17 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import setup_input
 from bot.errors import Refusal
 from bot.i18n import _
 from bot.permissions import Action
+from bot.services import notify
 from bot.services.actors import Actor
 from bot.services.audit import record
+from bot.views import members
 from storage.models import (
     ChairHandover,
     Cluster,
@@ -260,4 +262,8 @@ async def assign_office(
         action=f"office.{office.value}", subject=f"year:{year.id}", before=before, after=unit.id,
     )
     await session.flush()
+    cluster = await session.get(Cluster, actor.cluster_id)
+    handover = await session.scalar(select(func.count()).select_from(ChairHandover).where(ChairHandover.year_id == year.id))
+    await notify.to_group(session, cluster, f"office.{office.value}:{year.id}:{handover}",
+                          lambda: members.office_taken(office, year.year, unit.name))  # fmt: skip
     return unit

@@ -11,9 +11,11 @@ from bot import invites as rules
 from bot.errors import Refusal
 from bot.i18n import _
 from bot.permissions import Action
+from bot.services import notify
 from bot.services.actors import Actor
 from bot.services.audit import record
-from storage.models import Cluster, Invite, RoleAssignment, Unit
+from bot.views import members
+from storage.models import Cluster, Invite, Person, RoleAssignment, Unit
 from storage.units import active_representatives, invite_by_hash, role_row, unit_in_cluster
 
 
@@ -119,6 +121,10 @@ async def accept_invite(
         action="invite.accept", subject=f"invite:{invite.id}", role=invite.role, unit_id=invite.unit_id,
     )
     await session.flush()
+    person = await session.get(Person, person_id)
+    cluster = await session.get(Cluster, invite.cluster_id)
+    await notify.to_group(session, cluster, f"invite.accepted:{invite.id}",
+                          lambda: members.joined(person.full_name, offer.role, offer.unit_name))  # fmt: skip
     return offer
 
 

@@ -264,9 +264,12 @@ class OutboxSender:
             await session.commit()
 
     async def _tell_administrators(self, session: Any, row: OutboxMessage) -> None:
-        """Once per unreachable chat: the key is the chat's id."""
+        """Once per unreachable spell of a chat: the key is the chat's id and since when it is
+        unreachable (it becomes reachable again with `storage.outbox.reachable_again`)."""
         if row.cluster_id is None:
             return
+        since = await store.unreachable_since(session, row.chat_id)
+        since = since.isoformat() if since is not None else ""
         cluster = await session.get(Cluster, row.cluster_id)
         if cluster is None:
             return
@@ -292,6 +295,6 @@ class OutboxSender:
                              "the bot. Messages to them are not delivered.").format(
                         person=html.escape(who or ""), cluster=html.escape(cluster.name))  # fmt: skip
             await store.enqueue(session, chat_id=admin.telegram_user_id,
-                                key=f"unreachable:{row.chat_id}:to:{admin.telegram_user_id}",
+                                key=f"unreachable:{row.chat_id}:{since}:to:{admin.telegram_user_id}",
                                 payload={"text": text}, recipient=RecipientKind.PERSON,
                                 cluster_id=cluster.id, not_before=self.clock())  # fmt: skip

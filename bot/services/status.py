@@ -22,6 +22,7 @@ from bot.permissions import Action
 from bot.phases import PhaseView
 from bot.services.actors import Actor
 from bot.services.phases import cluster_timezone, year_views
+from bot.services.undelivered import count as undelivered_count
 from storage.models import (
     Ballot,
     BallotKind,
@@ -60,6 +61,7 @@ _SHEET_STEPS = (
 )  # fmt: skip
 
 
+
 @dataclass(frozen=True)
 class StepStatus:
     key: str
@@ -80,6 +82,7 @@ class StatusReport:
     units: int  # active units
     steps: list[StepStatus] = field(default_factory=list)
     names_shown: bool = False  # whether `missing` holds names
+    undelivered: int | None = None  # messages the bot could not deliver (private, for who can act)
 
     @property
     def current(self) -> PhaseView | None:
@@ -112,8 +115,9 @@ async def status_report(
         ).all()
     )
     names = may_see_names(actor, public)
+    undelivered = await undelivered_count(session, actor) if not public else None
     report = StatusReport(cluster.name, year.year if year else None, tz, now, views, len(units),
-                          names_shown=names)  # fmt: skip
+                          names_shown=names, undelivered=undelivered)  # fmt: skip
     if year is None:
         return report
     own_units = set() if public or actor is None else set(actor.unit_ids)
