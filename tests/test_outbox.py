@@ -215,6 +215,14 @@ async def test_a_live_message_sends_only_its_latest_content_then_edits_it(tg, db
     assert group.texts() == ["Bảng ký: 2/3"] and group.last.edits == ["Bảng ký: 1/3"]
     [row] = await rows(db)
     assert row.status is OutboxStatus.SENT and row.telegram_message_id == group.last.message_id
+    # A group administrator deletes it: the next content is posted afresh, then edited there.
+    group.last.deleted = True
+    await live("Bảng ký: 3/3")
+    await sender.run()
+    assert group.last.text == "Bảng ký: 3/3" and group.last.message_id != row.telegram_message_id
+    [row] = await rows(db)
+    assert row.status is OutboxStatus.SENT and row.telegram_message_id == group.last.message_id
+    tg.rejections.clear()  # the refused edit of the deleted message was the point
 
 
 async def test_a_restart_with_pending_and_claimed_rows_delivers_each_once(settings, db) -> None:

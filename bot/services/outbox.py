@@ -237,9 +237,14 @@ class OutboxSender:
                                                    message_id=row.telegram_message_id,
                                                    reply_markup=keyboard, **self._limits())  # fmt: skip
             except BadRequest as error:
-                if "not modified" not in error.message.lower():
-                    raise
-                return None
+                if "not modified" in error.message.lower():
+                    return None
+                # Gone (deleted by a group administrator, too old to edit): post it afresh,
+                # and the new message is the one edited from now on.
+                log.info("live message %s in chat %s cannot be edited (%s); posting it again",
+                         row.telegram_message_id, row.chat_id, error.message)  # fmt: skip
+                sent = await bot.send_message(row.chat_id, payload["text"], reply_markup=keyboard,
+                                              **self._limits())  # fmt: skip
         else:
             sent = await bot.send_message(row.chat_id, payload["text"], reply_markup=keyboard,
                                           **self._limits())  # fmt: skip
