@@ -26,6 +26,7 @@ from bot.settings import Settings
 from handlers.keyboards import label
 from storage.db import Database
 from storage.migrate import upgrade_async
+from storage.models import utcnow
 
 BOT_USERNAME = "ThiDuaBot"
 # The nine units of the 2024 economic cluster (seed article 001), chair and vice-chair first.
@@ -85,6 +86,8 @@ async def play(tg: OfflineTelegram, people: DemoPeople) -> list[SimChat]:
     await pledge_scene(tg, admin, cast.chair_rep, reps, group, bot)
     # Scoring: self-assessment with evidence, verification, a dispute decided, the table.
     await scoring_scene(tg, admin, cast.chair_rep, reps, group, bot)
+    # A deadline acts by itself: two days later the open phase closes and the group is told.
+    await deadline_scene(tg, admin)
     await cast.chair_rep.send(f"/status@{bot}", chat=group)
     return [admin.private, cast.chair_rep.private, reps[2].private, reps[4].private, group]
 
@@ -141,13 +144,25 @@ async def setup_scene(tg: OfflineTelegram, people: DemoPeople) -> Cast:
     await admin.send("/phase")
     await admin.press("🗓 Đặt hạn chót")
     await admin.press("✍️ Nhập ngày giờ")
-    deadline = dt.datetime.now(dt.UTC).astimezone(ZoneInfo("Asia/Ho_Chi_Minh")) + dt.timedelta(days=30)
+    deadline = utcnow().astimezone(ZoneInfo("Asia/Ho_Chi_Minh")) + dt.timedelta(days=30)
     await admin.send(deadline.strftime("%d/%m/%Y 17:00"))
     await admin.send("/table")
     await chair_rep.send(f"/status@{bot}", chat=group)
     await admin.send("/status")
     return Cast(admin, reps, group)
 
+
+
+async def deadline_scene(tg: OfflineTelegram, admin: SimUser) -> None:
+    """The administrator sets tomorrow 17:00 as the open phase's deadline; the demo's clock
+    then jumps two days (`tg.travel`), and the bot closes the phase by itself."""
+    await admin.send("/phase")
+    await admin.press("🗓 Đặt hạn chót")
+    await admin.press("✍️ Nhập ngày giờ")
+    tomorrow = utcnow().astimezone(ZoneInfo("Asia/Ho_Chi_Minh")) + dt.timedelta(days=1)
+    await admin.send(tomorrow.strftime("%d/%m/%Y 17:00"))
+    await tg.travel(days=2)
+    await admin.send("/phase")
 
 
 async def run_demo(settings: Settings, out: TextIO | None = None) -> bool:

@@ -40,6 +40,7 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any
 
+from apscheduler.jobstores.base import JobLookupError
 from sqlalchemy import select
 from telegram import InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
@@ -157,7 +158,8 @@ class OutboxSender:
         """Keep one timer, for the next row that comes due."""
         queue = self.app.job_queue
         if self._timer is not None:
-            self._timer.schedule_removal()
+            with contextlib.suppress(JobLookupError):  # it ran already (run_once jobs remove themselves)
+                self._timer.schedule_removal()
             self._timer = None
         if due is None or queue is None or not self.app.running:
             return

@@ -19,12 +19,14 @@ Time comes from `storage.models.utcnow` (the process clock the harness and the d
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from apscheduler.jobstores.base import JobLookupError
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import Application, Job
@@ -218,7 +220,8 @@ class Scheduler:
     def _plan(self, due: dt.datetime | None) -> None:
         queue = self.app.job_queue
         if self._timer is not None:
-            self._timer.schedule_removal()
+            with contextlib.suppress(JobLookupError):  # it ran already (run_once jobs remove themselves)
+                self._timer.schedule_removal()
             self._timer = None
         if due is None or queue is None or not self.app.running:
             return
