@@ -70,7 +70,7 @@ async def a_year_in_progress(db, scene) -> list[int]:
             VoterRegister(ballot_id=ballot.id, unit_id=units[0], issued_at=NOW, cast_at=NOW),
             VoterRegister(ballot_id=ballot.id, unit_id=units[1], issued_at=NOW),  # issued, not cast
             VoterRegister(ballot_id=ballot.id, unit_id=units[2], issued_at=NOW, cast_at=NOW),
-            BallotPaper(ballot_id=ballot.id), BallotPaper(ballot_id=ballot.id),
+            BallotPaper(ballot_id=ballot.id, tracker="A2B3C4D5"), BallotPaper(ballot_id=ballot.id, tracker="Z9Y8X7W6"),
         ])  # fmt: skip
         await s.execute(update(Unit).where(Unit.id == units[8]).values(active=False))
         await s.commit()

@@ -297,7 +297,8 @@ def _column_words(name: str) -> set[str]:
 
 def test_ballot_paper_has_nothing_that_links_it_to_a_voter() -> None:
     table = BallotPaper.__table__
-    assert {c.name for c in table.columns} == {"id", "ballot_id"}
+    # the tracker is random (bot.ballots.new_tracker) and given only to the voting unit
+    assert {c.name for c in table.columns} == {"id", "ballot_id", "tracker"}
     for column in table.columns:
         words = _column_words(column.name)
         assert not words & set(IDENTIFYING), column.name
@@ -327,7 +328,7 @@ async def test_ballot_paper_keys_are_random_and_columns_match_in_the_database(
         ballot = Ballot(year_id=year.id, kind=BallotKind.FLAG, quota=1)
         s.add(ballot)
         await s.flush()
-        papers = [BallotPaper(ballot_id=ballot.id) for _ in range(20)]
+        papers = [BallotPaper(ballot_id=ballot.id, tracker=f"T{n:07d}") for n in range(20)]
         s.add_all(papers)
         await s.commit()
     ids = [p.id for p in papers]
@@ -342,7 +343,7 @@ async def test_ballot_paper_keys_are_random_and_columns_match_in_the_database(
             }
         )
     assert columns == {
-        "ballot_papers": {"id", "ballot_id"},
+        "ballot_papers": {"id", "ballot_id", "tracker"},
         "ballot_marks": {"id", "paper_id", "candidate_unit_id"},
     }
 
@@ -581,12 +582,12 @@ async def test_round_trip_of_every_model(db: Database) -> None:
         )
         s.add(runoff)
         s.add(VoterRegister(ballot_id=ballot.id, unit_id=gardeners.id, issued_at=t0, cast_at=t0))
-        paper = BallotPaper(ballot_id=ballot.id)
+        paper = BallotPaper(ballot_id=ballot.id, tracker="A2B3C4D5")
         paper.marks = [
             BallotMark(candidate_unit_id=chair.id),
             BallotMark(candidate_unit_id=vice.id),
         ]
-        abstention = BallotPaper(ballot_id=ballot.id)
+        abstention = BallotPaper(ballot_id=ballot.id, tracker="Z9Y8X7W6")
         s.add_all([paper, abstention])
 
         s.add(

@@ -42,7 +42,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.base import Base, str_enum, utcnow
@@ -88,6 +88,13 @@ class Ballot(Base):
     label: Mapped[str | None] = mapped_column(String(300))
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
+    self_vote: Mapped[bool] = mapped_column(default=False)  # may a unit mark its own name?
+    candidate_mode: Mapped[str] = mapped_column(String(10), default="all")  # bot.ballots.CandidateMode
+    deadline_at: Mapped[datetime | None]  # closes by itself then (bot/services/scheduler.py)
+    publish_choices: Mapped[bool] = mapped_column(default=True)  # the board: trackers + choices, or trackers only
+    opened_by_person_id: Mapped[int | None]  # who opened it (the audit log has the rest)
+    board_text: Mapped[str | None] = mapped_column(Text)  # the published board, after close
+    board_sha256: Mapped[str | None] = mapped_column(String(64))
 
     candidates: Mapped[list["BallotCandidate"]] = relationship(
         order_by="(BallotCandidate.position, BallotCandidate.id)",
@@ -130,14 +137,20 @@ class VoterRegister(Base):
 
 
 class BallotPaper(Base):
-    """A cast paper: random key and ballot only (see module docstring before adding a
-    column here; a test fails if a column names a unit, person or time)."""
+    """A cast paper: random key, ballot and tracker only (see module docstring before adding a
+    column here; a test fails if a column names a unit, person or time). The tracker is the
+    code the voting unit's representatives were given at casting (`bot.ballots.new_tracker`:
+    random, not derived from the unit or the time); the board lists it after close."""
 
     __tablename__ = "ballot_papers"
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = (
+        UniqueConstraint("ballot_id", "tracker"),
+        {"sqlite_with_rowid": False},
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_key)
     ballot_id: Mapped[int] = mapped_column(ForeignKey("ballots.id"), index=True)
+    tracker: Mapped[str] = mapped_column(String(16))
 
     marks: Mapped[list["BallotMark"]] = relationship(
         order_by="BallotMark.candidate_unit_id",
