@@ -69,16 +69,13 @@ def signing_opened(turn: Turn, context: BotContext, cluster_id: int, year_id: in
     `bot.services.pledges.signing_opened`.
 
     `handlers.phase` calls this without awaiting it, so it cannot write in the update's
-    transaction: the board is queued in a transaction of its own right after the commit (and
-    the sender woken). Once the phases code awaits the service in its own transaction, this
+    transaction: the board is queued in a transaction of its own right after the commit, and
+    the sender woken. Once the phases code awaits the service in its own transaction, this
     wrapper goes."""
-    db = context.db
-    sender = context.bot_data["outbox"]
+    db, sender = context.db, context.bot_data["outbox"]
 
     async def queue() -> None:
-        async with db.session() as session:
-            await service.signing_opened(session, cluster_id, year_id)
-            await session.commit()
+        await service.signing_opened_apart(db, cluster_id, year_id)
         sender.wake()
 
     turn.after_commit(queue)

@@ -19,7 +19,14 @@ from bot.i18n import use_locale
 from bot.offline import SimUser
 from bot.services import pledges as service
 from bot.services.actors import actor_in
-from storage.models import OutboxKind, OutboxMessage, OutboxStatus, PledgeStatus, RoleAssignment, utcnow
+from storage.models import (
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+    PledgeStatus,
+    RoleAssignment,
+    utcnow,
+)
 from storage.people import person_by_telegram_id, upsert_person
 from tests.support import make_representative
 from tests.test_outbox import sender_of
@@ -295,3 +302,21 @@ async def test_a_review_that_lost_to_a_withdrawal_tells_the_unit_nothing(tg, db)
     assert "người khác" in c.chair.private.last.plain or "đã thay đổi" in c.chair.private.last.plain
     assert await count_rows(db) == rows and len(rep.private.bot_messages()) == told
     assert (await pledge_of(db, c.units[2])).status == PledgeStatus.DRAFT
+
+
+async def test_the_hooks_for_the_phases_code_write_in_the_callers_transaction(tg, db):
+    c = await cast(tg, db)
+    group = c.scene.group
+    sender = tg.app.bot_data["outbox"]
+    async with db.session() as s:
+        await service.signing_opened(s, c.scene.cluster_id, c.scene.year_id)
+        await s.rollback()  # the phase did not open after all
+    await sender.run()
+    assert [r for r in await outbox(db) if r.live_key is not None] == [] and boards(group) == []
+    async with db.session() as s:
+        await service.signing_opened(s, c.scene.cluster_id, c.scene.year_id)
+        await service.signing_opened(s, c.scene.cluster_id, c.scene.year_id)  # said twice, queued once
+        await s.commit()
+    await sender.run()
+    [board] = boards(group)
+    assert "Đã ký: 0/9 đơn vị" in board.plain and board.buttons == [[SIGN]] and board.edits == []

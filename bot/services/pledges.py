@@ -56,6 +56,7 @@ from bot.services.clusters import PLACE_KEY, current_year
 from bot.services.phases import cluster_timezone, phase_views, require_phase
 from bot.views import pledges as views
 from bot.views.pledges import Board, BoardLine, PledgeCard
+from storage.db import Database
 from storage.models import (
     Cluster,
     EmulationYear,
@@ -657,6 +658,15 @@ async def signing_opened(session: AsyncSession, cluster_id: int, year_id: int) -
     cluster = await session.get(Cluster, cluster_id)
     if cluster is not None:
         await _show_board(session, cluster, year_id)
+
+
+async def signing_opened_apart(db: Database, cluster_id: int, year_id: int) -> None:
+    """`signing_opened` in a transaction of its own, committed, for a caller that cannot give
+    it the transaction that opened the phase: `handlers.phase` calls its hook without awaiting
+    it (`handlers.pledge_signing.signing_opened`). Goes once it awaits `signing_opened`."""
+    async with db.session() as session:
+        await signing_opened(session, cluster_id, year_id)
+        await session.commit()
 
 
 async def signing_closed(
