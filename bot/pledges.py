@@ -156,6 +156,25 @@ def check_reviewer(unit_id: int, chair_unit_id: int | None, roles: Iterable[str]
     require(roles, Action.REVIEW_PLEDGE)
 
 
+class Reviewer(StrEnum):
+    """In which capacity a pledge was reviewed, as the unit is told."""
+
+    CHAIR = "chair"
+    VICE_CHAIR = "vice_chair"  # the chair unit's own pledge
+    ADMIN = "admin"
+
+
+def reviewed_as(unit_id: int, chair_unit_id: int | None, roles: Iterable[str]) -> Reviewer:
+    """Who reviewed the pledge of `unit_id`, for someone `check_reviewer` let review it: the
+    vice-chair unit for the chair unit's own pledge, else the chair, else the administrator."""
+    roles = set(roles)
+    if unit_id == chair_unit_id and Role.VICE_CHAIR in roles:
+        return Reviewer.VICE_CHAIR
+    if Role.CHAIR in roles:
+        return Reviewer.CHAIR
+    return Reviewer.ADMIN
+
+
 def may_review(unit_id: int, chair_unit_id: int | None, roles: Iterable[str], own_unit_ids: Iterable[int]) -> bool:
     try:
         check_reviewer(unit_id, chair_unit_id, roles, own_unit_ids)

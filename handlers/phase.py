@@ -31,7 +31,6 @@ from bot.services import phase_flow
 from bot.services import phases as service
 from bot.services.actors import Actor, actor_in
 from bot.services.clusters import current_year
-from handlers import pledge_signing
 from handlers.awaiting import done, expect, on_input
 from handlers.base import BotContext, Turn, handler
 from handlers.buttons import dispatch
@@ -245,12 +244,8 @@ async def _changed(turn: Turn, context: BotContext, cluster: Cluster, year: Emul
                    change: service.PhaseChange, now: dt.datetime) -> None:  # fmt: skip
     _show(turn, cluster, year, actor, change.views, now)
     await announce(turn, context, cluster, change, now)
-    if (change.action == "close" and change.kind == PhaseKind.SIGNING) or change.closed == PhaseKind.SIGNING:
-        # The pledge is frozen and its document sent when signing ends, however it ends.
-        await pledge_signing.signing_closed(turn, context, year.id, now)
-    elif change.kind == PhaseKind.SIGNING and change.action in ("open", "reopen", "step_back"):
-        # The group gets its signing message, button included, as soon as signing opens.
-        pledge_signing.signing_opened(turn, context, cluster.id, year.id)
+    # The same follow-up as a deadline's (the scheduler): signing's board and document.
+    await phase_flow.after_change(turn.session, cluster, year.id, change, turn.person.id if turn.person else None, now)
 
 
 @on_input(INPUT_STEP)

@@ -27,19 +27,19 @@ from telegram.ext import Application, CommandHandler
 from bot import callbacks
 from bot import pledges as rules
 from bot.errors import Refusal
-from bot.i18n import _, use_locale
+from bot.i18n import _
 from bot.permissions import Action
 from bot.pledges import Change, ChangeKind, Op
 from bot.services import pledges as service
 from bot.services.actors import Actor, actor_in
 from bot.services.phases import cluster_timezone
+from bot.views import pledges as views
 from handlers import pledge_common as common
 from handlers.awaiting import INPUT_FLOW, done, expect, on_input
-from handlers.base import BotContext, Turn, announce, handler
+from handlers.base import BotContext, Turn, handler
 from handlers.buttons import callback_handler, pressed
 from handlers.clusters import acting_in, rerunnable, stale
 from handlers.keyboards import label
-from handlers.pledge_review import notify_reviewers
 from storage.conversation import get_state
 from storage.models import Cluster, EmulationYear, Pledge, PledgeStatus, Unit
 from storage.units import units_of
@@ -245,13 +245,13 @@ def _item_text(pledge: Pledge, item_id: int | None) -> str | None:
 
 async def attempt(turn: Turn, pledge_id: int, action: Callable[[], Awaitable[T]], *,
                   typed: str | None = None, repeat: tuple[Actor, Op] | None = None) -> T | None:  # fmt: skip
-    """Run a change in a savepoint; on a stale version show the current pledge instead (in
-    place of the pressed message, or as a new one after typed input) and return None.
-    `repeat`: who does which status change; when it lost at the database to the same
-    person's own change (two taps processed at once), it is said as done (`AlreadyDone`)."""
+    """Run a change (the service runs it in a savepoint of its own); on a stale version show
+    the current pledge instead (in place of the pressed message, or as a new one after typed
+    input) and return None. `repeat`: who does which status change; when it lost at the
+    database to the same person's own change (two taps processed at once), it is said as
+    done (`AlreadyDone`)."""
     try:
-        async with turn.session.begin_nested():
-            return await action()
+        return await action()
     except service.StaleDraft as stale_draft:
         if repeat is not None:
             current = await turn.session.get(Pledge, pledge_id, populate_existing=True)
@@ -298,29 +298,7 @@ async def apply_change(turn: Turn, context: BotContext, actor: Actor, pledge_id:
     note = "✅ " + _("Saved: {summary}.").format(summary=escape(result.summary))
     text, markup = await pledge_view(turn, result.pledge, note=note)
     (turn.edit if turn.update.callback_query else turn.reply)(text, markup)
-    if result.revision is not None:
-        await announce_amendment(turn, context, result)
     return SAVED
-
-
-async def announce_amendment(turn: Turn, context: BotContext, result: service.EditResult) -> None:
-    pledge, revision = result.pledge, result.revision
-    year = await turn.session.get(EmulationYear, pledge.year_id)
-    cluster = await turn.session.get(Cluster, year.cluster_id)
-    unit = await turn.session.get(Unit, pledge.unit_id)
-    if cluster.telegram_chat_id is None:
-        return
-    with use_locale(cluster.locale):
-        text = "\n".join([
-            _("📝 <b>{unit}</b> amended its signed pledge for {year} (amendment {n}): {summary}.").format(
-                unit=common.name_text(unit.name), year=year.year, n=revision.number,
-                summary=escape(result.summary),
-            ),
-            _("Reason: {reason}").format(reason=common.quote(revision.reason, 500)),
-            _("— {person}").format(person=escape(turn.update.effective_user.full_name)),
-        ])  # fmt: skip
-    chat_id = cluster.telegram_chat_id
-    turn.after_commit(lambda: announce(context.bot, chat_id, text))
 
 
 # ------------------------------------------------------------------------------ buttons
@@ -369,16 +347,8 @@ async def _press(turn: Turn, context: BotContext, actor: Actor, pledge: Pledge, 
         submitted = await attempt(turn, pid, lambda: service.submit(turn.session, actor, pid, version),
                                   repeat=(actor, Op.SUBMIT))  # fmt: skip
         if submitted is not None:
-            year = await turn.session.get(EmulationYear, submitted.year_id)
-            if year is not None and submitted.unit_id == year.chair_unit_id:
-                note = "📨 " + _(
-                    "Submitted. This is the chair unit's own pledge: the vice-chair unit "
-                    "(or the cluster administrator) has been told and will review it."
-                )
-            else:
-                note = "📨 " + _("Submitted. The chair has been told and will review it.")
-            turn.edit(*await pledge_view(turn, submitted, note=note))
-            await notify_reviewers(turn, context, submitted)
+            note = views.submitted_note(submitted.chair_units_own)
+            turn.edit(*await pledge_view(turn, submitted.pledge, note=note))
         return
     if action == "wd":
         withdrawn = await attempt(turn, pid, lambda: service.withdraw(turn.session, actor, pid, version),

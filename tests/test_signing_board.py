@@ -16,9 +16,8 @@ from sqlalchemy import select
 from bot.i18n import use_locale
 from bot.offline import OfflineTelegram, Record, SimChat
 from bot.offline_html import parse_text, utf16_len
-from bot.services import pledges as service
 from bot.units import MAX_NAME, MAX_UNITS
-from handlers.pledge_signing import board_view
+from bot.views.pledges import Board, BoardLine, board_view
 from storage.models import Pledge, PledgeItem, PledgeStatus, utcnow
 from tests.support import BOT, add_units, bound_cluster, make_representative, set_chair
 
@@ -136,11 +135,11 @@ async def test_the_board_of_the_largest_cluster_fits_a_message_and_counts_every_
     assert statuses == [PledgeStatus.SIGNED] * MAX_UNITS
 
 
-def board_of(names: list[str], signed: int, concluded: bool) -> service.Board:
+def board_of(names: list[str], signed: int, concluded: bool) -> Board:
     at = dt.datetime(2026, 3, 2, 1, 30, tzinfo=dt.UTC)
-    lines = tuple(service.BoardLine(name, at if n < signed else None) for n, name in enumerate(names))
-    return service.Board(1, 1, "Cụm thi đua & <các> đơn vị 🏛" * 8, 2026, -100, "vi", ZoneInfo("Asia/Ho_Chi_Minh"),
-                         7, lines, at if concluded else None)  # fmt: skip
+    lines = tuple(BoardLine(name, at if n < signed else None) for n, name in enumerate(names))
+    return Board(1, 1, "Cụm thi đua & <các> đơn vị 🏛" * 8, 2026, ZoneInfo("Asia/Ho_Chi_Minh"),
+                 lines, at if concluded else None)  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -42,5 +42,11 @@ async def after_change(session: AsyncSession, cluster: Cluster, year_id: int, ch
                        by_person_id: int | None, now: dt.datetime) -> None:  # fmt: skip
     """Signing's effects of a change: the pledge frozen and its document queued when signing
     ends (however it ends), the group's signing board posted when it opens."""
-    # Filled in when the pledges' effects move into bot/services (this session's merge).
-    return None
+    from bot.services import (
+        pledges,  # pledges import the phases' guard: import here, not at the top
+    )
+
+    if closes_signing(change):
+        await pledges.signing_closed(session, year_id, now, by_person_id=by_person_id)
+    elif opens_signing(change):
+        await pledges.signing_opened(session, cluster.id, year_id)

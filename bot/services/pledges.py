@@ -11,36 +11,56 @@ loser's `StaleDataError` becomes the same `StaleDraft`.
 Signing of the year is *concluded* when every active unit has signed, or when the chair
 closes signing; then the signed pledges form the cluster's pledge document. Units that had
 not signed by then stay as they were (the document says "not signed"): a signature is never
-recorded for a unit that did not give it. Which year is concluded, when, and the group message
-showing the signatures live in `Cluster.settings["pledge_signing"]` (no schema change).
+recorded for a unit that did not give it. Which year is concluded, and when, live in
+`Cluster.settings["pledge_signing"]` (no schema change; its former "board" entry, the group
+message's id, is no longer read: the outbox keeps the id of the live message it edits).
+
+**What is said** is queued here, in the transaction of the change (`bot.services.notify`,
+texts in `bot.views.pledges`), never sent by a handler: a submitted pledge to its reviewers,
+a review's outcome to the unit's representatives, an amendment to the group, the group's
+signing message (one live message, posted once and edited: `signing-board:<year>`) at every
+signature, and at the conclusion its final state and the document, to the group and to each
+secretariat member. Each notice's key names its event, so a repeated event sends nothing
+twice. A change that is refused, or that loses to a newer version (`StaleDraft`, in the
+savepoint each change runs in), queues nothing.
+
+The phases code calls `signing_opened` and `signing_closed` when the signing phase opens and
+closes, however it does (a button, later a deadline).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
+from typing import Concatenate, ParamSpec, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot import fmt
+from bot import fmt, pledge_document
 from bot import phases as phase_rules
 from bot import pledges as rules
 from bot.errors import Refusal
-from bot.i18n import _
+from bot.i18n import _, use_locale
 from bot.permissions import Action, Role
 from bot.pledge_document import UNKNOWN_PLACE, Amendment, PledgeDocument, UnitPledge
 from bot.pledges import Change, Item, Op, Target
-from bot.services import clusters
+from bot.services import clusters, notify
 from bot.services import phases as phase_service
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.clusters import PLACE_KEY, current_year
 from bot.services.phases import cluster_timezone, phase_views, require_phase
+from bot.views import pledges as views
+from bot.views.pledges import Board, BoardLine, PledgeCard
 from storage.models import (
     Cluster,
     EmulationYear,
+    OutboxMessage,
+    OutboxStatus,
     Person,
     PhaseKind,
     Pledge,
@@ -62,8 +82,27 @@ from storage.pledges import (
     revisions_of_year,
 )
 
-SIGNING_KEY = "pledge_signing"  # Cluster.settings: {year id: {"board": id, "concluded_at": iso, ...}}
+SIGNING_KEY = "pledge_signing"  # Cluster.settings: {year id: {"concluded_at": iso, "concluded_by": id}}
 COMMON_KEY = "pledge_common_content"
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _savepoint(
+    func: Callable[Concatenate[AsyncSession, P], Awaitable[R]],
+) -> Callable[Concatenate[AsyncSession, P], Awaitable[R]]:
+    """Run a change in a savepoint of the caller's transaction: when it is refused, or loses
+    to a newer version at the database (`StaleDraft`), what it wrote (the pledge, its audit
+    entry, its notices) is undone and the caller's session goes on, so the handler can show
+    the current pledge and still record the update."""
+
+    @functools.wraps(func)
+    async def run(session: AsyncSession, *args: P.args, **kwargs: P.kwargs) -> R:
+        async with session.begin_nested():
+            return await func(session, *args, **kwargs)
+
+    return run
 
 
 class StaleDraft(Refusal):
@@ -129,6 +168,12 @@ class SigningOutcome:
 
 
 @dataclass(frozen=True)
+class Submitted:
+    pledge: Pledge
+    chair_units_own: bool  # the chair unit's own pledge: the vice-chair unit reviews it
+
+
+@dataclass(frozen=True)
 class SignResult:
     pledge: Pledge
     outcome: SigningOutcome | None  # set when this signature was the last one
@@ -145,32 +190,6 @@ class UnitState:
     pledge_id: int | None
     version: int | None
     signed_at: dt.datetime | None
-
-
-@dataclass(frozen=True)
-class BoardLine:
-    name: str
-    signed_at: dt.datetime | None
-
-
-@dataclass(frozen=True)
-class Board:
-    """What the group's signing message shows."""
-
-    cluster_id: int
-    year_id: int
-    cluster_name: str
-    year: int
-    chat_id: int | None
-    locale: str
-    tz: ZoneInfo
-    message_id: int | None
-    lines: tuple[BoardLine, ...]
-    concluded_at: dt.datetime | None
-
-    @property
-    def signed(self) -> int:
-        return sum(1 for line in self.lines if line.signed_at is not None)
 
 
 # ----------------------------------------------------------------------------- reading
@@ -355,6 +374,7 @@ async def require_editable(session: AsyncSession, actor: Actor, pledge_id: int, 
     return pledge, op
 
 
+@_savepoint
 async def edit(
     session: AsyncSession,
     actor: Actor,
@@ -366,7 +386,8 @@ async def edit(
     now: dt.datetime | None = None,
 ) -> EditResult:
     """Apply one change to the shared draft; on a signed pledge it is an amendment, which
-    needs a reason and keeps the previous content as a `PledgeRevision`."""
+    needs a reason, keeps the previous content as a `PledgeRevision` and is announced to the
+    group."""
     now = now or utcnow()
     pledge, year = await _pledge(session, actor, pledge_id)
     _require_own(actor, pledge)
@@ -394,11 +415,15 @@ async def edit(
     _store_items(pledge, after)
     _touch(pledge, actor, now)
     await _flush(session, pledge)
+    if revision is not None:
+        await _announce_amendment(session, actor, pledge, year, revision, summary)
     return EditResult(pledge, summary, revision)
 
 
+@_savepoint
 async def submit(session: AsyncSession, actor: Actor, pledge_id: int, version: int | None,
-                 now: dt.datetime | None = None) -> Pledge:  # fmt: skip
+                 now: dt.datetime | None = None) -> Submitted:  # fmt: skip
+    """Send the pledge to its reviewers (`reviewers`), who are told in private."""
     now = now or utcnow()
     pledge, year = await _pledge(session, actor, pledge_id)
     _require_own(actor, pledge)
@@ -416,9 +441,11 @@ async def submit(session: AsyncSession, actor: Actor, pledge_id: int, version: i
         items=len(pledge.items),
     )  # fmt: skip
     await _flush(session, pledge)
-    return pledge
+    await _tell_reviewers(session, pledge, year)
+    return Submitted(pledge, chair_units_own=pledge.unit_id == year.chair_unit_id)
 
 
+@_savepoint
 async def withdraw(session: AsyncSession, actor: Actor, pledge_id: int, version: int | None,
                    now: dt.datetime | None = None) -> Pledge:  # fmt: skip
     """Take a submitted pledge back to edit it (before the chair has reviewed it)."""
@@ -442,8 +469,10 @@ async def withdraw(session: AsyncSession, actor: Actor, pledge_id: int, version:
 # ----------------------------------------------------------------------------- the chair
 
 
+@_savepoint
 async def accept(session: AsyncSession, actor: Actor, pledge_id: int, version: int | None,
                  now: dt.datetime | None = None) -> Pledge:  # fmt: skip
+    """Accept the pledge; the unit's representatives are told."""
     now = now or utcnow()
     pledge, year = await _reviewable(session, actor, pledge_id)
     _check_repeat(pledge, actor, version, Op.ACCEPT)
@@ -459,11 +488,17 @@ async def accept(session: AsyncSession, actor: Actor, pledge_id: int, version: i
         action="pledge.accept", subject=f"pledge:{pledge.id}", unit_id=pledge.unit_id,
     )  # fmt: skip
     await _flush(session, pledge)
+    reviewer = rules.reviewed_as(pledge.unit_id, year.chair_unit_id, actor.roles)
+    unit = await session.get(Unit, pledge.unit_id)
+    await _tell_unit(session, pledge, year, f"pledge.accepted:{pledge.id}:v{pledge.version}",
+                     lambda: views.accepted_notice(reviewer, year.year, unit.name, pledge.id))  # fmt: skip
     return pledge
 
 
+@_savepoint
 async def return_pledge(session: AsyncSession, actor: Actor, pledge_id: int, version: int | None,
                         comment: str | None, now: dt.datetime | None = None) -> Pledge:  # fmt: skip
+    """Return the pledge to the unit with the reviewer's comment; its representatives are told."""
     now = now or utcnow()
     pledge, year = await _reviewable(session, actor, pledge_id)
     _check_repeat(pledge, actor, version, Op.RETURN)
@@ -481,6 +516,10 @@ async def return_pledge(session: AsyncSession, actor: Actor, pledge_id: int, ver
         comment=comment,
     )  # fmt: skip
     await _flush(session, pledge)
+    reviewer = rules.reviewed_as(pledge.unit_id, year.chair_unit_id, actor.roles)
+    unit = await session.get(Unit, pledge.unit_id)
+    await _tell_unit(session, pledge, year, f"pledge.returned:{pledge.id}:v{pledge.version}",
+                     lambda: views.returned_notice(reviewer, year.year, unit.name, pledge.id, comment))  # fmt: skip
     return pledge
 
 
@@ -519,7 +558,8 @@ async def sign(
     session: AsyncSession, actor: Actor, unit_id: int | None = None, now: dt.datetime | None = None
 ) -> SignResult:
     """"Đồng ý ký giao ước": the unit's accepted pledge is signed. `unit_id` None (the group's
-    button) means the one unit the actor represents that can sign."""
+    button) means the one unit the actor represents that can sign. The group's signing
+    message is brought up to date; the last signature concludes the signing."""
     now = now or utcnow()
     actor.require(Action.EDIT_PLEDGE)
     year = await _year_of(session, actor.cluster_id)
@@ -570,6 +610,8 @@ async def sign(
     outcome = None
     if all(u.id in pledges and pledges[u.id].status == PledgeStatus.SIGNED for u in units):
         outcome = await finalize_signing(session, year.id, now)
+    if outcome is None:  # (a conclusion shows its own final board)
+        await _show_board(session, cluster, year.id)
     return SignResult(pledge, outcome)
 
 
@@ -578,9 +620,10 @@ async def finalize_signing(
 ) -> SigningOutcome | None:
     """Conclude the year's signing: the signed pledges become the cluster's pledge document.
 
-    Called when the last active unit signs, and — the hook for the phases code — whenever the
-    signing phase closes (closed with /phase, or by opening self-scoring). Idempotent: None
-    when it was concluded already, or when no unit has signed (nothing to record).
+    Called when the last active unit signs, when the chair concludes, and whenever the
+    signing phase closes (`signing_closed`). Queues the group message's final state and the
+    document for the group and every secretariat member. Idempotent: None (and nothing
+    queued) when it was concluded already, or when no unit has signed (nothing to record).
     """
     year = await session.get(EmulationYear, year_id)
     if year is None:
@@ -602,7 +645,28 @@ async def finalize_signing(
         not_signed=sorted(u.id for u in units if u.id not in {p.unit_id for p in signed}),
     )  # fmt: skip
     await session.flush()
+    await _show_board(session, cluster, year_id)
+    await _send_document(session, cluster, year)
     return SigningOutcome(cluster.id, year_id, signed_active, len(units), now)
+
+
+async def signing_opened(session: AsyncSession, cluster_id: int, year_id: int) -> None:
+    """The signing phase opened (or opened again): the group's signing message, with its
+    button, is posted so representatives can sign from the group at once; one that exists is
+    brought up to date. For the phases code, in the transaction that opened the phase."""
+    cluster = await session.get(Cluster, cluster_id)
+    if cluster is not None:
+        await _show_board(session, cluster, year_id)
+
+
+async def signing_closed(
+    session: AsyncSession, year_id: int, now: dt.datetime, by_person_id: int | None = None
+) -> SigningOutcome | None:
+    """The signing phase closed (closed with /phase or by a deadline, or by opening
+    self-scoring): conclude the signing if it was not yet, which queues the final signing
+    message and the document for the group and the secretariat. For the phases code, in the
+    transaction that closed the phase; None when there was nothing (more) to conclude."""
+    return await finalize_signing(session, year_id, now, by_person_id=by_person_id)
 
 
 async def conclude(
@@ -667,25 +731,31 @@ async def _states(session: AsyncSession, cluster_id: int, year_id: int) -> list[
 
 
 async def board_of(session: AsyncSession, cluster_id: int, year_id: int) -> Board | None:
+    """What the group's signing message shows now."""
     cluster = await session.get(Cluster, cluster_id)
     year = await session.get(EmulationYear, year_id)
     if cluster is None or year is None:
         return None
     states = await _states(session, cluster_id, year_id)
-    record_ = signing_record(cluster, year_id)
     return Board(
         cluster_id=cluster.id, year_id=year.id, cluster_name=cluster.name, year=year.year,
-        chat_id=cluster.telegram_chat_id, locale=cluster.locale, tz=cluster_timezone(cluster),
-        message_id=record_.get("board"),
+        tz=cluster_timezone(cluster),
         lines=tuple(BoardLine(s.name, s.signed_at if s.status == PledgeStatus.SIGNED else None) for s in states),
         concluded_at=concluded_at(cluster, year_id),
     )  # fmt: skip
 
 
-async def set_board_message(session: AsyncSession, cluster_id: int, year_id: int, message_id: int | None) -> None:
-    cluster = await _lock_cluster(session, cluster_id)
-    _update_signing_record(cluster, year_id, board=message_id)
-    await session.flush()
+async def card_of(session: AsyncSession, pledge: Pledge, *, ops: bool = True) -> PledgeCard:
+    """The pledge as its messages show it; `ops`: with what may be done to it now (buttons)."""
+    year = await session.get(EmulationYear, pledge.year_id)
+    unit = await session.get(Unit, pledge.unit_id)
+    cluster = await session.get(Cluster, year.cluster_id)
+    allowed = await available_ops(session, pledge) if ops else set()
+    return PledgeCard(
+        pledge_id=pledge.id, unit_name=unit.name, year=year.year, status=pledge.status,
+        version=pledge.version, review_comment=pledge.review_comment, signed_at=pledge.signed_at,
+        tz=cluster_timezone(cluster), items=tuple(items_of(pledge)), ops=frozenset(allowed),
+    )  # fmt: skip
 
 
 async def document_of(session: AsyncSession, cluster: Cluster, year: EmulationYear) -> PledgeDocument | None:
@@ -762,3 +832,70 @@ async def unit_people(session: AsyncSession, unit_id: int) -> list[Person]:
 
 async def secretariat(session: AsyncSession, cluster_id: int) -> list[Person]:
     return await people_with_role(session, cluster_id, "secretariat")
+
+
+# ----------------------------------------------------------------------------- what is said
+
+
+async def _tell_reviewers(session: AsyncSession, pledge: Pledge, year: EmulationYear) -> None:
+    """A pledge was submitted: its reviewers get it in private, with Accept / Return."""
+    card = await card_of(session, pledge)
+    await notify.to_people(session, await reviewers(session, year, pledge.unit_id),
+                           f"pledge.submitted:{pledge.id}:v{pledge.version}",
+                           lambda: notify.Note(*views.review_view(card)), cluster_id=year.cluster_id)  # fmt: skip
+
+
+async def _tell_unit(session: AsyncSession, pledge: Pledge, year: EmulationYear, key: str,
+                     render: Callable[[], views.View]) -> None:  # fmt: skip
+    """The unit's representatives are told what became of their pledge."""
+    await notify.to_people(session, await unit_people(session, pledge.unit_id), key,
+                           lambda: notify.Note(*render()), cluster_id=year.cluster_id)  # fmt: skip
+
+
+async def _announce_amendment(session: AsyncSession, actor: Actor, pledge: Pledge, year: EmulationYear,
+                              revision: PledgeRevision, summary: str) -> None:  # fmt: skip
+    cluster = await session.get(Cluster, year.cluster_id)
+    unit = await session.get(Unit, pledge.unit_id)
+    person = await session.get(Person, actor.person_id)
+    who = person.full_name if person is not None else ""
+    await notify.to_group(session, cluster, f"pledge.amended:{pledge.id}:r{revision.number}",
+                          lambda: views.amendment_note(unit.name, year.year, revision.number, summary,
+                                                       revision.reason, who))  # fmt: skip
+
+
+def board_key(year_id: int) -> str:
+    """The live message that is the group's signing board of a year."""
+    return f"signing-board:{year_id}"
+
+
+async def _show_board(session: AsyncSession, cluster: Cluster, year_id: int) -> None:
+    """Queue the group's signing message as it stands now: posted the first time, edited
+    afterwards (the outbox keeps its message id), only the latest content sent when several
+    changes come quickly. Content the message already shows, or is about to, is not queued
+    again: Telegram refuses an edit that changes nothing."""
+    board = await board_of(session, cluster.id, year_id)
+    if board is None or cluster.telegram_chat_id is None:
+        return
+    with use_locale(notify.group_locale(cluster)):
+        note = notify.Note(*views.board_view(board, notify.bot_username()))
+    key = board_key(year_id)
+    shown = (
+        await session.execute(
+            select(OutboxMessage.payload, OutboxMessage.status).where(OutboxMessage.live_key == key)
+        )
+    ).first()
+    if shown is not None and shown.payload == note.payload() and shown.status in (OutboxStatus.PENDING, OutboxStatus.SENT):
+        return
+    await notify.live_in_group(session, cluster, key, lambda: note)
+
+
+async def _send_document(session: AsyncSession, cluster: Cluster, year: EmulationYear) -> None:
+    """Signing was concluded: the document goes to the group and to each secretariat member."""
+    doc = await document_of(session, cluster, year)
+    if doc is None:
+        return
+    document = notify.Document(pledge_document.render(doc), pledge_document.file_name(year.year))
+    key = f"pledge.document:{year.id}"
+    await notify.document_to_group(session, cluster, key, document, lambda: views.caption(doc))
+    await notify.document_to_people(session, await secretariat(session, cluster.id), key, document,
+                                    lambda: views.caption(doc), cluster_id=cluster.id)  # fmt: skip
