@@ -27,19 +27,20 @@ from html import escape
 
 from sqlalchemy import inspect
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest, Forbidden
+from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
 from bot import callbacks, fmt
 from bot import scoring as arithmetic
 from bot.errors import Refusal
-from bot.i18n import _, pick_locale, use_locale
+from bot.i18n import _
 from bot.permissions import Action
 from bot.score_input import parse_score, quick_values, range_text
 from bot.scoring_table import BONUS, DEDUCTION
 from bot.services import scoring as service
 from bot.services.actors import Actor, actor_in
 from bot.services.scoring import EvidenceFile, SheetView, StaleSheet
+from bot.views.scoring import points
 from handlers.awaiting import done, expect, on_input
 from handlers.base import BotContext, Turn, handler
 from handlers.buttons import callback_handler, pressed
@@ -63,19 +64,9 @@ VALUE_STEP = "score_value"
 NOTE_STEP = "score_note"
 PER_PAGE = 8
 TEXT_BUDGET = 3800
-MINUS = "−"
 
 
 # ------------------------------------------------------------------------------ words
-
-
-def points(kind: str, value: Decimal | None) -> str:
-    """A value as the table shows it: a deduction with its minus sign."""
-    if value is None:
-        return "—"
-    if kind == DEDUCTION and value:
-        return MINUS + fmt.number(value)
-    return fmt.number(value)
 
 
 def kind_line(criterion: Criterion, bonus_cap: Decimal) -> str:
@@ -301,15 +292,17 @@ def evidence_keyboard(view: SheetView, criterion: Criterion, editing: bool = Tru
 
 
 async def send_evidence_files(bot, chat_id: int, files: Iterable, caption: Callable[[object], str]) -> None:
-    """Send evidence back by Telegram file id: no download, no upload."""
+    """Send evidence back to the person who asked, by Telegram file id: no download, no
+    upload. A direct reply, sent at once; a file Telegram refuses (an id from another bot
+    token, a file it lost, a network error) is logged and the others still go."""
     for evidence in files:
         try:
             if evidence.kind == EvidenceKind.PHOTO:
                 await bot.send_photo(chat_id, evidence.telegram_file_id, caption=caption(evidence))
             else:
                 await bot.send_document(chat_id, evidence.telegram_file_id, caption=caption(evidence))
-        except BadRequest as exc:  # a file id from another bot token, or a file Telegram lost
-            log.warning("could not resend evidence %s: %s", evidence.id, exc)
+        except TelegramError as exc:
+            log.warning("could not resend evidence %s to chat %s: %s", evidence.id, chat_id, exc)
 
 
 def evidence_caption(code: str) -> Callable[[object], str]:
@@ -317,32 +310,6 @@ def evidence_caption(code: str) -> Callable[[object], str]:
         return _("Evidence for {code}: {name}").format(code=escape(code), name=escape(evidence_name(evidence)))[:1000]
 
     return caption
-
-
-async def tell_units(
-    turn: Turn, context: BotContext, unit_ids: Iterable[int],
-    render: Callable[[], tuple[str, InlineKeyboardMarkup | None]], *, skip_person: int | None = None,
-) -> int:
-    """Queue a private message to every representative of the units, each in their own
-    language; someone who blocked the bot (or never opened it) is skipped, not an error."""
-    messages = []
-    for person in await queries.representatives_of(turn.session, set(unit_ids)):
-        if person.person_id == skip_person:
-            continue
-        with use_locale(pick_locale(person.locale, person.language_code, turn.settings.locale)):
-            text, markup = render()
-        messages.append((person.telegram_user_id, text, markup))
-
-    async def send() -> None:
-        for chat_id, text, markup in messages:
-            try:
-                await context.bot.send_message(chat_id, text, reply_markup=markup)
-            except (Forbidden, BadRequest) as exc:
-                log.info("could not tell %s: %s", chat_id, exc)
-
-    if messages:
-        turn.after_commit(send)
-    return len(messages)
 
 
 async def actor_for_sheet(turn: Turn, sheet_id: int) -> Actor:
@@ -572,16 +539,8 @@ async def _pressed(update: Update, context: BotContext, turn: Turn, actor: Actor
 
 
 async def _submit(context: BotContext, turn: Turn, actor: Actor, sheet_id: int, version: int) -> None:
-    view = await service.submit(turn.session, actor, sheet_id, version)
+    view = await service.submit(turn.session, actor, sheet_id, version)  # the unit's other representatives are told
     await show_summary(turn, view, edit=True, notice=_("✅ The sheet is submitted."))
-    who = turn.person.full_name
-    total = view.totals(arithmetic.SELF).total
-
-    def render() -> tuple[str, None]:
-        return _("📤 {who} submitted the self-scoring sheet of {unit}: {total} points.").format(
-            who=escape(who), unit=escape(view.unit.name), total=fmt.number(total)), None
-
-    await tell_units(turn, context, [view.unit.id], render, skip_person=actor.person_id)
 
 
 # ------------------------------------------------------------------------------ typed input

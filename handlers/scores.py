@@ -30,11 +30,12 @@ from bot.services.actors import Actor
 from bot.services.phases import cluster_timezone
 from bot.services.scoring import ClusterScores, SheetView
 from bot.services.verification import live_adjustment
+from bot.views.scoring import points
 from handlers.base import BotContext, Turn, handler
 from handlers.buttons import dispatch
 from handlers.clusters import acting_from_button, acting_in, rerunnable
 from handlers.keyboards import unit_picker
-from handlers.score import actor_for_sheet, points, tell_units
+from handlers.score import actor_for_sheet
 from storage.models import Cluster, SheetStatus, Unit
 
 TEXT_BUDGET = 3800
@@ -242,14 +243,7 @@ async def send_table(turn: Turn, context: BotContext, cluster: Cluster, actor: A
 
 async def reopen_pressed(update: Update, context: BotContext, turn: Turn, press: callbacks.ScoresReopen) -> None:
     actor = await actor_for_sheet(turn, press.sheet_id)
-    view = await service.reopen(turn.session, actor, press.sheet_id, press.version)
-    who = turn.person.full_name
-
-    def told() -> tuple[str, None]:
-        return _("🔓 {who} reopened the self-scoring sheet of {unit}: change it with /score and submit it "
-                 "again before the deadline.").format(who=escape(who), unit=escape(view.unit.name)), None  # fmt: skip
-
-    await tell_units(turn, context, [view.unit.id], told, skip_person=actor.person_id)
+    view = await service.reopen(turn.session, actor, press.sheet_id, press.version)  # its representatives are told
     await show_detail(turn, actor, view.cluster, view.unit.id, edit=True,
                       notice=_("🔓 The sheet is open again; its representatives are told."))  # fmt: skip
 
