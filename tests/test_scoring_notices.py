@@ -133,6 +133,8 @@ async def test_a_failed_reply_to_the_decider_still_tells_both_units(tg, db):
     assert ("editMessageText", "network") in tg.injected
     assert "⚖️ Quyết định" not in chair.private.find(card.message_id).plain  # the reply was lost
     assert said(rep, DECIDED) == 1 and said(chair_b, DECIDED) == 1
+    rows = await notices(db, "verification.decided")
+    assert {r.chat_id for r in rows} == {rep.id, chair_b.id} and all(r.status is OutboxStatus.SENT for r in rows)
     assert (await sheet_values(db, w.units[2]))[1]["1.1"][2] == Decimal("25.5")
 
 
@@ -147,6 +149,8 @@ async def test_a_failed_reply_to_the_submitter_still_tells_the_units_other_repre
     assert (await sheet_values(db, w.units[0]))[0].status == SheetStatus.SUBMITTED
     assert said(other, "Đại diện 1 đã nộp phiếu tự chấm điểm của Hội Làm vườn Việt Nam: 105 điểm.") == 1
     assert said(rep, SUBMITTED) == 0
+    [row] = await notices(db, "sheet.submitted")
+    assert (row.chat_id, row.status) == (other.id, OutboxStatus.SENT)
 
 
 # ------------------------------------------------------------------------------ refusals say nothing
@@ -170,6 +174,8 @@ async def test_refused_sheet_actions_queue_no_notice(tg, db):
     assert "Chỉ quản trị cụm hoặc Cụm trưởng mới làm được" in tg.callback_answers[-1]["text"]
     assert await outbox_size(db) == before
     assert await notices(db, "sheet.") == []
+    await w.reps[0].press_data(f"ss:r:{other_sheet}:{version}")  # the chair may: now it is told
+    assert [r.chat_id for r in await notices(db, "sheet.reopened")] == [w.reps[2].id]
 
 
 async def test_refused_verification_actions_queue_no_notice(tg, db):
