@@ -46,11 +46,9 @@ from handlers.base import BotContext, Turn, handler
 from handlers.buttons import callback_handler, pressed
 from handlers.clusters import acting_in, rerunnable, stale
 from handlers.keyboards import label, pages
-from storage import scoring as queries
 from storage.models import (
     Cluster,
     Criterion,
-    EmulationYear,
     EvidenceKind,
     Person,
     ScoreEntry,
@@ -314,11 +312,9 @@ def evidence_caption(code: str) -> Callable[[object], str]:
 
 async def actor_for_sheet(turn: Turn, sheet_id: int) -> Actor:
     """The person pressing a button about a sheet, in the sheet's cluster."""
-    sheet = await turn.session.get(ScoreSheet, sheet_id)
-    year = await turn.session.get(EmulationYear, sheet.year_id) if sheet is not None else None
-    if year is None or turn.person is None:
+    if turn.person is None:
         raise stale()
-    return await actor_in(turn.session, turn.person.id, year.cluster_id)
+    return await service.actor_for_sheet(turn.session, turn.person.id, sheet_id)
 
 
 # ------------------------------------------------------------------------------ showing
@@ -463,13 +459,7 @@ async def _pressed(update: Update, context: BotContext, turn: Turn, actor: Actor
         await after_value(turn, view, view.criterion(arg), edit=True)
         return
     if action == "f":  # send a file back (reading: no version check)
-        view = await service.load(turn.session, actor, sheet_id)
-        service.check_own_unit(actor, view.sheet.unit_id)
-        found = await queries.evidence_of(turn.session, arg or 0)
-        if found is None or found[1].sheet_id != sheet_id:
-            raise stale()
-        evidence, entry = found
-        criterion = view.criterion(entry.criterion_id)
+        criterion, evidence = await service.evidence_to_resend(turn.session, actor, sheet_id, arg or 0)
         chat_id = update.effective_chat.id
         turn.answer()
         caption = evidence_caption(criterion.code)
@@ -560,15 +550,15 @@ def _evidence_file(message: Message | None) -> EvidenceFile | None:
 
 async def _step_view(turn: Turn, data: dict) -> tuple[Actor, SheetView, Criterion] | None:
     """The sheet and criterion a step waits for, or None after explaining why not (done)."""
-    sheet_id, criterion_id = data.get("sheet_id"), data.get("criterion_id")
-    sheet = await turn.session.get(ScoreSheet, sheet_id or 0)
-    if sheet is None:
+    sheet_id, criterion_id = data.get("sheet_id") or 0, data.get("criterion_id")
+    try:
+        actor = await actor_for_sheet(turn, sheet_id)
+    except Refusal:
         await done(turn)
         turn.reply(_("That sheet no longer exists. Send /score to start again."))
         return None
-    actor = await actor_for_sheet(turn, sheet.id)
     try:
-        view = await service.editable(turn.session, actor, sheet.id, None)
+        view = await service.editable(turn.session, actor, sheet_id, None)
     except Refusal as refusal:
         await done(turn)
         turn.reply(refusal.message + "\n" + _("I am no longer waiting for a score."))

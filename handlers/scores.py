@@ -173,9 +173,9 @@ async def detail_keyboard(turn: Turn, actor: Actor, cluster: Cluster, unit: Unit
 
 
 async def show_detail(turn: Turn, actor: Actor, cluster: Cluster, unit_id: int, *, edit: bool, notice: str | None = None) -> None:
-    unit, view = await service.sheet_for_viewing(turn.session, actor, unit_id)
-    verifier = await turn.session.get(Unit, view.sheet.verifier_unit_id) if view and view.sheet.verifier_unit_id else None
-    lines = detail_lines(unit, view, verifier, cluster)
+    found = await service.sheet_for_viewing(turn.session, actor, unit_id)
+    unit, view = found.unit, found.view
+    lines = detail_lines(unit, view, found.verifier, cluster)
     if notice:
         lines[0:0] = [notice, ""]
     chunks = render.chunk_lines(lines, TEXT_BUDGET)

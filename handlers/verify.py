@@ -48,7 +48,6 @@ from handlers.score import (
     reload_after_conflict,
     send_evidence_files,
 )
-from storage import scoring as queries
 from storage.models import Cluster, Criterion, ScoreEntry, SheetStatus
 
 VALUE_STEP = "verify_value"
@@ -456,10 +455,9 @@ async def show_disputes(turn: Turn, cluster: Cluster, actor: Actor) -> None:
 
 
 async def _dispute_actor(turn: Turn, adjustment_id: int) -> Actor:
-    found = await queries.adjustment_of(turn.session, adjustment_id)
-    if found is None or turn.person is None:
+    if turn.person is None:
         raise stale()
-    return await actor_for_sheet(turn, found[2].id)
+    return await service.actor_for_adjustment(turn.session, turn.person.id, adjustment_id)
 
 
 async def dispute_button(update: Update, context: BotContext, turn: Turn,

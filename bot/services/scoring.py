@@ -46,7 +46,7 @@ from bot.i18n import _
 from bot.permissions import Action
 from bot.score_input import limits
 from bot.services import notify, tables
-from bot.services.actors import Actor
+from bot.services.actors import Actor, actor_in
 from bot.services.audit import record
 from bot.services.clusters import current_year
 from bot.services.phases import cluster_timezone, require_phase
@@ -184,6 +184,27 @@ async def load(session: AsyncSession, actor: Actor, sheet_id: int) -> SheetView:
     if view.cluster.id != actor.cluster_id:
         raise gone()
     return view
+
+
+async def actor_for_sheet(session: AsyncSession, person_id: int, sheet_id: int) -> Actor:
+    """The person acting on a sheet, in the sheet's cluster (a sheet that is gone: stale)."""
+    sheet = await session.get(ScoreSheet, sheet_id)
+    year = await session.get(EmulationYear, sheet.year_id) if sheet is not None else None
+    if year is None:
+        raise gone()
+    return await actor_in(session, person_id, year.cluster_id)
+
+
+async def evidence_to_resend(session: AsyncSession, actor: Actor, sheet_id: int,
+                             evidence_id: int) -> tuple[Criterion, Evidence]:  # fmt: skip
+    """A file of the actor's own unit's sheet to send back to them (reading: any phase)."""
+    view = await load(session, actor, sheet_id)
+    check_own_unit(actor, view.sheet.unit_id)
+    found = await queries.evidence_of(session, evidence_id)
+    if found is None or found[1].sheet_id != sheet_id:
+        raise gone()
+    evidence, entry = found
+    return criterion_of(view, entry.criterion_id), evidence
 
 
 def gone() -> Refusal:
@@ -526,8 +547,9 @@ async def cluster_scores(session: AsyncSession, actor: Actor, cluster: Cluster) 
     return ClusterScores(cluster, year, table, rows)
 
 
-async def sheet_for_viewing(session: AsyncSession, actor: Actor, unit_id: int) -> tuple[Unit, SheetView | None]:
-    """A unit's sheet to read: one's own unit, or any unit for `Action.VIEW_ALL_SCORES`."""
+async def sheet_for_viewing(session: AsyncSession, actor: Actor, unit_id: int) -> UnitScores:
+    """A unit's sheet to read, with its verifying unit: one's own unit, or any unit for
+    `Action.VIEW_ALL_SCORES`."""
     unit = await session.get(Unit, unit_id)
     if unit is None or unit.cluster_id != actor.cluster_id:
         raise gone()
@@ -536,4 +558,7 @@ async def sheet_for_viewing(session: AsyncSession, actor: Actor, unit_id: int) -
             raise Refusal(_("You can only see your own unit's sheet."))
     year = await current_year_of(session, actor.cluster_id)
     sheet = await queries.sheet_of(session, year.id, unit_id, ROUND)
-    return unit, await view_of(session, sheet) if sheet is not None else None
+    if sheet is None:
+        return UnitScores(unit, None, None)
+    verifier = await session.get(Unit, sheet.verifier_unit_id) if sheet.verifier_unit_id else None
+    return UnitScores(unit, await view_of(session, sheet), verifier)

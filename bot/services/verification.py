@@ -328,6 +328,14 @@ async def _unit_name(session: AsyncSession, unit_id: int | None) -> str | None:
     return unit.name if unit is not None else None
 
 
+async def actor_for_adjustment(session: AsyncSession, person_id: int, adjustment_id: int) -> Actor:
+    """The person acting on an adjustment, in its sheet's cluster (gone: stale)."""
+    found = await queries.adjustment_of(session, adjustment_id)
+    if found is None:
+        raise scoring.gone()
+    return await scoring.actor_for_sheet(session, person_id, found[2].id)
+
+
 async def dispute(session: AsyncSession, actor: Actor, adjustment_id: int) -> Dispute:
     """An adjustment of the actor's cluster, with its sheet (refused as stale otherwise)."""
     found = await queries.adjustment_of(session, adjustment_id)
