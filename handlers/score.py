@@ -27,29 +27,28 @@ from html import escape
 
 from sqlalchemy import inspect
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest, Forbidden
+from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
 from bot import callbacks, fmt
 from bot import scoring as arithmetic
 from bot.errors import Refusal
-from bot.i18n import _, pick_locale, use_locale
+from bot.i18n import _
 from bot.permissions import Action
 from bot.score_input import parse_score, quick_values, range_text
 from bot.scoring_table import BONUS, DEDUCTION
 from bot.services import scoring as service
 from bot.services.actors import Actor, actor_in
 from bot.services.scoring import EvidenceFile, SheetView, StaleSheet
+from bot.views.scoring import points
 from handlers.awaiting import done, expect, on_input
 from handlers.base import BotContext, Turn, handler
 from handlers.buttons import callback_handler, pressed
 from handlers.clusters import acting_in, rerunnable, stale
 from handlers.keyboards import label, pages
-from storage import scoring as queries
 from storage.models import (
     Cluster,
     Criterion,
-    EmulationYear,
     EvidenceKind,
     Person,
     ScoreEntry,
@@ -63,19 +62,9 @@ VALUE_STEP = "score_value"
 NOTE_STEP = "score_note"
 PER_PAGE = 8
 TEXT_BUDGET = 3800
-MINUS = "−"
 
 
 # ------------------------------------------------------------------------------ words
-
-
-def points(kind: str, value: Decimal | None) -> str:
-    """A value as the table shows it: a deduction with its minus sign."""
-    if value is None:
-        return "—"
-    if kind == DEDUCTION and value:
-        return MINUS + fmt.number(value)
-    return fmt.number(value)
 
 
 def kind_line(criterion: Criterion, bonus_cap: Decimal) -> str:
@@ -301,15 +290,17 @@ def evidence_keyboard(view: SheetView, criterion: Criterion, editing: bool = Tru
 
 
 async def send_evidence_files(bot, chat_id: int, files: Iterable, caption: Callable[[object], str]) -> None:
-    """Send evidence back by Telegram file id: no download, no upload."""
+    """Send evidence back to the person who asked, by Telegram file id: no download, no
+    upload. A direct reply, sent at once; a file Telegram refuses (an id from another bot
+    token, a file it lost, a network error) is logged and the others still go."""
     for evidence in files:
         try:
             if evidence.kind == EvidenceKind.PHOTO:
                 await bot.send_photo(chat_id, evidence.telegram_file_id, caption=caption(evidence))
             else:
                 await bot.send_document(chat_id, evidence.telegram_file_id, caption=caption(evidence))
-        except BadRequest as exc:  # a file id from another bot token, or a file Telegram lost
-            log.warning("could not resend evidence %s: %s", evidence.id, exc)
+        except TelegramError as exc:
+            log.warning("could not resend evidence %s to chat %s: %s", evidence.id, chat_id, exc)
 
 
 def evidence_caption(code: str) -> Callable[[object], str]:
@@ -319,39 +310,11 @@ def evidence_caption(code: str) -> Callable[[object], str]:
     return caption
 
 
-async def tell_units(
-    turn: Turn, context: BotContext, unit_ids: Iterable[int],
-    render: Callable[[], tuple[str, InlineKeyboardMarkup | None]], *, skip_person: int | None = None,
-) -> int:
-    """Queue a private message to every representative of the units, each in their own
-    language; someone who blocked the bot (or never opened it) is skipped, not an error."""
-    messages = []
-    for person in await queries.representatives_of(turn.session, set(unit_ids)):
-        if person.person_id == skip_person:
-            continue
-        with use_locale(pick_locale(person.locale, person.language_code, turn.settings.locale)):
-            text, markup = render()
-        messages.append((person.telegram_user_id, text, markup))
-
-    async def send() -> None:
-        for chat_id, text, markup in messages:
-            try:
-                await context.bot.send_message(chat_id, text, reply_markup=markup)
-            except (Forbidden, BadRequest) as exc:
-                log.info("could not tell %s: %s", chat_id, exc)
-
-    if messages:
-        turn.after_commit(send)
-    return len(messages)
-
-
 async def actor_for_sheet(turn: Turn, sheet_id: int) -> Actor:
     """The person pressing a button about a sheet, in the sheet's cluster."""
-    sheet = await turn.session.get(ScoreSheet, sheet_id)
-    year = await turn.session.get(EmulationYear, sheet.year_id) if sheet is not None else None
-    if year is None or turn.person is None:
+    if turn.person is None:
         raise stale()
-    return await actor_in(turn.session, turn.person.id, year.cluster_id)
+    return await service.actor_for_sheet(turn.session, turn.person.id, sheet_id)
 
 
 # ------------------------------------------------------------------------------ showing
@@ -496,13 +459,7 @@ async def _pressed(update: Update, context: BotContext, turn: Turn, actor: Actor
         await after_value(turn, view, view.criterion(arg), edit=True)
         return
     if action == "f":  # send a file back (reading: no version check)
-        view = await service.load(turn.session, actor, sheet_id)
-        service.check_own_unit(actor, view.sheet.unit_id)
-        found = await queries.evidence_of(turn.session, arg or 0)
-        if found is None or found[1].sheet_id != sheet_id:
-            raise stale()
-        evidence, entry = found
-        criterion = view.criterion(entry.criterion_id)
+        criterion, evidence = await service.evidence_to_resend(turn.session, actor, sheet_id, arg or 0)
         chat_id = update.effective_chat.id
         turn.answer()
         caption = evidence_caption(criterion.code)
@@ -572,16 +529,8 @@ async def _pressed(update: Update, context: BotContext, turn: Turn, actor: Actor
 
 
 async def _submit(context: BotContext, turn: Turn, actor: Actor, sheet_id: int, version: int) -> None:
-    view = await service.submit(turn.session, actor, sheet_id, version)
+    view = await service.submit(turn.session, actor, sheet_id, version)  # the unit's other representatives are told
     await show_summary(turn, view, edit=True, notice=_("✅ The sheet is submitted."))
-    who = turn.person.full_name
-    total = view.totals(arithmetic.SELF).total
-
-    def render() -> tuple[str, None]:
-        return _("📤 {who} submitted the self-scoring sheet of {unit}: {total} points.").format(
-            who=escape(who), unit=escape(view.unit.name), total=fmt.number(total)), None
-
-    await tell_units(turn, context, [view.unit.id], render, skip_person=actor.person_id)
 
 
 # ------------------------------------------------------------------------------ typed input
@@ -601,15 +550,15 @@ def _evidence_file(message: Message | None) -> EvidenceFile | None:
 
 async def _step_view(turn: Turn, data: dict) -> tuple[Actor, SheetView, Criterion] | None:
     """The sheet and criterion a step waits for, or None after explaining why not (done)."""
-    sheet_id, criterion_id = data.get("sheet_id"), data.get("criterion_id")
-    sheet = await turn.session.get(ScoreSheet, sheet_id or 0)
-    if sheet is None:
+    sheet_id, criterion_id = data.get("sheet_id") or 0, data.get("criterion_id")
+    try:
+        actor = await actor_for_sheet(turn, sheet_id)
+    except Refusal:
         await done(turn)
         turn.reply(_("That sheet no longer exists. Send /score to start again."))
         return None
-    actor = await actor_for_sheet(turn, sheet.id)
     try:
-        view = await service.editable(turn.session, actor, sheet.id, None)
+        view = await service.editable(turn.session, actor, sheet_id, None)
     except Refusal as refusal:
         await done(turn)
         turn.reply(refusal.message + "\n" + _("I am no longer waiting for a score."))

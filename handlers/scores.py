@@ -30,11 +30,12 @@ from bot.services.actors import Actor
 from bot.services.phases import cluster_timezone
 from bot.services.scoring import ClusterScores, SheetView
 from bot.services.verification import live_adjustment
+from bot.views.scoring import points
 from handlers.base import BotContext, Turn, handler
 from handlers.buttons import dispatch
 from handlers.clusters import acting_from_button, acting_in, rerunnable
 from handlers.keyboards import unit_picker
-from handlers.score import actor_for_sheet, points, tell_units
+from handlers.score import actor_for_sheet
 from storage.models import Cluster, SheetStatus, Unit
 
 TEXT_BUDGET = 3800
@@ -172,9 +173,9 @@ async def detail_keyboard(turn: Turn, actor: Actor, cluster: Cluster, unit: Unit
 
 
 async def show_detail(turn: Turn, actor: Actor, cluster: Cluster, unit_id: int, *, edit: bool, notice: str | None = None) -> None:
-    unit, view = await service.sheet_for_viewing(turn.session, actor, unit_id)
-    verifier = await turn.session.get(Unit, view.sheet.verifier_unit_id) if view and view.sheet.verifier_unit_id else None
-    lines = detail_lines(unit, view, verifier, cluster)
+    found = await service.sheet_for_viewing(turn.session, actor, unit_id)
+    unit, view = found.unit, found.view
+    lines = detail_lines(unit, view, found.verifier, cluster)
     if notice:
         lines[0:0] = [notice, ""]
     chunks = render.chunk_lines(lines, TEXT_BUDGET)
@@ -242,14 +243,7 @@ async def send_table(turn: Turn, context: BotContext, cluster: Cluster, actor: A
 
 async def reopen_pressed(update: Update, context: BotContext, turn: Turn, press: callbacks.ScoresReopen) -> None:
     actor = await actor_for_sheet(turn, press.sheet_id)
-    view = await service.reopen(turn.session, actor, press.sheet_id, press.version)
-    who = turn.person.full_name
-
-    def told() -> tuple[str, None]:
-        return _("🔓 {who} reopened the self-scoring sheet of {unit}: change it with /score and submit it "
-                 "again before the deadline.").format(who=escape(who), unit=escape(view.unit.name)), None  # fmt: skip
-
-    await tell_units(turn, context, [view.unit.id], told, skip_person=actor.person_id)
+    view = await service.reopen(turn.session, actor, press.sheet_id, press.version)  # its representatives are told
     await show_detail(turn, actor, view.cluster, view.unit.id, edit=True,
                       notice=_("🔓 The sheet is open again; its representatives are told."))  # fmt: skip
 

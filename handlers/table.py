@@ -5,17 +5,21 @@ secretariat may replace it until scoring opens (the rule is in `bot.services.tab
 Replacing waits for the person's next private message (`handlers.awaiting`): a file is read
 whole and either saved or answered with every problem found, and the bot keeps waiting until
 a valid file arrives or the person sends /cancel.
+
+The awaited file is downloaded before the update's unit of work opens (`fetch_upload`, a
+handler of an earlier group that sees the same update first), so no transaction waits on
+Telegram; the step then hands the bytes to `bot.services.tables.replace_from_file`.
 """
 
 from __future__ import annotations
 
-import asyncio
+import logging
 from decimal import Decimal
 from html import escape
-from pathlib import PurePath
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CommandHandler
+from telegram.error import TelegramError
+from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot import callbacks
 from bot.errors import Refusal
@@ -28,23 +32,23 @@ from bot.scoring_table import (
     NORMAL,
     TableError,
     TableSpec,
-    parse_file,
     to_csv,
     to_xlsx,
 )
 from bot.services import tables
 from bot.services.actors import Actor, actor_in
 from bot.services.clusters import current_year
-from handlers.awaiting import done, expect, on_input
+from handlers.awaiting import INPUT_FLOW, done, expect, on_input
 from handlers.base import BotContext, Turn, handler
 from handlers.buttons import dispatch, stale
 from handlers.clusters import cluster_for, rerunnable
 from storage.models import Cluster, EmulationYear
 
+log = logging.getLogger(__name__)
+
 UPLOAD_STEP = "table_upload"
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 TEXT_BUDGET = 3800  # of Telegram's 4096, with room for the markup the count includes
-_ACCEPTED = (".xlsx", ".xlsm", ".csv", ".txt", ".xls")
+_FETCHED = "table_upload"  # the context attribute the downloaded bytes wait in for the step
 _EXPORT, _CSV, _REPLACE = "xlsx", "csv", "new"
 _MINUS = "−"
 
@@ -233,27 +237,22 @@ async def receive_file(update: Update, context: BotContext, turn: Turn, data: di
         )  # fmt: skip
         return
     name = document.file_name or ""
-    suffix = PurePath(name).suffix.lower()
-    if suffix and suffix not in _ACCEPTED:
+    if not tables.is_table_file(name):
         turn.reply(_("{name} is not a table file. Send an Excel (.xlsx) or CSV (.csv) file, or /cancel.").format(
             name=escape(name)))  # fmt: skip
         return
-    if document.file_size is not None and document.file_size > MAX_UPLOAD_BYTES:
-        turn.reply(_too_big())
+    if not tables.fits_upload(document.file_size):
+        turn.reply(tables.too_big())
         return
-    # Release the update's write lock (the person's record) before waiting on Telegram.
-    await turn.session.commit()
-    telegram_file = await context.bot.get_file(document.file_id)
-    content = bytes(await telegram_file.download_as_bytearray())
-    if len(content) > MAX_UPLOAD_BYTES:
-        turn.reply(_too_big())
+    content: bytes | None = getattr(context, _FETCHED, None)
+    if content is None:  # Telegram did not give the file (`fetch_upload` logged why)
+        turn.reply(_("I could not get the file from Telegram. Please send it again, or /cancel."))
         return
     try:
-        spec = await asyncio.to_thread(parse_file, content, name, tables.default_normal_total(cluster))
+        spec = await tables.replace_from_file(turn.session, actor, year.id, content, name, cluster)
     except TableError as error:
         turn.reply(render_problems(error))
         return
-    await tables.replace_table(turn.session, actor, year.id, spec, source=name)
     await done(turn)
     text, markup = await _view(turn, cluster, year, actor)
     turn.reply(
@@ -263,11 +262,30 @@ async def receive_file(update: Update, context: BotContext, turn: Turn, data: di
     )
 
 
-def _too_big() -> str:
-    return _("This file is larger than 5 MB. A scoring table file must be at most 5 MB: "
-             "keep only the table in it. Send another file, or /cancel.")
+async def fetch_upload(update: Update, context: BotContext) -> None:
+    """Download a private document before the update's unit of work, when it is the awaited
+    table file (a file a table can be, within 5 MB): the bytes wait on the update's context
+    for `receive_file`. Nothing else is downloaded (evidence never is), and nothing is decided
+    here: the step checks the person, the table and the file again."""
+    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+    document = message.document if message is not None else None
+    if document is None or user is None or chat is None:
+        return
+    if not tables.is_table_file(document.file_name) or not tables.fits_upload(document.file_size):
+        return
+    if not await tables.upload_awaited(context.db, user.id, chat.id, INPUT_FLOW, UPLOAD_STEP):
+        return
+    try:
+        telegram_file = await context.bot.get_file(document.file_id)
+        content = bytes(await telegram_file.download_as_bytearray())
+    except TelegramError:
+        log.warning("could not download the table file of update %s", update.update_id, exc_info=True)
+        return
+    setattr(context, _FETCHED, content)
 
 
 def register(app: Application) -> None:
+    # Group -1 sees a private document before the awaited step's handler (group 0) does.
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.Document.ALL, fetch_upload), group=-1)
     app.add_handler(CommandHandler("table", table_command))
     app.add_handler(dispatch(callbacks.TABLE, {callbacks.TableAction: pressed}))

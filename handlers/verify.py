@@ -34,7 +34,8 @@ from bot.score_input import parse_score, range_text
 from bot.services import verification as service
 from bot.services.actors import Actor
 from bot.services.scoring import SheetView, StaleSheet
-from bot.services.verification import Dispute, live_adjustment
+from bot.services.verification import live_adjustment
+from bot.views.scoring import dispute_keyboard, dispute_text, points
 from handlers.awaiting import done, expect, on_input
 from handlers.base import BotContext, Turn, handler
 from handlers.buttons import dispatch, stale
@@ -44,13 +45,10 @@ from handlers.score import (
     actor_for_sheet,
     criterion_block,
     evidence_caption,
-    points,
     reload_after_conflict,
     send_evidence_files,
-    tell_units,
 )
-from storage import scoring as queries
-from storage.models import Cluster, Criterion, ScoreEntry, SheetStatus, Unit
+from storage.models import Cluster, Criterion, ScoreEntry, SheetStatus
 
 VALUE_STEP = "verify_value"
 REASON_STEP = "verify_reason"
@@ -429,7 +427,7 @@ async def typed_reason(update: Update, context: BotContext, turn: Turn, data: di
     if text is None:
         raise Refusal(_("Type the reason as a text message. /cancel to stop."))
     service.check_reason(" ".join(text.split()))
-    try:
+    try:  # the unit's representatives are told (the service queues the notice)
         view, adjustment = await service.adjust(
             turn.session, actor, view.sheet.id, criterion.id, Decimal(data.get("value", "x")), text, data.get("version"))
     except StaleSheet as error:
@@ -438,64 +436,11 @@ async def typed_reason(update: Update, context: BotContext, turn: Turn, data: di
         turn.reply(error.message + "\n" + _("Send /verify to see the sheet now."))
         return
     kind = str(criterion.kind)
-    await _tell_adjustment(turn, context, view, criterion, adjustment)
     await show_next(turn, view, criterion.id, edit=False, notice=_("✏️ Adjusted {code}: {before} → {after}. The unit is told.").format(
         code=escape(criterion.code), before=points(kind, adjustment.from_value), after=points(kind, adjustment.to_value)))  # fmt: skip
 
 
-async def _tell_adjustment(turn: Turn, context: BotContext, view: SheetView, criterion: Criterion, adjustment) -> None:
-    verifier = await turn.session.get(Unit, view.sheet.verifier_unit_id) if view.sheet.verifier_unit_id else None
-    kind = str(criterion.kind)
-    adjustment_id = adjustment.id
-
-    def render() -> tuple[str, InlineKeyboardMarkup]:
-        text = "\n".join([
-            _("✏️ <b>A score of your unit was adjusted</b> ({year}, {unit})").format(
-                year=view.year.year, unit=escape(view.unit.name)),
-            f"<b>{escape(criterion.code)}</b>. {escape(criterion.text)}",
-            _("Your score: {before} → verified: <b>{after}</b>").format(
-                before=points(kind, adjustment.from_value), after=points(kind, adjustment.to_value)),
-            _("Reason: {reason}").format(reason=escape(adjustment.reason)),
-            _("Verified by: {unit}").format(unit=escape(verifier.name) if verifier else "—"),
-            "",
-            _("Your unit may explain once (giải trình); the chair then decides the final score."),
-        ])  # fmt: skip
-        return text, InlineKeyboardMarkup([[_button(_("💬 Explain"), "x", adjustment_id)]])
-
-    await tell_units(turn, context, [view.unit.id], render)
-
-
 # ------------------------------------------------------------------------------ disputes
-
-
-def dispute_text(found: Dispute, verifier: Unit | None) -> str:
-    criterion, adjustment = found.criterion, found.adjustment
-    kind = str(criterion.kind)
-    lines = [
-        _("⚖️ <b>Explanation to decide</b> — {unit}").format(unit=escape(found.view.unit.name)),
-        f"<b>{escape(criterion.code)}</b>. {escape(criterion.text)} "
-        + _("(maximum {max})").format(max=fmt.number(criterion.max_points)),
-        _("The unit's score: {before} · verified ({verifier}): <b>{after}</b>").format(
-            before=points(kind, adjustment.from_value), verifier=escape(verifier.name) if verifier else "—",
-            after=points(kind, adjustment.to_value)),
-        _("Reason: {reason}").format(reason=escape(adjustment.reason)),
-        _("💬 Explanation: {text}").format(text=escape(adjustment.explanation or "")),
-    ]  # fmt: skip
-    if adjustment.decided_value is not None:
-        lines.append(_("⚖️ Decided: <b>{value}</b>").format(value=points(kind, adjustment.decided_value)))
-    else:
-        lines += ["", _("Choose the final score, or type another.")]
-    return "\n".join(lines)
-
-
-def dispute_keyboard(found: Dispute) -> InlineKeyboardMarkup:
-    adjustment, kind = found.adjustment, str(found.criterion.kind)
-    values = [(adjustment.to_value, _("Keep the verified score: {value}")),
-              (adjustment.from_value, _("The unit's score: {value}"))]  # fmt: skip
-    rows = [[_button(text.format(value=points(kind, value)), "k", adjustment.id, value)]
-            for value, text in values if value is not None]  # fmt: skip
-    rows.append([_button(_("✍️ Another score"), "t", adjustment.id)])
-    return InlineKeyboardMarkup(rows)
 
 
 async def show_disputes(turn: Turn, cluster: Cluster, actor: Actor) -> None:
@@ -510,10 +455,9 @@ async def show_disputes(turn: Turn, cluster: Cluster, actor: Actor) -> None:
 
 
 async def _dispute_actor(turn: Turn, adjustment_id: int) -> Actor:
-    found = await queries.adjustment_of(turn.session, adjustment_id)
-    if found is None or turn.person is None:
+    if turn.person is None:
         raise stale()
-    return await actor_for_sheet(turn, found[2].id)
+    return await service.actor_for_adjustment(turn.session, turn.person.id, adjustment_id)
 
 
 async def dispute_button(update: Update, context: BotContext, turn: Turn,
@@ -532,33 +476,17 @@ async def dispute_button(update: Update, context: BotContext, turn: Turn,
         )  # fmt: skip
         return
     found = await service.decidable(turn.session, actor, adjustment_id)
-    verifier = await turn.session.get(Unit, found.adjustment.verifier_unit_id) if found.adjustment.verifier_unit_id else None
     if isinstance(press, callbacks.DisputeKeep):
-        found = await service.decide(turn.session, actor, adjustment_id, press.value)
-        turn.edit(dispute_text(found, verifier))
-        await _tell_decision(turn, context, found)
+        found = await service.decide(turn.session, actor, adjustment_id, press.value)  # both units are told
+        turn.edit(dispute_text(found.facts))
     elif press.action == "d":
-        turn.edit(dispute_text(found, verifier), dispute_keyboard(found))
+        turn.edit(dispute_text(found.facts), dispute_keyboard(found.facts))
     else:
         await expect(turn, DECIDE_STEP, adjustment_id=adjustment_id)
         kind = str(found.criterion.kind)
-        turn.edit(dispute_text(found, verifier) + "\n\n" + _("Type the final score of {code}. {range} /cancel to stop.").format(
+        turn.edit(dispute_text(found.facts) + "\n\n" + _("Type the final score of {code}. {range} /cancel to stop.").format(
             code=escape(found.criterion.code),
             range=range_text(kind, found.criterion.max_points, found.view.table.bonus_cap, False)))  # fmt: skip
-
-
-async def _tell_decision(turn: Turn, context: BotContext, found: Dispute) -> None:
-    criterion, adjustment, view = found.criterion, found.adjustment, found.view
-    kind = str(criterion.kind)
-    value = adjustment.decided_value
-
-    def render() -> tuple[str, None]:
-        return _("⚖️ The final score of {code} for {unit} is decided: <b>{value}</b> (self {before}, verified {after}).").format(
-            code=escape(criterion.code), unit=escape(view.unit.name), value=points(kind, value),
-            before=points(kind, adjustment.from_value), after=points(kind, adjustment.to_value)), None  # fmt: skip
-
-    units = [view.unit.id] + ([view.sheet.verifier_unit_id] if view.sheet.verifier_unit_id else [])
-    await tell_units(turn, context, units, render, skip_person=turn.person.id)
 
 
 @on_input(EXPLAIN_STEP)
@@ -575,19 +503,10 @@ async def typed_explanation(update: Update, context: BotContext, turn: Turn, dat
     text = message.text if message is not None else None
     if text is None:
         raise Refusal(_("Type your explanation as a text message, or /cancel."))
-    found = await service.explain(turn.session, actor, adjustment_id, text)
+    found = await service.explain(turn.session, actor, adjustment_id, text)  # the deciding unit is told
     await done(turn)
     turn.reply(_("💬 Your explanation for {code} is sent to the chair, who decides the final score.").format(
         code=escape(found.criterion.code)))  # fmt: skip
-    deciders = found.view.year.vice_chair_unit_id if rotation.decides_own_dispute(
-        found.view.sheet.unit_id, found.view.year.chair_unit_id) else found.view.year.chair_unit_id  # fmt: skip
-    verifier = await turn.session.get(Unit, found.adjustment.verifier_unit_id) if found.adjustment.verifier_unit_id else None
-
-    def render() -> tuple[str, InlineKeyboardMarkup]:
-        return dispute_text(found, verifier), dispute_keyboard(found)
-
-    if deciders is not None:
-        await tell_units(turn, context, [deciders], render, skip_person=actor.person_id)
 
 
 @on_input(DECIDE_STEP)
@@ -608,11 +527,9 @@ async def typed_decision(update: Update, context: BotContext, turn: Turn, data: 
             code=escape(criterion.code),
             range=range_text(str(criterion.kind), criterion.max_points, found.view.table.bonus_cap, False)))  # fmt: skip
     value = parse_score(text, str(criterion.kind), criterion.max_points, found.view.table.bonus_cap, False)
-    found = await service.decide(turn.session, actor, adjustment_id, value)
+    found = await service.decide(turn.session, actor, adjustment_id, value)  # both units are told
     await done(turn)
-    verifier = await turn.session.get(Unit, found.adjustment.verifier_unit_id) if found.adjustment.verifier_unit_id else None
-    turn.reply(dispute_text(found, verifier))
-    await _tell_decision(turn, context, found)
+    turn.reply(dispute_text(found.facts))
 
 
 def register(app: Application) -> None:

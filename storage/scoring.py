@@ -7,8 +7,6 @@ are not done in SQL (SQLite's SUM works on floats): callers add `Decimal`s in Py
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -112,23 +110,13 @@ async def sheet_verified_anything(session: AsyncSession, sheet_id: int) -> bool:
     )
 
 
-@dataclass(frozen=True)
-class Recipient:
-    """Someone to tell, privately, in their own language."""
-
-    person_id: int
-    telegram_user_id: int
-    full_name: str
-    locale: str | None  # the /lang choice
-    language_code: str | None  # Telegram's
-
-
-async def representatives_of(session: AsyncSession, unit_ids: list[int] | set[int]) -> list[Recipient]:
-    """The active representatives of these (active) units, each person once."""
+async def representatives_of(session: AsyncSession, unit_ids: list[int] | set[int]) -> list[Person]:
+    """The active representatives of these (active) units, each person once, in id order:
+    whom a notice about the units' sheets goes to (`bot.services.notify.to_people`)."""
     if not unit_ids:
         return []
-    rows = await session.execute(
-        select(Person.id, Person.telegram_user_id, Person.full_name, Person.locale, Person.language_code)
+    people = await session.scalars(
+        select(Person)
         .join(RoleAssignment, RoleAssignment.person_id == Person.id)
         .join(Unit, Unit.id == RoleAssignment.unit_id)
         .where(
@@ -139,7 +127,4 @@ async def representatives_of(session: AsyncSession, unit_ids: list[int] | set[in
         )
         .order_by(Person.id)
     )
-    seen: dict[int, Recipient] = {}
-    for row in rows.all():
-        seen.setdefault(row[0], Recipient(*row))
-    return list(seen.values())
+    return list({person.id: person for person in people.all()}.values())

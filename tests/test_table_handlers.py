@@ -391,3 +391,62 @@ async def test_a_cluster_setting_changes_the_total_a_file_must_reach(tg, db):
     assert "phải bằng 95 điểm" in scene.admin.private.last.plain
     await scene.admin.send_document("Nhóm,Mã,Tiêu chí,Điểm tối đa,Loại\nI,1.1,Một,95,\n".encode(), "bang.csv")
     assert "✅" in scene.admin.private.last.plain
+
+
+async def test_a_file_telegram_fails_to_give_is_asked_for_again_and_the_bot_keeps_waiting(tg, db):
+    scene = await bound_cluster(tg, db)
+    await start_replacing(scene)
+    tg.fail_next("getFile", "network")
+    await scene.admin.send_document(NEW_CSV, "bang-moi.csv")
+    assert "Tôi chưa lấy được tệp từ Telegram" in scene.admin.private.last.plain
+    assert await stored(db) == DEFAULT_ROWS
+    await scene.admin.send_document(NEW_CSV, "bang-moi.csv")
+    assert "✅ Đã thay bảng chấm điểm: 5 tiêu chí." in scene.admin.private.last.plain
+
+
+async def _transaction_open(db, settings) -> bool:
+    """Whether another connection holds a transaction (on SQLite: the write lock) right now."""
+    if db.is_sqlite:
+        import asyncio
+        import sqlite3
+
+        def try_lock() -> bool:
+            path = settings.database_url.split("///", 1)[1]
+            connection = sqlite3.connect(path, timeout=0, isolation_level=None)
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                connection.execute("ROLLBACK")
+                return False
+            except sqlite3.OperationalError:
+                return True
+            finally:
+                connection.close()
+
+        return await asyncio.to_thread(try_lock)
+    from sqlalchemy import text
+
+    async with db.engine.connect() as connection:
+        others = await connection.scalar(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"))  # fmt: skip
+    return bool(others)
+
+
+async def test_the_table_file_is_downloaded_while_no_transaction_is_open(tg, db, settings, monkeypatch):
+    scene = await bound_cluster(tg, db)
+    await start_replacing(scene)
+    seen: list[bool] = []
+    dispatch = tg.dispatch
+
+    async def watching(method: str, params: dict, files: dict):
+        if method == "getFile":
+            seen.append(await _transaction_open(db, settings))
+        return await dispatch(method, params, files)
+
+    monkeypatch.setattr(tg, "dispatch", watching)
+    await scene.admin.send_document(NEW_CSV, "bang-moi.csv")
+    assert "✅ Đã thay bảng chấm điểm: 5 tiêu chí." in scene.admin.private.last.plain
+    assert seen == [False]
+    # a document nobody waits for (evidence, chatter) is never downloaded
+    await scene.admin.send_document(NEW_CSV, "bang-moi.csv")
+    assert seen == [False] and [m for m, _p in tg.calls].count("getFile") == 1

@@ -174,6 +174,29 @@ async def test_the_verifier_gets_the_evidence_back_by_file_id(tg, db):
     assert not [c for c in tg.calls if c[0] == "getFile"]
 
 
+async def test_one_evidence_file_telegram_refuses_does_not_stop_the_others(tg, db):
+    w = await verification_world(tg, db)
+    async with db.session() as s:
+        entry = await s.scalar(select(ScoreEntry).join(ScoreSheet).where(ScoreSheet.unit_id == w.units[2]).order_by(ScoreEntry.id))
+        doc = tg._store_file(b"%PDF", "bao-cao.pdf", "application/pdf", "document")
+        photo = tg._store_file(b"\xff\xd8", "photo.jpg", "image/jpeg", "photo")
+        s.add_all([Evidence(entry_id=entry.id, telegram_file_id="from-another-bot", file_unique_id="u0",
+                            file_name="mat.pdf", kind="document"),
+                   Evidence(entry_id=entry.id, telegram_file_id=doc, file_unique_id="u1", file_name="bao-cao.pdf", kind="document"),
+                   Evidence(entry_id=entry.id, telegram_file_id=photo, file_unique_id="u2", kind="photo")])  # fmt: skip
+        await s.commit()
+    chair = w.reps[0]
+    await open_sheet(chair, NAMES[2])
+    tg.fail_next("sendDocument", "network", chat_id=chair.id)  # the first file: a network error
+    await chair.press("📎 Nhận tệp minh chứng (3)")
+    assert [(m.kind, m.file_id) for m in chair.private.bot_messages()[-2:]] == [("document", doc), ("photo", photo)]
+    await chair.press("📎 Nhận tệp minh chứng (3)")  # again: the first file id Telegram does not know
+    assert [(m.kind, m.file_id) for m in chair.private.bot_messages()[-2:]] == [("document", doc), ("photo", photo)]
+    assert len([m for m in chair.private.bot_messages() if m.kind in ("document", "photo")]) == 4
+    assert [m for m, _d in tg.rejections] == ["sendDocument"]
+    tg.rejections.clear()  # the unknown file id was the point
+
+
 # ------------------------------------------------------------------------------ refusals
 
 

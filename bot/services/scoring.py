@@ -20,6 +20,11 @@ conflicts (it only adds): it checks no version, so an album of photos arrives wh
 see the same file twice), name, size and type are kept. Files over 20 MB — what a bot may
 fetch — are refused before anything else happens.
 
+**Notices.** Submitting and reopening a sheet tell the unit's representatives (not the one who
+acted) through the outbox, in the same transaction as the change (`tell_representatives`), keyed
+by the event and the sheet's new version: the same event never queues twice, and a refused or
+lost write queues nothing.
+
 **Values** are exact decimals in the criterion's range (`bot.score_input.limits`); a
 deduction is stored as the positive amount subtracted (see `bot.scoring`).
 """
@@ -40,11 +45,12 @@ from bot.errors import Refusal
 from bot.i18n import _
 from bot.permissions import Action
 from bot.score_input import limits
-from bot.services import tables
-from bot.services.actors import Actor
+from bot.services import notify, tables
+from bot.services.actors import Actor, actor_in
 from bot.services.audit import record
 from bot.services.clusters import current_year
 from bot.services.phases import cluster_timezone, require_phase
+from bot.views import scoring as words
 from storage import scoring as queries
 from storage.models import (
     AuditLog,
@@ -178,6 +184,27 @@ async def load(session: AsyncSession, actor: Actor, sheet_id: int) -> SheetView:
     if view.cluster.id != actor.cluster_id:
         raise gone()
     return view
+
+
+async def actor_for_sheet(session: AsyncSession, person_id: int, sheet_id: int) -> Actor:
+    """The person acting on a sheet, in the sheet's cluster (a sheet that is gone: stale)."""
+    sheet = await session.get(ScoreSheet, sheet_id)
+    year = await session.get(EmulationYear, sheet.year_id) if sheet is not None else None
+    if year is None:
+        raise gone()
+    return await actor_in(session, person_id, year.cluster_id)
+
+
+async def evidence_to_resend(session: AsyncSession, actor: Actor, sheet_id: int,
+                             evidence_id: int) -> tuple[Criterion, Evidence]:  # fmt: skip
+    """A file of the actor's own unit's sheet to send back to them (reading: any phase)."""
+    view = await load(session, actor, sheet_id)
+    check_own_unit(actor, view.sheet.unit_id)
+    found = await queries.evidence_of(session, evidence_id)
+    if found is None or found[1].sheet_id != sheet_id:
+        raise gone()
+    evidence, entry = found
+    return criterion_of(view, entry.criterion_id), evidence
 
 
 def gone() -> Refusal:
@@ -424,9 +451,12 @@ async def submit(session: AsyncSession, actor: Actor, sheet_id: int, version: in
     sheet.status = SheetStatus.SUBMITTED
     sheet.submitted_at = utcnow()
     sheet.submitted_by_person_id = actor.person_id
-    totals = view.totals(rules.SELF)
-    _audit(session, actor, view, "score.submit", total=str(totals.total))
+    total = view.totals(rules.SELF).total
+    _audit(session, actor, view, "score.submit", total=str(total))
     await save(session, sheet)
+    who, unit = await _name_of(session, actor), view.unit.name
+    await tell_representatives(session, view.cluster.id, [view.unit.id], f"sheet.submitted:{sheet.id}:v{sheet.version}",
+                               lambda: words.sheet_submitted(who, unit, total), skip_person=actor.person_id)  # fmt: skip
     return view
 
 
@@ -441,11 +471,29 @@ async def reopen(session: AsyncSession, actor: Actor, sheet_id: int, version: in
         raise StaleSheet(view.sheet.id)
     if await queries.sheet_verified_anything(session, view.sheet.id):
         raise Refusal(_("Verification of this sheet has begun; it can no longer be reopened."))
-    view.sheet.status = SheetStatus.DRAFT
-    view.sheet.reopened_at = utcnow()
+    sheet = view.sheet
+    sheet.status = SheetStatus.DRAFT
+    sheet.reopened_at = utcnow()
     _audit(session, actor, view, "score.reopen")
-    await save(session, view.sheet)
+    await save(session, sheet)
+    who, unit = await _name_of(session, actor), view.unit.name
+    await tell_representatives(session, view.cluster.id, [view.unit.id], f"sheet.reopened:{sheet.id}:v{sheet.version}",
+                               lambda: words.sheet_reopened(who, unit), skip_person=actor.person_id)  # fmt: skip
     return view
+
+
+async def tell_representatives(session: AsyncSession, cluster_id: int, unit_ids: list[int], key: str,
+                               render: notify.Render, *, skip_person: int | None = None) -> int:  # fmt: skip
+    """Queue a private notice about the units' sheets to their representatives (each once, in
+    their own language), except `skip_person` (who caused it and sees the reply); the number
+    queued now (0 when the event `key` was queued before)."""
+    people = [p for p in await queries.representatives_of(session, set(unit_ids)) if p.id != skip_person]
+    return await notify.to_people(session, people, key, render, cluster_id=cluster_id)
+
+
+async def _name_of(session: AsyncSession, actor: Actor) -> str:
+    person = await session.get(Person, actor.person_id) if actor.person_id is not None else None
+    return person.full_name if person is not None else "—"
 
 
 def _audit(session: AsyncSession, actor: Actor, view: SheetView, action: str, **details) -> None:
@@ -499,8 +547,9 @@ async def cluster_scores(session: AsyncSession, actor: Actor, cluster: Cluster) 
     return ClusterScores(cluster, year, table, rows)
 
 
-async def sheet_for_viewing(session: AsyncSession, actor: Actor, unit_id: int) -> tuple[Unit, SheetView | None]:
-    """A unit's sheet to read: one's own unit, or any unit for `Action.VIEW_ALL_SCORES`."""
+async def sheet_for_viewing(session: AsyncSession, actor: Actor, unit_id: int) -> UnitScores:
+    """A unit's sheet to read, with its verifying unit: one's own unit, or any unit for
+    `Action.VIEW_ALL_SCORES`."""
     unit = await session.get(Unit, unit_id)
     if unit is None or unit.cluster_id != actor.cluster_id:
         raise gone()
@@ -509,4 +558,7 @@ async def sheet_for_viewing(session: AsyncSession, actor: Actor, unit_id: int) -
             raise Refusal(_("You can only see your own unit's sheet."))
     year = await current_year_of(session, actor.cluster_id)
     sheet = await queries.sheet_of(session, year.id, unit_id, ROUND)
-    return unit, await view_of(session, sheet) if sheet is not None else None
+    if sheet is None:
+        return UnitScores(unit, None, None)
+    verifier = await session.get(Unit, sheet.verifier_unit_id) if sheet.verifier_unit_id else None
+    return UnitScores(unit, await view_of(session, sheet), verifier)

@@ -4,11 +4,17 @@ A year has one `ScoringTable`. It is created from `bot.scoring_table.DEFAULT_TAB
 time anyone needs it, may be replaced by the administrator or the secretariat until scoring
 opens, and is locked (`locked_at`) by `lock_table` when the scoring phase opens: score sheets
 point at its criteria from then on.
+
+**Replacing from a file** takes the file's bytes (`replace_from_file`): the handler downloads
+them from Telegram before the update's unit of work opens (`upload_awaited` tells it whether the
+person's next file is awaited as a table), so no transaction waits on Telegram.
 """
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal, InvalidOperation
+from pathlib import PurePath
 
 from sqlalchemy import delete, exists, select
 from sqlalchemy.exc import IntegrityError
@@ -17,9 +23,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.errors import Refusal
 from bot.i18n import _
 from bot.permissions import Action
-from bot.scoring_table import DEFAULT_NORMAL_TOTAL, DEFAULT_TABLE, CriterionSpec, TableSpec
+from bot.scoring_table import (
+    DEFAULT_NORMAL_TOTAL,
+    DEFAULT_TABLE,
+    CriterionSpec,
+    TableSpec,
+    parse_file,
+)
 from bot.services.actors import Actor
 from bot.services.audit import record
+from storage.conversation import get_state
+from storage.db import Database
 from storage.models import (
     Cluster,
     Criterion,
@@ -31,7 +45,10 @@ from storage.models import (
     ScoringTable,
     utcnow,
 )
+from storage.people import person_by_telegram_id
 
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+ACCEPTED_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".txt", ".xls")
 NORMAL_TOTAL_SETTING = "normal_total"  # Cluster.settings key: a file's total when it gives none
 _LOCKING_PHASES = tuple(k for k in PhaseKind if k >= PhaseKind.SCORING)
 
@@ -206,3 +223,45 @@ async def _in_use(session: AsyncSession, table_id: int) -> bool:
             )
         )
     )
+
+
+# ------------------------------------------------------------------------------ a table file
+
+
+def is_table_file(name: str | None) -> bool:
+    """A file name a table may come in (no suffix: the content decides)."""
+    suffix = PurePath(name or "").suffix.lower()
+    return not suffix or suffix in ACCEPTED_SUFFIXES
+
+
+def fits_upload(size: int | None) -> bool:
+    return size is None or size <= MAX_UPLOAD_BYTES
+
+
+def too_big() -> str:
+    return _("This file is larger than 5 MB. A scoring table file must be at most 5 MB: "
+             "keep only the table in it. Send another file, or /cancel.")  # fmt: skip
+
+
+async def upload_awaited(db: Database, telegram_user_id: int, chat_id: int, flow: str, step: str) -> bool:
+    """Whether this person's next message in this chat is awaited by `step` (the table file).
+
+    Read in a short session of its own, before the update's unit of work, so the file is
+    downloaded only when it is awaited (evidence files are never downloaded) and no transaction
+    is open while Telegram sends it. The unit of work checks everything again."""
+    async with db.session() as session:
+        person = await person_by_telegram_id(session, telegram_user_id)
+        state = await get_state(session, person.id, chat_id, flow) if person is not None else None
+        return state is not None and state.step == step
+
+
+async def replace_from_file(session: AsyncSession, actor: Actor, year_id: int, content: bytes,
+                            name: str, cluster: Cluster) -> TableSpec:  # fmt: skip
+    """Read an uploaded file and replace the year's table with it. A file with problems raises
+    `bot.scoring_table.TableError` (every problem found) and changes nothing."""
+    await check_can_replace(session, actor, year_id)
+    if len(content) > MAX_UPLOAD_BYTES:
+        raise Refusal(too_big())
+    spec = await asyncio.to_thread(parse_file, content, name, default_normal_total(cluster))
+    await replace_table(session, actor, year_id, spec, source=name)
+    return spec

@@ -17,6 +17,12 @@ The rules (pure ones in `bot.rotation`), checked here so a forged or stale butto
 - The unit's representatives may explain an adjustment **once** (`Action.EDIT_SCORES`, own
   unit, verification phase). The chair (`Action.DECIDE_DISPUTE`) then decides the final value
   — except on the chair unit's own sheet, which the vice-chair unit decides.
+
+**Notices**, queued through the outbox in the transaction of the change (so a refused or lost
+write says nothing, and each event is queued once, keyed by the adjustment): an adjustment to
+the unit's representatives (with the button to explain), an explanation to the representatives
+of the unit that decides it (with the buttons to decide), a decision to the unit's and the
+verifying unit's representatives. The one who acted is never among them: they see the reply.
 """
 
 from __future__ import annotations
@@ -31,11 +37,13 @@ from bot import fmt, rotation
 from bot.errors import Refusal
 from bot.i18n import _
 from bot.permissions import Action, Role
-from bot.services import scoring
+from bot.services import notify, scoring
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.phases import require_phase
-from bot.services.scoring import SheetView, StaleSheet
+from bot.services.scoring import SheetView, StaleSheet, tell_representatives
+from bot.views import scoring as words
+from bot.views.scoring import AdjustmentFacts
 from storage import scoring as queries
 from storage.models import (
     Adjustment,
@@ -259,6 +267,13 @@ async def adjust(
     _audit(session, actor, view, "verify.adjust", criterion=criterion.code, before=str(entry.self_value),
            after=str(value))  # fmt: skip
     await scoring.save(session, view.sheet)
+    facts = facts_of(view, entry, adjustment, await _unit_name(session, adjustment.verifier_unit_id))
+
+    def render() -> notify.Note:
+        return notify.Note(*words.score_adjusted(facts))
+
+    await tell_representatives(session, view.cluster.id, [view.unit.id], f"verification.adjusted:{adjustment.id}",
+                               render, skip_person=actor.person_id)  # fmt: skip
     return view, adjustment
 
 
@@ -286,10 +301,39 @@ class Dispute:
     adjustment: Adjustment
     entry: ScoreEntry
     view: SheetView
+    verifier: str | None = None  # the verifying unit's name
 
     @property
     def criterion(self):
         return self.view.criterion(self.entry.criterion_id)
+
+    @property
+    def facts(self) -> AdjustmentFacts:
+        """What the dispute card (`bot.views.scoring.dispute_text`) shows."""
+        return facts_of(self.view, self.entry, self.adjustment, self.verifier)
+
+
+def facts_of(view: SheetView, entry: ScoreEntry, adjustment: Adjustment, verifier: str | None) -> AdjustmentFacts:
+    criterion = scoring.criterion_of(view, entry.criterion_id)
+    return AdjustmentFacts(
+        adjustment_id=adjustment.id, year=view.year.year, unit=view.unit.name, code=criterion.code,
+        text=criterion.text, kind=str(criterion.kind), max_points=criterion.max_points,
+        from_value=adjustment.from_value, to_value=adjustment.to_value, reason=adjustment.reason,
+        verifier=verifier, explanation=adjustment.explanation, decided_value=adjustment.decided_value,
+    )  # fmt: skip
+
+
+async def _unit_name(session: AsyncSession, unit_id: int | None) -> str | None:
+    unit = await session.get(Unit, unit_id) if unit_id is not None else None
+    return unit.name if unit is not None else None
+
+
+async def actor_for_adjustment(session: AsyncSession, person_id: int, adjustment_id: int) -> Actor:
+    """The person acting on an adjustment, in its sheet's cluster (gone: stale)."""
+    found = await queries.adjustment_of(session, adjustment_id)
+    if found is None:
+        raise scoring.gone()
+    return await scoring.actor_for_sheet(session, person_id, found[2].id)
 
 
 async def dispute(session: AsyncSession, actor: Actor, adjustment_id: int) -> Dispute:
@@ -299,7 +343,16 @@ async def dispute(session: AsyncSession, actor: Actor, adjustment_id: int) -> Di
         raise scoring.gone()
     adjustment, entry, sheet = found
     view = await scoring.load(session, actor, sheet.id)
-    return Dispute(adjustment, entry, view)
+    return Dispute(adjustment, entry, view, await _unit_name(session, adjustment.verifier_unit_id))
+
+
+def deciding_unit(view: SheetView) -> int | None:
+    """The unit whose representatives decide an explanation about this sheet: the chair unit,
+    the vice-chair unit for the chair unit's own sheet."""
+    year = view.year
+    if rotation.decides_own_dispute(view.sheet.unit_id, year.chair_unit_id):
+        return year.vice_chair_unit_id
+    return year.chair_unit_id
 
 
 async def explainable(session: AsyncSession, actor: Actor, adjustment_id: int) -> Dispute:
@@ -326,6 +379,15 @@ async def explain(session: AsyncSession, actor: Actor, adjustment_id: int, text:
     found.adjustment.explained_by_person_id = actor.person_id
     _audit(session, actor, found.view, "verify.explain", adjustment=found.adjustment.id)
     await scoring.save(session, found.view.sheet)
+    deciders, facts = deciding_unit(found.view), found.facts
+
+    def render() -> notify.Note:
+        return notify.Note(words.dispute_text(facts), words.dispute_keyboard(facts))
+
+    if deciders is not None:
+        await tell_representatives(session, found.view.cluster.id, [deciders],
+                                   f"verification.explained:{found.adjustment.id}", render,
+                                   skip_person=actor.person_id)  # fmt: skip
     return found
 
 
@@ -360,6 +422,10 @@ async def decide(session: AsyncSession, actor: Actor, adjustment_id: int, value:
     found.entry.decided_value = value
     _audit(session, actor, found.view, "verify.decide", adjustment=found.adjustment.id, value=str(value))
     await scoring.save(session, found.view.sheet)
+    view, facts = found.view, found.facts
+    units = [view.unit.id] + ([view.sheet.verifier_unit_id] if view.sheet.verifier_unit_id else [])
+    await tell_representatives(session, view.cluster.id, units, f"verification.decided:{found.adjustment.id}",
+                               lambda: words.dispute_decided(facts), skip_person=actor.person_id)  # fmt: skip
     return found
 
 

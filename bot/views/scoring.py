@@ -1,0 +1,127 @@
+"""Words about score sheets and their verification that both a reply and a notice say.
+
+The services (`bot.services.scoring`, `bot.services.verification`) queue the notices — a sheet
+submitted or reopened, a score adjusted, an explanation to decide, a decision — with these
+functions as their `render`, called once per recipient in that person's language; the
+handlers show the same texts (a dispute card, a value with its sign) as replies. Pure: plain
+values in, Telegram HTML out, every user-supplied string escaped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot import callbacks, fmt
+from bot.i18n import _
+from bot.scoring_table import DEDUCTION
+
+MINUS = "−"
+
+
+def points(kind: str, value: Decimal | None) -> str:
+    """A value as the table shows it: a deduction with its minus sign, — for none."""
+    if value is None:
+        return "—"
+    if kind == DEDUCTION and value:
+        return MINUS + fmt.number(value)
+    return fmt.number(value)
+
+
+# ------------------------------------------------------------------------------ the sheet
+
+
+def sheet_submitted(who: str, unit: str, total: Decimal) -> str:
+    """To the unit's other representatives, when one of them submits the sheet."""
+    return _("📤 {who} submitted the self-scoring sheet of {unit}: {total} points.").format(
+        who=escape(who), unit=escape(unit), total=fmt.number(total))  # fmt: skip
+
+
+def sheet_reopened(who: str, unit: str) -> str:
+    """To the unit's representatives, when the chair unlocks a submitted sheet."""
+    return _("🔓 {who} reopened the self-scoring sheet of {unit}: change it with /score and submit it "
+             "again before the deadline.").format(who=escape(who), unit=escape(unit))  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ verification
+
+
+@dataclass(frozen=True)
+class AdjustmentFacts:
+    """One adjustment of a criterion's score, as its notice and its dispute card show it."""
+
+    adjustment_id: int
+    year: int
+    unit: str  # the unit whose sheet it is
+    code: str
+    text: str
+    kind: str
+    max_points: Decimal
+    from_value: Decimal | None
+    to_value: Decimal | None
+    reason: str
+    verifier: str | None  # the verifying unit
+    explanation: str | None = None
+    decided_value: Decimal | None = None
+
+
+def _button(text: str, press: callbacks.Button) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=press.pack())
+
+
+def score_adjusted(facts: AdjustmentFacts) -> tuple[str, InlineKeyboardMarkup]:
+    """To the unit's representatives: what changed and why, with the button to explain once."""
+    text = "\n".join([
+        _("✏️ <b>A score of your unit was adjusted</b> ({year}, {unit})").format(
+            year=facts.year, unit=escape(facts.unit)),
+        f"<b>{escape(facts.code)}</b>. {escape(facts.text)}",
+        _("Your score: {before} → verified: <b>{after}</b>").format(
+            before=points(facts.kind, facts.from_value), after=points(facts.kind, facts.to_value)),
+        _("Reason: {reason}").format(reason=escape(facts.reason)),
+        _("Verified by: {unit}").format(unit=escape(facts.verifier) if facts.verifier else "—"),
+        "",
+        _("Your unit may explain once (giải trình); the chair then decides the final score."),
+    ])  # fmt: skip
+    markup = InlineKeyboardMarkup([[_button(_("💬 Explain"), callbacks.DisputeStep("x", facts.adjustment_id))]])
+    return text, markup
+
+
+def dispute_text(facts: AdjustmentFacts) -> str:
+    """An explained adjustment as the one who decides it sees it (the notice and the card)."""
+    kind = facts.kind
+    lines = [
+        _("⚖️ <b>Explanation to decide</b> — {unit}").format(unit=escape(facts.unit)),
+        f"<b>{escape(facts.code)}</b>. {escape(facts.text)} "
+        + _("(maximum {max})").format(max=fmt.number(facts.max_points)),
+        _("The unit's score: {before} · verified ({verifier}): <b>{after}</b>").format(
+            before=points(kind, facts.from_value), verifier=escape(facts.verifier) if facts.verifier else "—",
+            after=points(kind, facts.to_value)),
+        _("Reason: {reason}").format(reason=escape(facts.reason)),
+        _("💬 Explanation: {text}").format(text=escape(facts.explanation or "")),
+    ]  # fmt: skip
+    if facts.decided_value is not None:
+        lines.append(_("⚖️ Decided: <b>{value}</b>").format(value=points(kind, facts.decided_value)))
+    else:
+        lines += ["", _("Choose the final score, or type another.")]
+    return "\n".join(lines)
+
+
+def dispute_keyboard(facts: AdjustmentFacts) -> InlineKeyboardMarkup:
+    """Keep the verified value, take the unit's, or type another."""
+    values = [(facts.to_value, _("Keep the verified score: {value}")),
+              (facts.from_value, _("The unit's score: {value}"))]  # fmt: skip
+    rows = [[_button(text.format(value=points(facts.kind, value)), callbacks.DisputeKeep(facts.adjustment_id, value))]
+            for value, text in values if value is not None]  # fmt: skip
+    rows.append([_button(_("✍️ Another score"), callbacks.DisputeStep("t", facts.adjustment_id))])
+    return InlineKeyboardMarkup(rows)
+
+
+def dispute_decided(facts: AdjustmentFacts) -> str:
+    """To the unit's and the verifying unit's representatives."""
+    kind = facts.kind
+    return _("⚖️ The final score of {code} for {unit} is decided: <b>{value}</b> (self {before}, verified {after}).").format(
+        code=escape(facts.code), unit=escape(facts.unit), value=points(kind, facts.decided_value),
+        before=points(kind, facts.from_value), after=points(kind, facts.to_value))  # fmt: skip
