@@ -22,9 +22,9 @@ from html import escape, unescape
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackContext, ExtBot
 
 from bot.errors import Refusal
@@ -315,12 +315,3 @@ async def _person_of(session: AsyncSession, update: Update) -> Person | None:
         username=user.username,
         language_code=user.language_code,
     )
-
-
-async def announce(bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None) -> Message | None:
-    """Post to a cluster's group; a group that removed the bot must not undo the user's action."""
-    try:
-        return await bot.send_message(chat_id, text, reply_markup=markup)
-    except (Forbidden, BadRequest) as exc:
-        log.warning("could not post to chat %s: %s", chat_id, exc)
-        return None
