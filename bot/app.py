@@ -89,7 +89,7 @@ async def due_work(app: Application) -> None:
     """Do now what is due now: the schedule's slots, then the outbox. The offline harness and
     the demo call it after moving the clock, instead of waiting for the timers."""
     await app.bot_data["scheduler"].run()
-    await app.bot_data["outbox"].run()
+    await app.bot_data["outbox"].drain()
 
 
 async def post_shutdown(app: Application) -> None:

@@ -30,6 +30,7 @@ from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from bot.i18n import SUPPORTED_LOCALES
 from bot.rotation import MODES
+from storage.models.ballot import BallotKind
 from storage.models.cluster import ClusterKind
 from storage.models.year import Office, PhaseKind
 
@@ -137,6 +138,36 @@ class Word(Field):
         if not isinstance(value, str) or self.parse(value) is None:
             raise CallbackDataError(f"{value!r} is not a word a button can carry")
         return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Mask(Field):
+    """A set of positions 0..`size`-1 as one number, written in base 36 (lower case, no leading
+    zero): the candidates marked on a ballot paper being filled in, which live only in the
+    paper's own buttons and never in the database."""
+
+    size: int
+
+    _SPELLING: ClassVar[re.Pattern[str]] = re.compile(r"0|[1-9a-z][0-9a-z]{0,17}")
+
+    def parse(self, text: str) -> frozenset[int] | None:
+        if not self._SPELLING.fullmatch(text):
+            return None
+        value = int(text, 36)
+        if value >= 1 << self.size:
+            return None
+        return frozenset(i for i in range(self.size) if value >> i & 1)
+
+    def format(self, value: Any) -> str:
+        if not isinstance(value, frozenset) or any(type(i) is not int or not 0 <= i < self.size for i in value):
+            raise CallbackDataError(f"{value!r} is not a set of positions below {self.size}")
+        number = sum(1 << i for i in value)
+        digits = ""
+        while True:
+            number, digit = divmod(number, 36)
+            digits = "0123456789abcdefghijklmnopqrstuvwxyz"[digit] + digits
+            if number == 0:
+                return digits
 
 
 Id = Annotated[int, Int(1, INT32_MAX)]  # a row of any table: SQL INTEGER, from 1
@@ -771,6 +802,74 @@ VERIFY = Namespace(
     DisputeStep, DisputeKeep,
 )  # fmt: skip
 
+# ------------------------------------------------------------------------------ bo, bv: ballots
+
+PAPER_SIZE = 90  # positions on a paper (bot.services.ballots.MAX_CANDIDATES)
+Marks = Annotated[frozenset, Mask(PAPER_SIZE)]
+Position = Annotated[int, Int(0, PAPER_SIZE - 1)]
+Quota = Annotated[int, Int(1, PAPER_SIZE)]
+Flag = Annotated[int, Int(0, 1)]
+
+
+@dataclasses.dataclass(frozen=True)
+class BallotMenu(Button, ns="bo", tag="m"):
+    """The year's ballots (the chair's list, with the buttons to open and close)."""
+
+    year_id: Id
+
+
+@dataclasses.dataclass(frozen=True)
+class BallotDraft(Button, ns="bo"):
+    """n: show the draft of a new ballot with these settings · o: open it. `at` 0: no deadline."""
+
+    action: Literal["n", "o"]
+    year_id: Id
+    kind: BallotKind
+    quota: Quota
+    self_vote: Flag
+    at: EpochSeconds
+
+
+@dataclasses.dataclass(frozen=True)
+class BallotClose(Button, ns="bo"):
+    """c: ask to close the ballot · y: close it."""
+
+    action: Literal["c", "y"]
+    ballot_id: Id
+
+
+@dataclasses.dataclass(frozen=True)
+class VoteUnit(Button, ns="bv", tag="u"):
+    """Fill in the paper of this unit (a person representing several units picks one)."""
+
+    ballot_id: Id
+    unit_id: Id
+
+
+@dataclasses.dataclass(frozen=True)
+class VoteMark(Button, ns="bv", tag="t"):
+    """Mark or unmark the candidate at `position` on a paper marked `marks` so far."""
+
+    ballot_id: Id
+    unit_id: Id
+    marks: Marks
+    position: Position
+
+
+@dataclasses.dataclass(frozen=True)
+class VoteStep(Button, ns="bv"):
+    """r: review the marks before casting · e: back to marking · c: cast (no marks: a blank paper)."""
+
+    action: Literal["r", "e", "c"]
+    ballot_id: Id
+    unit_id: Id
+    marks: Marks
+
+
+BALLOT = Namespace("bo", BallotMenu, BallotDraft, BallotClose)
+VOTE = Namespace("bv", VoteUnit, VoteMark, VoteStep)
+
+
 # ------------------------------------------------------------------------------ dl: undelivered
 
 
@@ -785,5 +884,5 @@ DELIVERY = Namespace("dl", DeliveryAgain)
 
 NAMESPACES = (
     CLUSTER, LANGUAGE, SETUP_KIND, SETUP_YEAR, SETUP_ASK, UNITS, INVITE, CHAIR, TABLE, PHASE, PLEDGE, REVIEW,
-    SIGNING, PLEDGES, SCORE, SCORES, VERIFY, DELIVERY,
+    SIGNING, PLEDGES, SCORE, SCORES, VERIFY, DELIVERY, BALLOT, VOTE,
 )  # fmt: skip

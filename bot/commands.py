@@ -56,6 +56,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
           [REPRESENTATIVE, ADMIN]),
     _spec("scores", N_("The scores: the cluster's table, or your unit's sheet"), [PRIVATE],
           [REPRESENTATIVE, ADMIN, CHAIR, SECRETARIAT]),
+    _spec("ballot", N_("Secret ballots: vote for your unit; the chair opens and closes them"), [PRIVATE, GROUP],
+          [REPRESENTATIVE, ADMIN, CHAIR]),
     _spec("undelivered", N_("Messages the bot could not deliver; send them again"), [PRIVATE],
           [ADMIN, SECRETARIAT]),
 )

@@ -45,6 +45,8 @@ class Action(StrEnum):
     MANAGE_TABLE = "manage_table"  # replace the scoring table
     VIEW_STATUS_DETAILS = "view_status_details"  # names of units not done yet
     MANAGE_DELIVERY = "manage_delivery"  # messages the bot could not deliver: list, send again
+    MANAGE_BALLOTS = "manage_ballots"  # open and close secret ballots, remind the units not voted
+    VOTE = "vote"  # cast the own unit's paper in a secret ballot
     # Pledges (issue 4)
     EDIT_PLEDGE = "edit_pledge"  # draft, submit, fix a returned pledge, sign, amend: own unit
     REVIEW_PLEDGE = "review_pledge"  # accept or return a submitted pledge
@@ -83,6 +85,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.MANAGE_TABLE: frozenset({Role.ADMIN, Role.SECRETARIAT}),
     Action.VIEW_STATUS_DETAILS: frozenset({Role.ADMIN, Role.CHAIR, Role.SECRETARIAT}),
     Action.MANAGE_DELIVERY: frozenset({Role.ADMIN, Role.SECRETARIAT}),
+    Action.MANAGE_BALLOTS: frozenset({Role.CHAIR, Role.ADMIN}),
+    Action.VOTE: frozenset({Role.REPRESENTATIVE}),
 }
 
 

@@ -10,6 +10,7 @@ from telegram.ext import Application
 def register_all(app: Application) -> None:
     from handlers import (
         awaiting,
+        ballot,
         chair,
         clusters,
         errors,
@@ -37,6 +38,6 @@ def register_all(app: Application) -> None:
     for module in (
         start, lang, group, setup, clusters, units, invites, members, chair,
         table, phase, status, undelivered, score, verify, scores, pledge, pledge_review, pledge_signing,
-        pledge_list, awaiting, errors, fallback,
+        pledge_list, ballot, awaiting, errors, fallback,
     ):  # fmt: skip
         module.register(app)

@@ -30,7 +30,7 @@ from telegram.ext import CallbackContext, ExtBot
 from bot.errors import Refusal
 from bot.i18n import pick_locale, set_locale
 from bot.settings import Settings
-from storage.db import Database
+from storage.db import Database, run_after_commit
 from storage.models import Cluster, Person
 from storage.outbox import ENQUEUED
 from storage.people import cluster_by_chat, upsert_person
@@ -238,13 +238,17 @@ def handler(func: HandlerFunc) -> Callable[[Update, BotContext], Awaitable[Any]]
             context.bot_data["outbox"].wake()  # the transaction queued messages: send them soon
         if turn.session.info.pop(SCHEDULED, False):
             context.bot_data["scheduler"].wake()  # a planned time moved: replan
+        await run_after_commit(turn.session, context.db)
+        refused: BadRequest | None = None
         for send in turn.outgoing:
             try:
                 await send()
+            except BadRequest as exc:  # our reply was wrong (too long, bad HTML): a bug to report
+                refused = refused or exc
             except TelegramError:
                 # The change is stored and its notices are in the outbox; a reply Telegram
-                # refused (the person blocked the bot, a network error) is logged, and the
-                # action's other replies still go.
+                # could not take now (the person blocked the bot, a network error) is logged,
+                # and the action's other replies still go.
                 log.warning("a reply to update %s (chat %s) could not be sent", update.update_id,
                             update.effective_chat.id if update.effective_chat else None,
                             exc_info=True)  # fmt: skip
@@ -252,6 +256,8 @@ def handler(func: HandlerFunc) -> Callable[[Update, BotContext], Awaitable[Any]]
             await turn.answer_now()  # a press nobody answered would leave the button spinning
         except TelegramError:
             log.warning("the press of update %s could not be answered", update.update_id, exc_info=True)
+        if refused is not None:
+            raise refused  # after the other replies: handlers/errors.py logs it and apologises
 
     return wrapper
 

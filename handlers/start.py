@@ -11,6 +11,7 @@ from bot.i18n import _
 from bot.invites import PREFIX
 from bot.permissions import cluster_roles
 from bot.services import undelivered
+from handlers import ballot
 from handlers.base import BotContext, Turn, handler
 from handlers.invites import open_link
 from storage.people import roles_of
@@ -26,6 +27,10 @@ async def start(update: Update, context: BotContext, turn: Turn) -> None:
         payload = context.args[0]
         if payload.startswith(PREFIX):
             await open_link(update, context, turn, payload)
+            return
+        ballot_id = ballot.ballot_id_of_start(payload)
+        if ballot_id is not None:
+            await ballot.open_paper(turn, ballot_id)
             return
         turn.reply(_("This link is not valid. Ask your cluster's administrator for a new one."))
     views = await roles_of(turn.session, turn.person.id) if turn.person else []

@@ -29,6 +29,8 @@ INSERT of ballot marks next to a logged register row would reveal a secret vote.
 """
 
 import json
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -47,6 +49,8 @@ from sqlalchemy.ext.asyncio import (
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 DEFAULT_SQLITE_FILENAME = "thidua.sqlite3"
+
+log = logging.getLogger(__name__)
 
 
 def default_sqlite_url(directory: Path | None = None) -> str:
@@ -174,6 +178,16 @@ class Database:
                 row = await cursor.fetchone()
         return row is not None and row[0] == 0
 
+    async def vacuum_ballot_tables(self) -> None:
+        """PostgreSQL: `VACUUM` the paper tables, so the dead row versions a rewrite left behind
+        (each with its transaction id) are gone from the heap. Nothing on SQLite (there,
+        `scrub_write_history`)."""
+        if self.is_sqlite:
+            return
+        async with self.engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text("VACUUM ballot_marks, ballot_papers"))
+
     async def ping(self) -> None:
         """Fail fast at start-up if the database cannot be reached."""
         async with self.engine.connect() as conn:
@@ -184,3 +198,29 @@ class Database:
 
     def __repr__(self) -> str:
         return f"Database({make_url(self.url).render_as_string(hide_password=True)!r})"
+
+
+AFTER_COMMIT = "after_commit"  # session.info: database work to run once the transaction committed
+
+
+def after_commit(session: Any, work: Callable[[Database], Awaitable[Any]]) -> None:
+    """Ask for `work(db)` once this session's transaction has committed (VACUUM cannot run
+    inside a transaction); the update wrapper and the scheduler run it."""
+    session.info.setdefault(AFTER_COMMIT, []).append(work)
+
+
+async def run_after_commit(session: Any, db: Database) -> None:
+    for work in session.info.pop(AFTER_COMMIT, []):
+        try:
+            await work(db)
+        except Exception:  # the commit stands; the next close scrubs again
+            log.warning("after-commit work %r failed", work, exc_info=True)
+
+
+async def scrub_ballot_tables(db: Database) -> None:
+    """After a ballot closed: no file keeps the order the papers were written in
+    (storage/models/ballot.py, ARCHITECTURE.md)."""
+    if db.is_sqlite:
+        await db.scrub_write_history()
+    else:
+        await db.vacuum_ballot_tables()

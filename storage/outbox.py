@@ -31,6 +31,8 @@ from storage.models import (
 )
 
 LEASE = timedelta(minutes=2)
+SECRET = "secret:"  # key prefix of a row whose text must not outlive its delivery (a ballot receipt)
+_ERASED = {"text": "", "erased": True}
 ENQUEUED = "outbox_enqueued"  # session.info flag: wake the sender after this commit
 
 
@@ -166,6 +168,17 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int = 50,
     return token, rows
 
 
+async def renew(session: AsyncSession, row: OutboxMessage, token: str, now: datetime) -> bool:
+    """Extend this sender's lease on `row` just before sending it; False when the lease was
+    lost (another instance took the row over): then the row must not be sent by this one. A
+    batch that waits long for a group's 20/min limit never outlives its lease this way."""
+    result = await session.execute(
+        update(OutboxMessage).where(_claimed(row.id, token), OutboxMessage.status == OutboxStatus.PENDING)
+        .values(claimed_until=now + LEASE)
+    )
+    return bool(result.rowcount)
+
+
 def _claimed(row_id: int, token: str) -> Any:
     return (OutboxMessage.id == row_id) & (OutboxMessage.claim_token == token)
 
@@ -186,6 +199,9 @@ async def mark_sent(
     await session.execute(
         update(OutboxMessage).where(_claimed(row.id, token)).values(**release)
     )
+    await erase_secret(session, row)
+    # Telegram took it: the chat is reachable, however it came back.
+    await session.execute(delete(UnreachableChat).where(UnreachableChat.chat_id == row.chat_id))
 
 
 async def retry_at(session: AsyncSession, row: OutboxMessage, token: str, at: datetime, error: str) -> None:
@@ -205,6 +221,18 @@ async def park(session: AsyncSession, row: OutboxMessage, token: str, error: str
         .values(status=status, attempts=OutboxMessage.attempts + 1, last_error=error,
                 claimed_until=None, claim_token=None)  # fmt: skip
     )
+    await erase_secret(session, row)
+
+
+def is_secret(row: OutboxMessage) -> bool:
+    return (row.dedupe_key or "").startswith(SECRET)
+
+
+async def erase_secret(session: AsyncSession, row: OutboxMessage) -> None:
+    """A secret row's text (a ballot tracker beside the person it went to) is erased once it
+    was sent or given up: delivered once, or never, and not kept. It is never sent again."""
+    if is_secret(row):
+        await session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(payload=_ERASED))
 
 
 async def mark_unreachable(session: AsyncSession, row: OutboxMessage, token: str, reason: str,
@@ -219,6 +247,10 @@ async def mark_unreachable(session: AsyncSession, row: OutboxMessage, token: str
     )
 
 
+def _not_secret() -> Any:
+    return or_(OutboxMessage.dedupe_key.is_(None), OutboxMessage.dedupe_key.not_like(SECRET + "%"))
+
+
 async def reachable_again(session: AsyncSession, chat_id: int, now: datetime,
                           window: timedelta = timedelta(days=7)) -> int:  # fmt: skip
     """The chat talks to the bot again (a person unblocked it and pressed Start, the group
@@ -230,7 +262,7 @@ async def reachable_again(session: AsyncSession, chat_id: int, now: datetime,
     requeued = await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.chat_id == chat_id, OutboxMessage.status == OutboxStatus.UNREACHABLE,
-               OutboxMessage.created_at >= now - window)  # fmt: skip
+               OutboxMessage.created_at >= now - window, _not_secret())  # fmt: skip
         .values(status=OutboxStatus.PENDING, not_before=now, attempts=0, last_error=None,
                 claimed_until=None, claim_token=None)  # fmt: skip
     )
@@ -243,16 +275,23 @@ async def unreachable_since(session: AsyncSession, chat_id: int) -> datetime | N
     return await session.scalar(select(UnreachableChat.since).where(UnreachableChat.chat_id == chat_id))
 
 
+def _undelivered(cluster_id: int) -> Any:
+    """Parked rows, and rows to a chat that is still unreachable (older ones, left when the
+    chat came back, are history: `reachable_again`); never a secret row."""
+    still = select(UnreachableChat.chat_id)
+    return (
+        (OutboxMessage.cluster_id == cluster_id)
+        & _not_secret()
+        & or_(OutboxMessage.status == OutboxStatus.PARKED,
+              (OutboxMessage.status == OutboxStatus.UNREACHABLE) & OutboxMessage.chat_id.in_(still))  # fmt: skip
+    )
+
+
 async def parked_rows(session: AsyncSession, cluster_id: int, limit: int = 50) -> Sequence[OutboxMessage]:
-    """The cluster's messages that will not go by themselves: parked, or to an unreachable
-    chat; newest first."""
+    """The cluster's messages that will not go by themselves (`_undelivered`), newest first."""
     return (
         await session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.cluster_id == cluster_id,
-                   OutboxMessage.status.in_([OutboxStatus.PARKED, OutboxStatus.UNREACHABLE]))  # fmt: skip
-            .order_by(OutboxMessage.id.desc())
-            .limit(limit)
+            select(OutboxMessage).where(_undelivered(cluster_id)).order_by(OutboxMessage.id.desc()).limit(limit)
         )
     ).all()
 
@@ -262,8 +301,9 @@ async def send_parked_again(session: AsyncSession, cluster_id: int, now: datetim
     attempts counted afresh (rows to unreachable chats wait for the chat to come back)."""
     result = await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.cluster_id == cluster_id, OutboxMessage.status == OutboxStatus.PARKED)
-        .values(status=OutboxStatus.PENDING, not_before=now, attempts=0, claimed_until=None, claim_token=None)
+        .where(OutboxMessage.cluster_id == cluster_id, OutboxMessage.status == OutboxStatus.PARKED, _not_secret())
+        .values(status=OutboxStatus.PENDING, not_before=now, attempts=0, claimed_until=None, claim_token=None,
+                last_error=None)  # fmt: skip
     )
     if result.rowcount:
         session.info[ENQUEUED] = True
@@ -277,10 +317,5 @@ async def unreachable_chats(session: AsyncSession, cluster_id: int) -> Sequence[
 
 
 async def count_parked(session: AsyncSession, cluster_id: int) -> int:
-    """Messages of the cluster that will not go by themselves (parked, or unreachable)."""
-    return await session.scalar(
-        select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.cluster_id == cluster_id,
-            OutboxMessage.status.in_([OutboxStatus.PARKED, OutboxStatus.UNREACHABLE]),
-        )
-    ) or 0
+    """Messages of the cluster that will not go by themselves (`_undelivered`)."""
+    return await session.scalar(select(func.count()).select_from(OutboxMessage).where(_undelivered(cluster_id))) or 0

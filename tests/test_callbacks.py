@@ -22,6 +22,7 @@ from bot.callbacks import (
     Choice,
     Id,
     Int,
+    Mask,
     Namespace,
     Points,
     Word,
@@ -42,6 +43,8 @@ def extreme(kind: callbacks.Field, longest: bool = True):
         return Decimal("999999.99") if longest else Decimal(0)
     if isinstance(kind, Word):
         return "a" * 32 if longest else "-"
+    if isinstance(kind, Mask):
+        return frozenset(range(kind.size)) if longest else frozenset()
     raise AssertionError(kind)
 
 
@@ -203,6 +206,8 @@ def test_any_valid_button_reads_back_as_itself(shape, data):
             values[name] = data.draw(st.sampled_from(list(kind.words.values())))
         elif isinstance(kind, Points):
             values[name] = data.draw(st.decimals(0, Decimal("999999.99"), places=2))
+        elif isinstance(kind, Mask):
+            values[name] = frozenset(data.draw(st.sets(st.integers(0, kind.size - 1))))
         else:
             values[name] = data.draw(st.from_regex(r"[a-z_-]{1,32}", fullmatch=True))
     button = shape(**values)

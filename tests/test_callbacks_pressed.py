@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from telegram.ext import CallbackQueryHandler
 
-from bot.callbacks import INT32_MAX, NAMESPACES, Button, Choice, Int, Namespace, Points
+from bot.callbacks import INT32_MAX, NAMESPACES, Button, Choice, Int, Mask, Namespace, Points
 from bot.i18n import use_locale
 from handlers.buttons import stale
 from storage.models import Base, Phase, PhaseKind
@@ -52,6 +52,8 @@ def sample(shape: type[Button], real: dict[str, int]) -> Button:
             values[name] = next(iter(kind.words.values()))
         elif isinstance(kind, Points):
             values[name] = Decimal("1")
+        elif isinstance(kind, Mask):
+            values[name] = frozenset({0})
         else:
             values[name] = "phase"
     return shape(**values)
@@ -80,6 +82,8 @@ def forgeries(namespace: Namespace, real: dict[str, int]) -> list[tuple[str, str
                 bad = ["zz", parts[at].upper()]
             elif isinstance(kind, Points):
                 bad = ["1.00", "-1", "٨"]
+            elif isinstance(kind, Mask):
+                bad = ["01", "Z", "-1", "z" * 19, UNICODE_DIGITS[turn % len(UNICODE_DIGITS)]]
             else:
                 bad = ["", "A"]
             for text in bad:

@@ -284,3 +284,31 @@ async def test_wake_sends_soon_without_waiting_for_the_repeating_job(tg, db) -> 
             break
         await asyncio.sleep(0.01)
     assert an.private.texts() == ["Ngay"]
+
+
+async def test_a_slow_batch_renews_its_lease_so_a_second_instance_sends_nothing_twice(tg, db, settings) -> None:
+    """One chat's rows go one after another; while the first waits (a group's 20/min limit, a
+    slow network) past the lease, the rows behind it are still this sender's: each row's lease
+    is renewed just before its send. (The row in flight itself is the documented window.)"""
+    clock = Clock(T0)
+    first = await sender_of(tg, clock)
+    an = tg.user("An", started=True)
+    other = OfflineTelegram(bot_username=BOT_USERNAME)
+    other.chats[an.id] = an.private
+    second_app = build_application(settings, db, token=other.token, request=other.make_request(),
+                                   get_updates_request=other.make_request())  # fmt: skip
+    async with other.running(second_app):
+        second = await sender_of(other, clock)
+        for i in range(3):
+            await queue(db, an.id, f"k{i}", f"Tin {i}", at=clock.now)
+        with tg.hold(an) as hold:
+            task = asyncio.create_task(first.run())  # row 0 is in flight, and stuck
+            await asyncio.wait_for(hold.reached.wait(), 5)
+            clock.move(minutes=3)  # every lease of the first sender's batch ran out
+            await asyncio.wait_for(second.run(), 5)  # the second instance takes the rows over
+        await asyncio.wait_for(task, 5)
+    texts = an.private.texts()
+    # Row 0 was in Telegram's hands when its lease ran out: sent twice (the documented window).
+    # Rows 1 and 2 were not yet sent: the first sender finds its lease gone and leaves them.
+    assert texts.count("Tin 1") == 1 and texts.count("Tin 2") == 1, texts
+    assert texts.count("Tin 0") == 2, texts

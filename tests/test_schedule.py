@@ -13,9 +13,12 @@ import asyncio
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.offline import OfflineTelegram
+from bot.services import phases as phase_service
+from bot.services.scheduler import due_slots, run_slot
 from storage.models import CLOCK, AuditLog, OutboxMessage, Phase, PhaseKind, ScheduleRun
 from tests.conftest import make_app
 from tests.support import BOT, bound_cluster
@@ -170,3 +173,35 @@ async def test_two_instances_on_one_database_close_once_and_announce_once(tg, db
             closes = await s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "phase.close"))
             assert closes == 1
     assert (await phase(db, scene.year_id, PhaseKind.REGISTRATION)).closed_at == deadline
+
+
+async def test_a_deadline_moved_while_the_scheduler_waits_for_the_lock_is_not_acted_on(tg, db):
+    """PostgreSQL (on SQLite the two transactions cannot overlap at all): the scheduler reads the
+    year (its phases come along) and waits on the phases' row lock held by a /phase change that
+    moves the deadline; once the lock is its, it must see the moved deadline, not the one it
+    read before."""
+    if db.is_sqlite:
+        pytest.skip("two writing transactions at once need PostgreSQL")
+    scene = await bound_cluster(tg, db)
+    deadline = local(2)
+    await open_registration_with_deadline(scene, deadline)
+    CLOCK.travel(dt.timedelta(days=2, hours=12))  # past the deadline; the timer is not run
+    now = CLOCK.now()
+    async with db.session() as s:
+        [slot], _next = await due_slots(s, now)
+    async with db.session() as mover:
+        rows = await phase_service.ensure_phases(mover, scene.year_id)  # holds the lock
+        rows[PhaseKind.REGISTRATION].deadline_at = deadline + dt.timedelta(days=1)
+        await mover.flush()
+
+        async def scheduled() -> str:
+            async with db.session() as s:
+                outcome = await run_slot(s, slot, now)
+                await s.commit()
+                return outcome
+
+        task = asyncio.create_task(scheduled())
+        await asyncio.sleep(0.5)  # it has read the year and waits for the lock
+        await mover.commit()
+    assert await task == "skipped"
+    assert (await phase(db, scene.year_id, PhaseKind.REGISTRATION)).closed_at is None

@@ -84,3 +84,19 @@ async def test_parked_messages_go_again_with_the_button_and_only_for_who_may(tg,
     assert await statuses(db, rep.id) == [OutboxStatus.SENT]
     await scene.admin.send("/undelivered")
     assert "Mọi tin nhắn của Cụm kinh tế đều đã được gửi." in scene.admin.private.last.plain
+
+
+async def test_what_a_returning_person_missed_long_ago_is_history_not_undelivered(tg, db):
+    scene = await bound_cluster(tg, db)
+    [unit, *_] = await add_units(db, scene.cluster_id, ["Sở Tài chính", "Sở Công Thương"])
+    rep = await make_representative(tg, db, scene.cluster_id, unit, "Trần Văn Bình")
+    await rep.block()
+    await queue(tg, db, rep.id, "notice:1", "Thông báo cũ.", scene.cluster_id)
+    tg.rejections.clear()
+    await tg.travel(days=8)
+    await rep.send("/start")  # back after the week: the old notice is not sent again
+    assert "Thông báo cũ." not in rep.private.texts()
+    await scene.admin.send("/status")
+    assert "chưa gửi được" not in scene.admin.private.last.plain
+    await scene.admin.send("/undelivered")
+    assert "Mọi tin nhắn của Cụm kinh tế đều đã được gửi." in scene.admin.private.last.plain

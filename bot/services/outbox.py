@@ -23,7 +23,10 @@ When its lease runs out, a sender claims it again and sends it again: delivery i
 *at-least-once*. The window is one HTTP round trip plus one small commit per row, and a row is
 only ever re-sent for the lease that was lost, so one crash resends each in-flight row at most
 once; the idempotency key guarantees the *event* is queued once, so nothing else is repeated.
-A live message (the signing board) is edited, not re-posted, once its message id is stored.
+A live message (the signing board) is edited once its message id is stored (posted afresh only
+when Telegram refuses the edit; a crash between that post and its record posts it twice).
+Before each send the row's lease is renewed, so a batch waiting for a group's 20/min limit never
+outlives it and another instance never sends a row this one is about to send.
 
 Time comes from `clock` (default: `storage.models.utcnow`); tests move it instead of sleeping.
 """
@@ -65,6 +68,7 @@ from storage.models import (
 log = logging.getLogger(__name__)
 
 POLL = 30.0  # seconds between polls on PostgreSQL (other instances' rows)
+RETRY_RUN = timedelta(seconds=30)  # after a run failed
 NO_RETRY = -1  # rate_limit_args: the limiter throttles but hands a 429 straight back
 
 
@@ -125,6 +129,7 @@ class OutboxSender:
         self._claiming = asyncio.Lock()
         self._busy: set[int] = set()  # chats a run of this instance is serving
         self._timer: Job | None = None
+        self._timer_due: datetime | None = None
         self.runs = 0  # finished runs (a test waits for the start-up run)
 
     @property
@@ -155,15 +160,20 @@ class OutboxSender:
         await self.run()
 
     def _plan(self, due: datetime | None) -> None:
-        """Keep one timer, for the next row that comes due."""
+        """Keep one timer, for the next row that comes due. Runs overlap, and one may read the
+        next due time before another commits an earlier retry: a pending timer that is due
+        sooner is kept, and none is dropped for "nothing due" (an extra run costs one query)."""
         queue = self.app.job_queue
-        if self._timer is not None:
-            with contextlib.suppress(JobLookupError):  # it ran already (run_once jobs remove themselves)
-                self._timer.schedule_removal()
-            self._timer = None
         if due is None or queue is None or not self.app.running:
             return
+        timer = self._timer
+        if timer is not None and not timer.removed and timer.next_t is not None and self._timer_due is not None:
+            if self._timer_due <= due and self._timer_due > self.clock():
+                return
+            with contextlib.suppress(JobLookupError):  # it ran already (run_once jobs remove themselves)
+                timer.schedule_removal()
         delay = max((due - self.clock()).total_seconds(), 0.5)
+        self._timer_due = self.clock() + timedelta(seconds=delay)
         self._timer = queue.run_once(self._job, when=delay, name="outbox-next")
 
     async def run(self) -> int:
@@ -175,14 +185,29 @@ class OutboxSender:
         after another in the order they were queued. Claims themselves are one at a time
         (`_claiming`); other instances are kept off by the lease."""
         tried = 0
+        try:
+            while True:
+                n = await self._run_once()
+                tried += n
+                if n == 0:
+                    async with self.db.session() as session:
+                        self._plan(await store.next_due(session, self.clock()))
+                    self.runs += 1
+                    return tried
+        except Exception:  # the database failing, say: try again soon rather than wait for a wake
+            log.exception("the outbox sender's run failed")
+            self._plan(self.clock() + RETRY_RUN)
+            raise
+
+    async def drain(self) -> None:
+        """Run until nothing is due and no run of this instance is still delivering (the
+        harness and the demo, after moving the clock: what became due is sent when this returns)."""
         while True:
-            n = await self._run_once()
-            tried += n
-            if n == 0:
-                async with self.db.session() as session:
-                    self._plan(await store.next_due(session, self.clock()))
-                self.runs += 1
-                return tried
+            tried = await self.run()
+            if tried == 0 and not self._busy:
+                return
+            if tried == 0:
+                await asyncio.sleep(0.01)
 
     async def _run_once(self) -> int:
         async with self._claiming:
@@ -208,6 +233,12 @@ class OutboxSender:
     # ------------------------------------------------------------------ one row
 
     async def _deliver(self, token: str, row: OutboxMessage) -> None:
+        async with self.db.session() as session:
+            mine = await store.renew(session, row, token, self.clock())
+            await session.commit()
+        if not mine:  # the lease ran out and another sender took the row: it sends it
+            log.info("outbox row %s was taken over by another sender", row.id)
+            return
         try:
             message_id = await self._send(row)
         except TelegramError as error:

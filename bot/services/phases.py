@@ -61,7 +61,9 @@ def view(phase: Phase) -> PhaseView:
 async def _phases(session: AsyncSession, year_id: int, lock: bool = False) -> list[Phase]:
     stmt = select(Phase).where(Phase.year_id == year_id)
     if lock:
-        stmt = stmt.with_for_update()
+        # Refreshed once the lock is ours: rows loaded before (the year's phases come with it)
+        # would otherwise keep what they said before a concurrent change committed.
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return list((await session.scalars(stmt)).all())
 
 

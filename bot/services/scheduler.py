@@ -34,10 +34,13 @@ from telegram.ext import Application, Job
 from bot.errors import Refusal
 from bot.i18n import _
 from bot.phases import phase_name
+from bot.services import ballots as ballot_service
 from bot.services import notify, phase_flow
 from bot.services import phases as phase_service
-from storage.db import Database
+from storage.db import Database, run_after_commit
 from storage.models import (
+    Ballot,
+    BallotStatus,
     Cluster,
     EmulationYear,
     Person,
@@ -53,22 +56,24 @@ from storage.schedule import claim_slot, handled
 log = logging.getLogger(__name__)
 
 POLL = 60.0  # seconds between looks on PostgreSQL (a deadline another instance set)
+RETRY = dt.timedelta(seconds=30)  # a slot that failed is tried again after this
 
 
 @dataclass(frozen=True)
 class Slot:
-    """One planned act: open or close one phase at one time."""
+    """One planned act: open or close one phase, or close one ballot, at one time."""
 
-    action: str  # "open" | "close"
-    phase_id: int
+    action: str  # "open" | "close" (a phase) | "ballot" (close a ballot)
+    phase_id: int  # the phase's id; for "ballot", the ballot's
     year_id: int
     cluster_id: int
-    kind: PhaseKind
+    kind: PhaseKind | None
     at: dt.datetime
 
     @property
     def key(self) -> str:
-        return f"phase.{self.action}:{self.phase_id}:{self.at.isoformat()}"
+        prefix = "ballot.close" if self.action == "ballot" else f"phase.{self.action}"
+        return f"{prefix}:{self.phase_id}:{self.at.isoformat()}"
 
 
 async def phase_slots(session: AsyncSession) -> list[Slot]:
@@ -100,9 +105,19 @@ async def phase_slots(session: AsyncSession) -> list[Slot]:
     return slots
 
 
+async def ballot_slots(session: AsyncSession) -> list[Slot]:
+    """The deadline of every open ballot."""
+    rows = await session.execute(
+        select(Ballot.id, Ballot.year_id, EmulationYear.cluster_id, Ballot.deadline_at)
+        .join(EmulationYear, EmulationYear.id == Ballot.year_id)
+        .where(Ballot.status == BallotStatus.OPEN, Ballot.deadline_at.is_not(None))
+    )
+    return [Slot("ballot", ballot_id, year_id, cluster_id, None, at) for ballot_id, year_id, cluster_id, at in rows.all()]
+
+
 async def due_slots(session: AsyncSession, now: dt.datetime) -> tuple[list[Slot], dt.datetime | None]:
     """The slots due at `now` not handled yet (earliest first), and when the next one comes."""
-    slots = await phase_slots(session)
+    slots = await phase_slots(session) + await ballot_slots(session)
     done = await handled(session, (s.key for s in slots if s.at <= now))
     due = sorted((s for s in slots if s.at <= now and s.key not in done), key=lambda s: (s.at, s.phase_id))
     later = [s.at for s in slots if s.at > now]
@@ -113,6 +128,10 @@ async def run_slot(session: AsyncSession, slot: Slot, now: dt.datetime) -> str:
     """Act on one slot in the caller's transaction: "done", "skipped" (the plan changed since
     it was read), "refused" (the rules said no: the administrators are told) or "taken"
     (another run handled it first: the caller rolls back)."""
+    if slot.action == "ballot":
+        closed = await ballot_service.close(session, None, slot.phase_id, now=slot.at, expected_deadline=slot.at)
+        outcome = "done" if closed is not None else "skipped"
+        return outcome if await claim_slot(session, slot.key, outcome, now) else "taken"
     year = await session.get(EmulationYear, slot.year_id)
     cluster = await session.get(Cluster, slot.cluster_id)
     change: phase_service.PhaseChange | None = None
@@ -186,20 +205,29 @@ class Scheduler:
         await self.run()
 
     async def run(self) -> int:
-        """Handle every due slot; the number handled (by this run)."""
+        """Handle every due slot (and those that come due meanwhile); the number handled by
+        this run. A slot that failed is tried again in `RETRY` (it is still due, so no timer
+        for a later slot would bring it back)."""
         handled_now = 0
         async with self._lock:
-            now = self.clock()
-            async with self.db.session() as session:
-                due, upcoming = await due_slots(session, now)
-            for slot in due:
-                try:
-                    handled_now += await self._run_one(slot, now)
-                except Exception:  # one slot's failure never stops the others; it is due again
-                    log.exception("scheduled %s could not be handled", slot.key)
-            if due:
+            upcoming: dt.datetime | None = None
+            failed = False
+            for _round in range(20):  # bounded: a clock far ahead would otherwise loop long
                 async with self.db.session() as session:
-                    _due, upcoming = await due_slots(session, self.clock())
+                    due, upcoming = await due_slots(session, self.clock())
+                if not due:
+                    break
+                for slot in due:
+                    try:
+                        handled_now += await self._run_one(slot, self.clock())
+                    except Exception:  # one slot's failure never stops the others
+                        failed = True
+                        log.exception("scheduled %s could not be handled", slot.key)
+                if failed:
+                    break
+            if failed:
+                retry = self.clock() + RETRY
+                upcoming = min(upcoming, retry) if upcoming is not None else retry
             self._plan(upcoming)
             self.runs += 1
         return handled_now
@@ -212,6 +240,7 @@ class Scheduler:
                 return 0
             queued = session.info.pop(ENQUEUED, False)
             await session.commit()
+        await run_after_commit(session, self.db)
         log.info("scheduled %s: %s", slot.key, outcome)
         if queued:
             self.app.bot_data["outbox"].wake()

@@ -1,0 +1,309 @@
+"""Secret ballots as use cases: open, show a unit its paper, cast, close and publish the board.
+
+Rules are in `bot.ballots`; the storage of papers, and why they are rewritten, in
+`storage.ballots`. Authorisation is checked here, in the service, for every call:
+`Action.MANAGE_BALLOTS` (the chair and the administrator) opens and closes, `Action.VOTE`
+(a representative) casts, and only for a unit the person represents.
+
+**What is never written anywhere**: which candidates a unit marked. A paper being filled in
+lives in the person's own Telegram message (its buttons carry the marks, `bot.callbacks`), not
+in the database; at casting, the paper gets a random tracker and is written with no unit,
+person or time; the register says only that the unit voted. The tracker reaches the unit's
+representatives: the one who cast it in the reply, the others through the outbox as a *secret*
+row whose text is erased once sent or given up (`storage.outbox.SECRET`). No audit entry and
+no log line carries a mark or a tracker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import ballots as rules
+from bot.errors import Refusal
+from bot.i18n import _
+from bot.permissions import Action
+from bot.services import notify
+from bot.services.actors import Actor
+from bot.services.audit import record
+from bot.services.phases import cluster_timezone, require_phase
+from bot.views import ballots as views
+from storage import ballots as store
+from storage.db import after_commit, scrub_ballot_tables
+from storage.models import (
+    Ballot,
+    BallotCandidate,
+    BallotKind,
+    BallotStatus,
+    Cluster,
+    EmulationYear,
+    PhaseKind,
+    Unit,
+    VoterRegister,
+    utcnow,
+)
+from storage.pledges import representatives_of
+from storage.schedule import schedule_changed
+
+MAX_CANDIDATES = 90  # a paper is one keyboard, and Telegram draws at most 100 buttons
+
+
+@dataclass(frozen=True)
+class Paper:
+    """A unit's paper: the ballot, the unit, the candidates on it (own unit left out when
+    barred) with their names, and the quota."""
+
+    ballot: Ballot
+    unit: Unit
+    on_paper: list[int]
+    names: dict[int, str]
+
+    @property
+    def quota(self) -> int:
+        return self.ballot.quota
+
+
+@dataclass(frozen=True)
+class Cast:
+    unit: Unit
+    tracker: str
+    ballot: Ballot
+
+
+@dataclass(frozen=True)
+class Closed:
+    ballot: Ballot
+    count: rules.Count
+    eligible: int
+
+
+def ballot_gone() -> Refusal:
+    return Refusal(_("This ballot no longer exists."))
+
+
+async def _names(session: AsyncSession, unit_ids: list[int]) -> dict[int, str]:
+    if not unit_ids:
+        return {}
+    rows = await session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids)))
+    return dict(rows.all())
+
+
+async def active_units(session: AsyncSession, cluster_id: int) -> list[int]:
+    return list(await session.scalars(
+        select(Unit.id).where(Unit.cluster_id == cluster_id, Unit.active.is_(True)).order_by(Unit.position, Unit.id)
+    ))  # fmt: skip
+
+
+def quota_setting(cluster: Cluster, kind: BallotKind) -> int:
+    """The cluster's quota for the kind (`ballot_quota_<kind>` in its settings), else the default."""
+    value = (cluster.settings or {}).get(f"ballot_quota_{kind.value}")
+    return value if isinstance(value, int) and value >= 1 else rules.DEFAULTS[kind].quota
+
+
+def self_vote_setting(cluster: Cluster, kind: BallotKind) -> bool:
+    value = (cluster.settings or {}).get(f"ballot_self_vote_{kind.value}")
+    return value if isinstance(value, bool) else rules.DEFAULTS[kind].self_vote
+
+
+async def open_ballot(
+    session: AsyncSession,
+    actor: Actor,
+    year: EmulationYear,
+    kind: BallotKind,
+    *,
+    who: str,
+    quota: int | None = None,
+    self_vote: bool | None = None,
+    deadline: dt.datetime | None = None,
+    candidates: list[int] | None = None,
+    runoff_of: Ballot | None = None,
+    now: dt.datetime | None = None,
+) -> Ballot:
+    """Open a ballot in the voting phase; announced in the group, with its turnout.
+
+    `candidates` None: every active unit; a list (a runoff among tied units, a chosen list):
+    exactly those that are active. Quota and self-vote default to the cluster's settings."""
+    now = now or utcnow()
+    await check_can_open(session, actor, year, kind, runoff_of=runoff_of, now=now)
+    cluster = await session.get(Cluster, year.cluster_id)
+    active = await active_units(session, cluster.id)
+    mode = rules.CandidateMode.ALL if candidates is None else rules.CandidateMode.LIST
+    chosen = rules.candidates_for(mode, active, chosen=candidates or ())
+    if len(chosen) > MAX_CANDIDATES:
+        raise Refusal(_("A ballot can have at most {max} candidates.").format(max=MAX_CANDIDATES))
+    quota = quota if quota is not None else quota_setting(cluster, kind)
+    if not 1 <= quota <= len(chosen):
+        raise Refusal(_("Each unit can mark from 1 to {count} candidates on this ballot.").format(count=len(chosen)))
+    self_vote = self_vote if self_vote is not None else self_vote_setting(cluster, kind)
+    if deadline is not None and deadline <= now:
+        raise Refusal(_("That deadline has already passed."))
+    round_ = runoff_of.round + 1 if runoff_of is not None else 1
+    ballot = Ballot(
+        year_id=year.id, kind=kind, quota=quota, self_vote=self_vote, candidate_mode=mode.value,
+        deadline_at=deadline, opened_at=now, opened_by_person_id=actor.person_id, round=round_,
+        runoff_of_id=runoff_of.id if runoff_of is not None else None, status=BallotStatus.OPEN,
+        publish_choices=bool((cluster.settings or {}).get("ballot_board_choices", True)),
+    )  # fmt: skip
+    ballot.candidates = [BallotCandidate(unit_id=u, position=i) for i, u in enumerate(chosen)]
+    session.add(ballot)
+    await session.flush()
+    record(session, cluster_id=cluster.id, actor_person_id=actor.person_id, action="ballot.open",
+           subject=f"ballot:{ballot.id}", kind=kind, quota=quota, self_vote=self_vote,
+           candidates=len(chosen), deadline=deadline)  # fmt: skip
+    if deadline is not None:
+        schedule_changed(session)
+    tz = cluster_timezone(cluster)
+    await notify.to_group(
+        session, cluster, f"ballot.opened:{ballot.id}",
+        lambda: notify.Note(views.opened(kind, None, len(chosen), quota, self_vote, deadline, tz, who),
+                            views.vote_link(notify.bot_username(), ballot.id)),
+    )  # fmt: skip
+    await _turnout(session, cluster, ballot, cast=0, eligible=len(active))
+    return ballot
+
+
+async def check_can_open(session: AsyncSession, actor: Actor, year: EmulationYear, kind: BallotKind, *,
+                         runoff_of: Ballot | None = None, now: dt.datetime | None = None) -> None:  # fmt: skip
+    """Refused unless `actor` may open ballots, the voting phase is open, and no ballot of this
+    kind is open already (a second tap on "Open" opens nothing twice; a runoff is its own)."""
+    actor.require(Action.MANAGE_BALLOTS)
+    if year.cluster_id != actor.cluster_id:
+        raise ballot_gone()
+    await require_phase(session, year.id, PhaseKind.VOTING, now=now or utcnow())
+    if runoff_of is None and any(b.kind is kind and b.runoff_of_id is None for b in await store.open_ballots(session, year.id)):
+        raise Refusal(_("A ballot on {title} is already open.").format(title=views.kind_name(kind)))
+
+
+async def _turnout(session: AsyncSession, cluster: Cluster, ballot: Ballot, *, cast: int, eligible: int) -> None:
+    closed = ballot.status is BallotStatus.CLOSED
+    await notify.live_in_group(
+        session, cluster, f"ballot-turnout:{ballot.id}",
+        lambda: notify.Note(views.turnout(ballot.kind, ballot.label, cast, eligible, closed),
+                            None if closed else views.vote_link(notify.bot_username(), ballot.id)),
+    )  # fmt: skip
+
+
+async def _open_ballot_of(session: AsyncSession, actor: Actor, ballot_id: int, *, lock: bool) -> tuple[Ballot, EmulationYear]:
+    ballot = await (store.lock_ballot(session, ballot_id) if lock else session.get(Ballot, ballot_id))
+    year = await session.get(EmulationYear, ballot.year_id) if ballot is not None else None
+    if ballot is None or year is None or year.cluster_id != actor.cluster_id:
+        raise ballot_gone()
+    if ballot.status is not BallotStatus.OPEN:
+        raise Refusal(_("Voting on this ballot has closed; nothing was recorded."))
+    return ballot, year
+
+
+async def _voting_unit(session: AsyncSession, actor: Actor, ballot: Ballot, unit_id: int) -> Unit:
+    actor.require(Action.VOTE)
+    unit = await session.get(Unit, unit_id)
+    if unit is None or unit.id not in actor.unit_ids or unit.cluster_id != actor.cluster_id:
+        raise Refusal(_("You do not represent that unit."))
+    if not unit.active:
+        raise Refusal(_("{unit} is no longer an active unit of the cluster, so it has no ballot paper.").format(
+            unit=unit.name))  # fmt: skip
+    if await store.has_voted(session, ballot.id, unit.id):
+        raise Refusal(_("{unit} has already voted on this ballot. A cast paper is final.").format(unit=unit.name))
+    return unit
+
+
+async def paper(session: AsyncSession, actor: Actor, ballot_id: int, unit_id: int) -> Paper:
+    """The paper `actor` may fill in for `unit_id`; refused once the unit voted or the ballot closed."""
+    ballot, _year = await _open_ballot_of(session, actor, ballot_id, lock=False)
+    unit = await _voting_unit(session, actor, ballot, unit_id)
+    candidates = await store.candidates(session, ballot.id)
+    on_paper = rules.paper_for(unit.id, candidates, ballot.self_vote)
+    return Paper(ballot, unit, on_paper, await _names(session, on_paper))
+
+
+async def voting_units(session: AsyncSession, actor: Actor, ballot_id: int) -> list[tuple[Unit, bool]]:
+    """The units `actor` may vote for on this ballot, with whether each has voted."""
+    actor.require(Action.VOTE)
+    ballot, _year = await _open_ballot_of(session, actor, ballot_id, lock=False)
+    voted = await store.voted_units(session, ballot.id)
+    units = [await session.get(Unit, u) for u in sorted(actor.unit_ids)]
+    return [(u, u.id in voted) for u in units if u is not None and u.active]
+
+
+async def cast(session: AsyncSession, actor: Actor, ballot_id: int, unit_id: int, marks: frozenset[int],
+               *, abstain: bool, now: dt.datetime | None = None) -> Cast:  # fmt: skip
+    """Cast the unit's paper: the register row, the paper and its marks in one transaction,
+    every paper of the ballot rewritten (see `storage.ballots`). Two representatives of one
+    unit pressing at the same instant: the ballot's row lock makes the second wait, then see
+    the first's vote and be refused."""
+    now = now or utcnow()
+    ballot, year = await _open_ballot_of(session, actor, ballot_id, lock=True)
+    if ballot.deadline_at is not None and now >= ballot.deadline_at:
+        raise Refusal(_("Voting on this ballot has closed; nothing was recorded."))
+    unit = await _voting_unit(session, actor, ballot, unit_id)
+    on_paper = rules.paper_for(unit.id, await store.candidates(session, ballot.id), ballot.self_vote)
+    rules.check_cast(marks, on_paper, ballot.quota, abstain=abstain)
+    tracker = store.fresh_tracker(await store.trackers(session, ballot.id), rules.new_tracker)
+    register = await session.scalar(
+        select(VoterRegister).where(VoterRegister.ballot_id == ballot.id, VoterRegister.unit_id == unit.id))
+    if register is None:
+        session.add(VoterRegister(ballot_id=ballot.id, unit_id=unit.id, issued_at=now, cast_at=now))
+    else:
+        register.cast_at = now
+    await store.rewrite_papers(session, ballot.id, [(tracker, sorted(marks))])
+    # Who voted is public; what, never: the audit entry names the unit and not the paper.
+    record(session, cluster_id=year.cluster_id, actor_person_id=actor.person_id, action="ballot.cast",
+           subject=f"ballot:{ballot.id}", unit_id=unit.id)  # fmt: skip
+    await session.flush()
+    cluster = await session.get(Cluster, year.cluster_id)
+    others = [p for _u, p in await representatives_of(session, [unit.id]) if p.id != actor.person_id]
+    await notify.to_people(session, others, f"secret:ballot.receipt:{ballot.id}:{unit.id}",
+                           lambda: views.receipt(unit.name, tracker, ballot.kind, ballot.label),
+                           cluster_id=cluster.id)  # fmt: skip
+    voted = await store.voted_units(session, ballot.id)
+    await _turnout(session, cluster, ballot, cast=len(voted), eligible=len(await active_units(session, cluster.id)))
+    return Cast(unit, tracker, ballot)
+
+
+async def close(session: AsyncSession, actor: Actor | None, ballot_id: int, *,
+                now: dt.datetime | None = None, expected_deadline: dt.datetime | None = None) -> Closed | None:  # fmt: skip
+    """Close the ballot (the chair, or the schedule with `actor` None at `expected_deadline`):
+    papers rewritten once more, the board built, hashed, stored and published to the group.
+    The schedule's call returns None when the ballot was closed or its deadline moved meanwhile."""
+    now = now or utcnow()
+    if actor is not None:
+        actor.require(Action.MANAGE_BALLOTS)
+        ballot, year = await _open_ballot_of(session, actor, ballot_id, lock=True)
+    else:
+        ballot = await store.lock_ballot(session, ballot_id)
+        if ballot is None or ballot.status is not BallotStatus.OPEN or ballot.deadline_at != expected_deadline:
+            return None
+        year = await session.get(EmulationYear, ballot.year_id)
+    cluster = await session.get(Cluster, year.cluster_id)
+    ballot.status = BallotStatus.CLOSED
+    ballot.closed_at = now
+    await store.rewrite_papers(session, ballot.id)
+    candidates = await store.candidates(session, ballot.id)
+    papers = rules.board(await store.papers(session, ballot.id))
+    names = await _names(session, candidates)
+    text = rules.board_text(papers, names, with_choices=ballot.publish_choices)
+    ballot.board_text = text
+    ballot.board_sha256 = rules.board_hash(text)
+    count = rules.recount(papers, candidates)
+    eligible = len(await active_units(session, cluster.id))
+    record(session, cluster_id=cluster.id, actor_person_id=actor.person_id if actor else None,
+           action="ballot.close", subject=f"ballot:{ballot.id}", cast=count.cast,
+           board_sha256=ballot.board_sha256, by_schedule=actor is None)  # fmt: skip
+    schedule_changed(session)
+    await session.flush()
+    document = notify.Document(text.encode("utf-8"), f"bang-kiem-phieu-{ballot.id}.txt")
+    await notify.to_group(session, cluster, f"ballot.closed:{ballot.id}",
+                          lambda: views.closed(ballot.kind, ballot.label, count.cast, eligible, count.abstaining,
+                                               ballot.board_sha256, actor is None))  # fmt: skip
+    await notify.document_to_group(session, cluster, f"ballot.board:{ballot.id}", document,
+                                   lambda: views.board_caption(ballot.kind, ballot.label, ballot.board_sha256))  # fmt: skip
+    await _turnout(session, cluster, ballot, cast=count.cast, eligible=eligible)
+    after_commit(session, scrub_ballot_tables)  # the files keep no write order of the papers
+    return Closed(ballot, count, eligible)
+
+
+async def open_of_year(session: AsyncSession, year_id: int) -> list[Ballot]:
+    return await store.open_ballots(session, year_id)
+

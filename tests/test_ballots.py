@@ -1,0 +1,289 @@
+"""Secret ballots through the real Application, the harness and a real database (issue 10):
+opening, voting in private with the marks kept in the paper's own buttons, receipts, turnout,
+closing by hand and at the deadline, the board that recounts, and the bad inputs."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+
+import pytest
+from sqlalchemy import func, select, text
+
+from bot import ballots as rules
+from bot import callbacks
+from bot.app import build_application
+from bot.offline import OfflineTelegram
+from bot.services import phases as phase_service
+from storage.models import (
+    AuditLog,
+    Ballot,
+    BallotMark,
+    BallotPaper,
+    BallotStatus,
+    OutboxMessage,
+    PhaseKind,
+    VoterRegister,
+)
+from tests.support import BOT, add_units, bound_cluster, make_representative, set_chair
+
+UNITS = ["Sở Tài chính", "Sở Công Thương", "Sở Nội vụ", "Sở Tư pháp", "Sở Xây dựng"]
+FLAG = "➕ Mở phiếu: đề nghị tặng Cờ thi đua"
+
+
+class World:
+    def __init__(self, db, scene, units, reps, extra):
+        self.db, self.scene, self.units, self.reps, self.extra = db, scene, units, reps, extra
+
+    @property
+    def chair(self):
+        return self.reps[0]
+
+
+async def voting(tg, db, names=UNITS) -> World:
+    """A cluster in its voting phase: one representative per unit (unit 2 has a second one),
+    the first unit the chair."""
+    scene = await bound_cluster(tg, db)
+    units = await add_units(db, scene.cluster_id, names)
+    reps = [await make_representative(tg, db, scene.cluster_id, u, f"Đại diện {i + 1}", scene.group)
+            for i, u in enumerate(units)]  # fmt: skip
+    extra = await make_representative(tg, db, scene.cluster_id, units[1], "Đại diện 2b", scene.group)
+    await set_chair(db, scene.year_id, units[0], units[1])
+    async with db.session() as s:
+        rows = await phase_service.ensure_phases(s, scene.year_id)
+        now = dt.datetime.now(dt.UTC)
+        for kind in PhaseKind.ordered():
+            if kind.rank < PhaseKind.VOTING.rank:
+                rows[kind].opened_at, rows[kind].closed_at = now - dt.timedelta(days=9), now - dt.timedelta(days=1)
+        rows[PhaseKind.VOTING].opened_at = now - dt.timedelta(hours=1)
+        await s.commit()
+    return World(db, scene, units, reps, extra)
+
+
+async def open_flag(w: World, *presses: str) -> int:
+    chair, group = w.chair, w.scene.group
+    await chair.send(f"/ballot@{BOT}", chat=group)
+    await chair.press(FLAG, chat=group)
+    for label in presses:
+        await chair.press(label, chat=group)
+    await chair.press("✅ Mở cuộc bỏ phiếu", chat=group)
+    return await latest_ballot(w)
+
+
+async def latest_ballot(w: World) -> int:
+    async with w.db.session() as s:
+        return await s.scalar(select(func.max(Ballot.id)))
+
+
+async def vote(rep, ballot_id: int, *labels: str, blank: bool = False) -> str:
+    await rep.send(f"/start vote-{ballot_id}")
+    for label in labels:
+        await rep.press(label)
+    await rep.press("➡️ Xem lại và bỏ phiếu")
+    await rep.press("🗳 Bỏ phiếu trắng" if blank else "🗳 Bỏ phiếu")
+    found = re.search(r"Mã phiếu của đơn vị: (\w+)", rep.private.last.plain)
+    assert found, rep.private.last.plain
+    return found.group(1)
+
+
+def turnout(group) -> str:
+    return next(t for t in reversed(group.texts()) if "đơn vị đã bỏ phiếu" in t)
+
+
+async def test_the_chair_opens_a_ballot_and_units_vote_secretly_with_receipts(tg, db):
+    w = await voting(tg, db)
+    ballot_id = await open_flag(w)
+    news = [t for t in w.scene.group.texts() if "Mở cuộc bỏ phiếu kín" in t]
+    assert len(news) == 1 and "5 ứng viên; mỗi đơn vị chọn tối đa 1." in news[0]
+    assert "Đơn vị không được bầu cho chính mình." in news[0]
+    assert "0/5 đơn vị đã bỏ phiếu" in turnout(w.scene.group)
+
+    rep = w.reps[1]  # unit 2, which has a second representative
+    await rep.send(f"/start vote-{ballot_id}")
+    paper = rep.private.last
+    labels = [row[0] for row in paper.buttons[:-1]]
+    assert labels == ["⬜ Sở Tài chính", "⬜ Sở Nội vụ", "⬜ Sở Tư pháp", "⬜ Sở Xây dựng"]  # own unit absent
+    await rep.press("⬜ Sở Tài chính")
+    assert "☑️ Sở Tài chính" in [row[0] for row in rep.private.last.buttons]
+    answer = await rep.press("⬜ Sở Nội vụ")  # a second mark with a quota of 1: impossible
+    assert "tối đa 1 đơn vị" in answer["text"]
+    await rep.press("☑️ Sở Tài chính")  # unmark, mark another
+    await rep.press("⬜ Sở Nội vụ")
+    await rep.press("➡️ Xem lại và bỏ phiếu")
+    assert "Lựa chọn của đơn vị:\n• Sở Nội vụ" in rep.private.last.plain
+    await rep.press("« Sửa lại")
+    await rep.press("➡️ Xem lại và bỏ phiếu")
+    await rep.press("🗳 Bỏ phiếu")
+    receipt = rep.private.last.plain
+    tracker = re.search(r"Mã phiếu của đơn vị: (\w+)", receipt).group(1)
+    assert re.fullmatch(r"[A-HJ-NP-Z2-9]{8}", tracker)
+    assert "Sở Nội vụ" not in receipt  # the receipt repeats no choice
+    assert tracker in w.extra.private.last.plain  # the unit's other representative is told
+    assert all(tracker not in t for other in (w.reps[0], w.reps[2]) for t in other.private.texts())
+    assert "1/5 đơn vị đã bỏ phiếu" in turnout(w.scene.group)
+
+    async with db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(VoterRegister).where(
+            VoterRegister.ballot_id == ballot_id, VoterRegister.cast_at.is_not(None))) == 1  # fmt: skip
+        [paper_row] = (await s.scalars(select(BallotPaper))).all()
+        assert paper_row.tracker == tracker
+        marks = (await s.scalars(select(BallotMark.candidate_unit_id))).all()
+        assert marks == [w.units[2]]
+        receipts = (await s.scalars(select(OutboxMessage).where(OutboxMessage.dedupe_key.like("secret:%")))).all()
+        assert receipts and all(tracker not in str(r.payload) for r in receipts)  # erased once sent
+        [audit] = (await s.scalars(select(AuditLog).where(AuditLog.action == "ballot.cast"))).all()
+        assert set(audit.details) == {"unit_id"} and audit.details["unit_id"] == w.units[1]  # who, not what
+
+    # A second vote for the same unit, by either representative: refused, nothing stored.
+    await w.extra.send(f"/start vote-{ballot_id}")
+    assert "Đơn vị của bạn đã bỏ phiếu" in w.extra.private.last.plain
+    again = await rep.press_data(callbacks.VoteStep("c", ballot_id, w.units[1], frozenset({0})).pack())
+    assert again["show_alert"] and "đã bỏ phiếu" in again["text"]  # "cast" pressed again
+    async with db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(BallotPaper)) == 1
+
+
+async def test_blank_paper_only_when_confirmed_and_stale_or_forged_buttons_change_nothing(tg, db):
+    w = await voting(tg, db)
+    ballot_id = await open_flag(w)
+    rep = w.reps[2]
+    await rep.send(f"/start vote-{ballot_id}")
+    await rep.press("➡️ Xem lại và bỏ phiếu")
+    assert "đây là phiếu trắng" in rep.private.last.plain
+    # Forged: a position beyond the paper, the own unit's id as a mark, another ballot.
+    for data in (
+        callbacks.VoteMark(ballot_id, w.units[2], frozenset(), 4).pack(),  # 4 candidates: 0..3
+        callbacks.VoteStep("c", ballot_id, w.units[2], frozenset({7})).pack(),
+        callbacks.VoteStep("c", ballot_id, w.units[3], frozenset({0})).pack(),  # not their unit
+        callbacks.VoteStep("c", ballot_id + 1, w.units[2], frozenset({0})).pack(),
+    ):
+        answer = await rep.press_data(data)
+        assert answer is not None and answer.get("show_alert"), (data, answer)
+    await w.scene.admin.send(f"/start vote-{ballot_id}")  # not a representative
+    assert "Chỉ đại diện đơn vị" in w.scene.admin.private.last.plain
+    async with db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(BallotPaper)) == 0
+        assert await s.scalar(select(func.count()).select_from(VoterRegister)) == 0
+    await rep.press("🗳 Bỏ phiếu trắng")
+    async with db.session() as s:
+        [paper] = (await s.scalars(select(BallotPaper))).all()
+        assert (await s.scalars(select(BallotMark))).all() == []
+
+
+async def test_two_representatives_of_one_unit_casting_at_the_same_instant_store_one_paper(tg, db):
+    w = await voting(tg, db)
+    ballot_id = await open_flag(w)
+    for rep in (w.reps[1], w.extra):
+        await rep.send(f"/start vote-{ballot_id}")
+        await rep.press("⬜ Sở Tài chính")
+        await rep.press("➡️ Xem lại và bỏ phiếu")
+    await asyncio.gather(w.reps[1].press("🗳 Bỏ phiếu"), w.extra.press("🗳 Bỏ phiếu"))
+    async with db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(BallotPaper)) == 1
+        assert await s.scalar(select(func.count()).select_from(VoterRegister)) == 1
+    texts = [w.reps[1].private.last.plain, w.extra.private.last.plain]
+    assert sum("Mã phiếu của đơn vị" in t for t in texts) >= 1
+    assert any("đã bỏ phiếu" in t for t in texts)
+
+
+async def test_closing_publishes_a_board_that_recounts_and_later_votes_are_refused(tg, db):
+    w = await voting(tg, db)
+    ballot_id = await open_flag(w)
+    t1 = await vote(w.reps[1], ballot_id, "⬜ Sở Tài chính")
+    t2 = await vote(w.reps[2], ballot_id, "⬜ Sở Tài chính")
+    t3 = await vote(w.reps[3], ballot_id, blank=True)
+    late = w.reps[4]
+    await late.send(f"/start vote-{ballot_id}")  # on the paper when the chair closes
+    await late.press("⬜ Sở Tài chính")
+    await late.press("➡️ Xem lại và bỏ phiếu")
+
+    chair, group = w.chair, w.scene.group
+    await chair.send(f"/ballot@{BOT}", chat=group)
+    await chair.press("⏹ Kết thúc: đề nghị tặng Cờ thi đua", chat=group)
+    assert "3/5 đơn vị đã bỏ phiếu" in group.last.plain
+    await chair.press("⏹ Kết thúc bỏ phiếu", chat=group)
+    closed = next(t for t in reversed(group.texts()) if "Kết thúc bỏ phiếu" in t and "SHA-256" in t)
+    assert "Số phiếu đã bỏ: 3/5 đơn vị; phiếu trắng: 1." in closed
+    [board_file] = [r for r in group.bot_messages() if r.document_name]
+    board = board_file.document_bytes.decode("utf-8")
+    sha = re.search(r"[0-9a-f]{64}", closed).group(0)
+    assert rules.board_hash(board) == sha and sha in board_file.caption
+    papers = rules.parse_board(board)
+    assert [p.tracker for p in papers] == sorted([t1, t2, t3])
+    count = rules.recount(papers, w.units)
+    assert count.votes[w.units[0]] == 2 and count.abstaining == 1 and count.cast == 3
+    async with db.session() as s:
+        stored = await s.get(Ballot, ballot_id)
+        assert stored.status is BallotStatus.CLOSED and stored.board_sha256 == sha and stored.board_text == board
+
+    answer = await late.press("🗳 Bỏ phiếu")  # the chair closed while this unit was on the confirmation screen
+    assert "đã kết thúc" in answer["text"]
+    async with db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(BallotPaper)) == 3
+
+
+async def test_a_ballot_closes_by_itself_at_its_deadline(tg, db):
+    w = await voting(tg, db)
+    chair, group = w.chair, w.scene.group
+    await chair.send(f"/ballot@{BOT}", chat=group)
+    await chair.press(FLAG, chat=group)
+    tomorrow = [b for row in group.last.buttons for b in row if "17:00" in b]
+    await chair.press(tomorrow[0], chat=group)
+    await chair.press("✅ Mở cuộc bỏ phiếu", chat=group)
+    ballot_id = await latest_ballot(w)
+    assert "Kết thúc bỏ phiếu lúc" in next(t for t in group.texts() if "Mở cuộc bỏ phiếu kín" in t)
+    await vote(w.reps[1], ballot_id, "⬜ Sở Tài chính")
+    await tg.travel(days=2)
+    async with db.session() as s:
+        assert (await s.get(Ballot, ballot_id)).status is BallotStatus.CLOSED
+    assert any("kết thúc theo thời hạn" in t for t in group.texts())
+    await w.reps[2].send(f"/start vote-{ballot_id}")
+    assert "đã kết thúc" in w.reps[2].private.last.plain
+
+
+@pytest.fixture
+async def unthrottled(settings, db):
+    """The bot without PTB's rate limiter: 30 turnout edits into one group would otherwise wait
+    for Telegram's 20/min, which is the limiter's job and not what this test is about."""
+    harness = OfflineTelegram(bot_username=BOT, bot_first_name="ThiĐua Bot")
+    app = build_application(settings, db, token=harness.token, request=harness.make_request(),
+                            get_updates_request=harness.make_request(), rate_limit=False)  # fmt: skip
+    async with harness.running(app):
+        yield harness
+    assert harness.rejections == [] and harness.errors == []
+
+
+async def test_after_thirty_units_vote_nothing_stored_links_a_unit_to_a_paper(unthrottled, db):
+    tg = unthrottled
+    names = [f"Đơn vị số {n:02d}" for n in range(1, 31)]
+    w = await voting(tg, db, names)
+    ballot_id = await open_flag(w)
+    trackers = {}
+    for i, rep in enumerate(w.reps[1:], 1):
+        trackers[w.units[i]] = await vote(rep, ballot_id, "⬜ Đơn vị số 01")
+    async with db.engine.connect() as conn:
+        papers = (await conn.execute(text("SELECT * FROM ballot_papers"))).mappings().all()
+        marks = (await conn.execute(text("SELECT * FROM ballot_marks"))).mappings().all()
+        register = (await conn.execute(text("SELECT * FROM voter_register"))).mappings().all()
+        dialect = conn.dialect.name
+        if dialect == "postgresql":
+            paper_xmins = {r[0] for r in (await conn.execute(text("SELECT xmin::text FROM ballot_papers"))).all()}
+            mark_xmins = {r[0] for r in (await conn.execute(text("SELECT xmin::text FROM ballot_marks"))).all()}
+            register_xmins = [r[0] for r in (await conn.execute(text("SELECT xmin::text FROM voter_register"))).all()]
+    assert len(papers) == 29 and len(register) == 29
+    assert set(papers[0].keys()) == {"id", "ballot_id", "tracker"}
+    assert set(marks[0].keys()) == {"id", "paper_id", "candidate_unit_id"}
+    # Nothing shared: no paper column holds a unit, a person or a time; trackers are not derived.
+    unit_ids = {str(u) for u in w.units}
+    for paper in papers:
+        assert paper["tracker"] not in unit_ids and str(paper["ballot_id"]) == str(ballot_id)
+    if dialect == "postgresql":
+        # Every paper and mark carries the same transaction id (the last rewrite's), so no
+        # register row's transaction points at one paper.
+        assert len(paper_xmins) == 1 and len(mark_xmins) == 1
+        assert sum(1 for x in register_xmins if x in paper_xmins) <= 1
+    # The order the papers sit in says nothing about who voted when.
+    order = [p["tracker"] for p in papers]
+    voted_order = [trackers[u] for u in w.units[1:]]
+    assert order != voted_order
