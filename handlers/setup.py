@@ -30,7 +30,7 @@ from bot import callbacks, setup_input
 from bot.errors import Refusal
 from bot.i18n import _, pick_locale, use_locale
 from bot.pledge_document import UNKNOWN_PLACE
-from bot.services import clusters
+from bot.services import clusters, notify
 from bot.services.actors import Actor, actor_in
 from handlers.awaiting import INPUT_FLOW, done, expect_in_private, on_input
 from handlers.base import BotContext, Turn, handler
@@ -296,23 +296,15 @@ async def _still_allowed(turn: Turn, data: dict[str, Any], what: str) -> tuple[c
     return state, actor
 
 
-def _redraw_group_message(turn: Turn, context: BotContext, state: clusters.SetupState, data: dict[str, Any],
-                          head: Any) -> None:  # fmt: skip
-    """Show the new choice on the group's set-up message, in the group's language."""
+async def _redraw_group_message(turn: Turn, state: clusters.SetupState, data: dict[str, Any], head: Any) -> None:
+    """Show the new choice on the group's set-up message, in the group's language (an outbox
+    edit: this update came from the private chat)."""
     cluster = state.cluster
     chat_id, message_id = data.get("chat_id"), data.get("message_id")
     if chat_id is None or chat_id != cluster.telegram_chat_id or not isinstance(message_id, int):
         return
-    with use_locale(cluster.locale):
-        text, markup = setup_view(turn, state, head())
-
-    async def edit() -> None:
-        try:
-            await context.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=markup)
-        except (Forbidden, BadRequest) as exc:  # deleted, too old, the bot removed: the choice stands
-            log.info("could not redraw the set-up message %s/%s: %s", chat_id, message_id, exc)
-
-    turn.after_commit(edit)
+    await notify.edit_in_group(turn.session, cluster, f"setup:{cluster.id}:{message_id}", message_id,
+                               lambda: notify.Note(*setup_view(turn, state, head())))  # fmt: skip
 
 
 @on_input(STEP_YEAR)
@@ -328,7 +320,7 @@ async def year_typed(update: Update, context: BotContext, turn: Turn, data: dict
     await done(turn)
     cluster = state.cluster
     turn.reply("✅ " + year_head(cluster, wanted))
-    _redraw_group_message(turn, context, state, data, lambda: year_head(cluster, wanted))
+    await _redraw_group_message(turn, state, data, lambda: year_head(cluster, wanted))
 
 
 @on_input(STEP_PLACE)
@@ -343,7 +335,7 @@ async def place_typed(update: Update, context: BotContext, turn: Turn, data: dic
     await done(turn)
     state = await clusters.setup_state(turn.session, actor, cluster)
     turn.reply("✅ " + place_head(cluster, place))
-    _redraw_group_message(turn, context, state, data, lambda: place_head(cluster, place))
+    await _redraw_group_message(turn, state, data, lambda: place_head(cluster, place))
 
 
 def register(app: Application) -> None:

@@ -84,9 +84,11 @@ async def enqueue_live(
     recipient: RecipientKind,
     cluster_id: int | None = None,
     now: datetime | None = None,
+    message_id: int | None = None,
 ) -> None:
     """Queue the latest content of a live message: the first call sends it, later calls edit
-    it; content queued before and not yet sent is replaced (only the latest is sent)."""
+    it; content queued before and not yet sent is replaced (only the latest is sent).
+    `message_id`: the message already exists (posted as a reply): edit that one."""
     now = now or utcnow()
     statement = _insert(session)(OutboxMessage).values(
         chat_id=chat_id,
@@ -100,10 +102,13 @@ async def enqueue_live(
         not_before=now,
         attempts=0,
         created_at=now,
+        telegram_message_id=message_id,
     )
+    moved = {"telegram_message_id": statement.excluded.telegram_message_id} if message_id is not None else {}
     statement = statement.on_conflict_do_update(
         index_elements=["live_key"],
         set_={
+            **moved,
             "payload": statement.excluded.payload,
             "revision": OutboxMessage.revision + 1,
             "status": OutboxStatus.PENDING,

@@ -109,6 +109,19 @@ async def live_in_group(session: AsyncSession, cluster: Cluster, live_key: str, 
     return True
 
 
+async def edit_in_group(session: AsyncSession, cluster: Cluster, live_key: str, message_id: int,
+                        render: Render) -> bool:  # fmt: skip
+    """Bring a message the bot posted in the group as a reply (the set-up message) up to date
+    from elsewhere (a private chat): an outbox edit of that message, latest content only."""
+    if cluster.telegram_chat_id is None:
+        return False
+    with use_locale(group_locale(cluster)):
+        note = _note(render())
+    await store.enqueue_live(session, chat_id=cluster.telegram_chat_id, live_key=live_key, message_id=message_id,
+                             payload=note.payload(), recipient=RecipientKind.GROUP, cluster_id=cluster.id)  # fmt: skip
+    return True
+
+
 @dataclass(frozen=True)
 class Document:
     data: bytes
