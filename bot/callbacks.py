@@ -832,9 +832,16 @@ class BallotDraft(Button, ns="bo"):
 
 @dataclasses.dataclass(frozen=True)
 class BallotClose(Button, ns="bo"):
-    """c: ask to close the ballot · y: close it."""
+    """c: ask to close the ballot · y: close it · r: remind the units that have not voted."""
 
-    action: Literal["c", "y"]
+    action: Literal["c", "y", "r"]
+    ballot_id: Id
+
+
+@dataclasses.dataclass(frozen=True)
+class VoteOpen(Button, ns="bv", tag="o"):
+    """Open the paper of the person's unit (a reminder's button)."""
+
     ballot_id: Id
 
 
@@ -867,7 +874,7 @@ class VoteStep(Button, ns="bv"):
 
 
 BALLOT = Namespace("bo", BallotMenu, BallotDraft, BallotClose)
-VOTE = Namespace("bv", VoteUnit, VoteMark, VoteStep)
+VOTE = Namespace("bv", VoteOpen, VoteUnit, VoteMark, VoteStep)
 
 
 # ------------------------------------------------------------------------------ dl: undelivered

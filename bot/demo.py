@@ -18,6 +18,7 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot.app import build_application
+from bot.demo_ballots import ballot_scene
 from bot.demo_pledges import pledge_scene
 from bot.demo_scoring import scoring_scene
 from bot.i18n import _
@@ -88,6 +89,8 @@ async def play(tg: OfflineTelegram, people: DemoPeople) -> list[SimChat]:
     await scoring_scene(tg, admin, cast.chair_rep, reps, group, bot)
     # A deadline acts by itself: two days later the open phase closes and the group is told.
     await deadline_scene(tg, admin)
+    # Secret ballots: the flag proposal and next year's chair; trackers, turnout, the board.
+    await ballot_scene(cast.chair_rep, reps, ECONOMIC_CLUSTER_2024, group, bot)
     await cast.chair_rep.send(f"/status@{bot}", chat=group)
     return [admin.private, cast.chair_rep.private, reps[2].private, reps[4].private, group]
 

@@ -59,11 +59,13 @@ async def _menu(turn: Turn, cluster: Cluster, actor: Actor | None) -> tuple[str,
                                      callbacks.VoteUnit(ballot.id, unit_id))])  # fmt: skip
         if actor is not None and actor.may(Action.MANAGE_BALLOTS):
             rows.append([_button(_("⏹ Close: {title}").format(title=views.kind_name(ballot.kind)),
-                                 callbacks.BallotClose("c", ballot.id))])  # fmt: skip
+                                 callbacks.BallotClose("c", ballot.id)),
+                         _button(_("🔔 Remind"), callbacks.BallotClose("r", ballot.id))])  # fmt: skip
     if not ballots:
         lines.append(_("No ballot is open."))
     if actor is not None and actor.may(Action.MANAGE_BALLOTS):
-        for kind in BallotKind:
+        running = {b.kind for b in ballots if b.runoff_of_id is None}
+        for kind in (k for k in BallotKind if k not in running):
             rows.append([_button(_("➕ Open: {title}").format(title=views.kind_name(kind)),
                                  callbacks.BallotDraft("n", year.id, kind, service.quota_setting(cluster, kind),
                                                        int(service.self_vote_setting(cluster, kind)), 0))])  # fmt: skip
@@ -169,6 +171,12 @@ async def _ballot_actor(turn: Turn, ballot_id: int) -> tuple[Cluster, Ballot, Ac
 async def close_pressed(update: Update, context: BotContext, turn: Turn, press: callbacks.BallotClose) -> None:
     cluster, ballot, actor = await _ballot_actor(turn, press.ballot_id)
     actor.require(Action.MANAGE_BALLOTS)
+    if press.action == "r":
+        reminded = await service.remind(turn.session, actor, ballot.id)
+        turn.answer(ngettext("🔔 {count} unit reminded in private.", "🔔 {count} units reminded in private.",
+                             reminded).format(count=reminded) if reminded
+                    else _("Nobody to remind now: every unit voted or was reminded today."), alert=True)  # fmt: skip
+        return
     if press.action == "c":
         if ballot.status.value != "open":
             raise Refusal(_("Voting on this ballot has closed; nothing was recorded."))
@@ -242,6 +250,10 @@ async def open_paper(turn: Turn, ballot_id: int) -> None:
     turn.reply(*paper_view(paper, frozenset()))
 
 
+async def open_pressed(update: Update, context: BotContext, turn: Turn, press: callbacks.VoteOpen) -> None:
+    await open_paper(turn, press.ballot_id)
+
+
 async def unit_pressed(update: Update, context: BotContext, turn: Turn, press: callbacks.VoteUnit) -> None:
     actor = await _voter(turn, press.ballot_id)
     paper = await service.paper(turn.session, actor, press.ballot_id, press.unit_id)
@@ -302,6 +314,7 @@ def register(app: Application) -> None:
         callbacks.BallotMenu: menu_pressed, callbacks.BallotDraft: draft_pressed, callbacks.BallotClose: close_pressed,
     }))  # fmt: skip
     app.add_handler(dispatch(callbacks.VOTE, {
-        callbacks.VoteUnit: unit_pressed, callbacks.VoteMark: mark_pressed, callbacks.VoteStep: step_pressed,
+        callbacks.VoteOpen: open_pressed, callbacks.VoteUnit: unit_pressed, callbacks.VoteMark: mark_pressed,
+        callbacks.VoteStep: step_pressed,
     }))  # fmt: skip
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import re
 
 import pytest
@@ -15,15 +16,20 @@ from bot import ballots as rules
 from bot import callbacks
 from bot.app import build_application
 from bot.offline import OfflineTelegram
+from bot.services import ballots as ballots_service
 from bot.services import phases as phase_service
+from bot.services.actors import actor_in
 from storage.models import (
     AuditLog,
     Ballot,
     BallotMark,
     BallotPaper,
     BallotStatus,
+    EmulationYear,
     OutboxMessage,
+    Person,
     PhaseKind,
+    Unit,
     VoterRegister,
 )
 from tests.support import BOT, add_units, bound_cluster, make_representative, set_chair
@@ -85,6 +91,10 @@ async def vote(rep, ballot_id: int, *labels: str, blank: bool = False) -> str:
     found = re.search(r"Mã phiếu của đơn vị: (\w+)", rep.private.last.plain)
     assert found, rep.private.last.plain
     return found.group(1)
+
+
+async def person_of(session, user) -> Person:
+    return await session.scalar(select(Person).where(Person.telegram_user_id == user.id))
 
 
 def turnout(group) -> str:
@@ -287,3 +297,74 @@ async def test_after_thirty_units_vote_nothing_stored_links_a_unit_to_a_paper(un
     order = [p["tracker"] for p in papers]
     voted_order = [trackers[u] for u in w.units[1:]]
     assert order != voted_order
+
+
+async def test_the_chair_reminds_only_the_units_not_voted_once_a_day(tg, db):
+    w = await voting(tg, db)
+    ballot_id = await open_flag(w)
+    await vote(w.reps[1], ballot_id, "⬜ Sở Tài chính")
+    chair, group = w.chair, w.scene.group
+    await chair.send(f"/ballot@{BOT}", chat=group)
+    answer = await chair.press("🔔 Nhắc", chat=group)
+    assert "4 đơn vị" in answer["text"]  # units 1, 3, 4, 5 (unit 2 voted)
+    reminded = [r for r in (w.reps[0], w.reps[2], w.reps[3], w.reps[4])
+                if "Đơn vị của bạn chưa bỏ phiếu" in r.private.last.plain]  # fmt: skip
+    assert len(reminded) == 4
+    assert not any("chưa bỏ phiếu" in t for r in (w.reps[1], w.extra) for t in r.private.texts())
+    again = await chair.press("🔔 Nhắc", chat=group)  # the same day: nobody again
+    assert "Không có đơn vị nào cần nhắc" in again["text"]
+    await w.reps[2].press("🗳 Mở phiếu bầu")  # the reminder's button opens the paper
+    assert "Phiếu bầu của <b>Sở Nội vụ</b>" in w.reps[2].private.last.text
+    await tg.travel(days=1)
+    tomorrow = await chair.press("🔔 Nhắc", chat=group)
+    assert "4 đơn vị" in tomorrow["text"]
+
+
+async def test_a_deactivated_units_representative_has_no_paper(tg, db):
+    w = await voting(tg, db)
+    ballot_id = await open_flag(w)
+    async with db.session() as s:
+        unit = await s.get(Unit, w.units[3])
+        unit.active = False
+        await s.commit()
+    await w.reps[3].send(f"/start vote-{ballot_id}")
+    assert "Mã phiếu" not in w.reps[3].private.last.plain
+    assert "Phiếu bầu của" not in w.reps[3].private.last.plain
+    forged = await w.reps[3].press_data(callbacks.VoteStep("c", ballot_id, w.units[3], frozenset({0})).pack())
+    # A deactivated unit's representative no longer holds the role: the permission table says no.
+    assert forged["show_alert"] and "Chỉ đại diện đơn vị" in forged["text"]
+    async with db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(BallotPaper)) == 0
+
+
+async def test_a_runoff_among_exactly_the_tied_units_is_one_service_call(tg, db):
+    w = await voting(tg, db)
+    ballot_id = await open_flag(w)
+    async with db.session() as s:
+        first = await s.get(Ballot, ballot_id)
+        year = await s.get(EmulationYear, first.year_id)
+        actor = await actor_in(s, (await person_of(s, w.chair)).id, w.scene.cluster_id)
+        runoff = await ballots_service.open_ballot(s, actor, year, first.kind, who="Đại diện 1", quota=1,
+                                                   candidates=[w.units[3], w.units[1]], runoff_of=first)  # fmt: skip
+        await s.commit()
+        runoff_id, round_ = runoff.id, runoff.round
+    assert round_ == 2
+    await w.reps[0].send(f"/start vote-{runoff_id}")
+    labels = [row[0] for row in w.reps[0].private.last.buttons[:-1]]
+    assert labels == ["⬜ Sở Công Thương", "⬜ Sở Tư pháp"]  # exactly the tied units, in the units' order
+    assert "vòng 2" in w.reps[0].private.last.plain
+
+
+async def test_logs_carry_no_choice_and_no_tracker(tg, db, caplog):
+    w = await voting(tg, db)
+    ballot_id = await open_flag(w)
+    caplog.set_level(logging.INFO)  # as the bot runs in production
+    for logger in ("bot", "handlers", "storage"):
+        caplog.set_level(logging.DEBUG, logger=logger)  # and ours at their most talkative
+    tracker = await vote(w.reps[1], ballot_id, "⬜ Sở Xây dựng")
+    await w.chair.send(f"/ballot@{BOT}", chat=w.scene.group)
+    await w.chair.press("⏹ Kết thúc: đề nghị tặng Cờ thi đua", chat=w.scene.group)
+    await w.chair.press("⏹ Kết thúc bỏ phiếu", chat=w.scene.group)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert tracker not in logged
+    assert "Sở Xây dựng" not in logged and f"candidate_unit_id={w.units[4]}" not in logged

@@ -304,6 +304,38 @@ async def close(session: AsyncSession, actor: Actor | None, ballot_id: int, *,
     return Closed(ballot, count, eligible)
 
 
+async def remind(session: AsyncSession, actor: Actor, ballot_id: int, *, now: dt.datetime | None = None) -> int:
+    """The chair's "remind now": a private message to the representatives of every active unit
+    that has not voted, at most once per unit per day (the cluster's day). Returns how many
+    units are reminded now (0: all voted, or all reminded today already)."""
+    actor.require(Action.MANAGE_BALLOTS)
+    now = now or utcnow()
+    ballot, year = await _open_ballot_of(session, actor, ballot_id, lock=False)
+    cluster = await session.get(Cluster, year.cluster_id)
+    day = now.astimezone(cluster_timezone(cluster)).date().isoformat()
+    voted = await store.voted_units(session, ballot.id)
+    waiting = [u for u in await active_units(session, cluster.id) if u not in voted]
+    reminded = 0
+    for unit_id, people in _by_unit(await representatives_of(session, waiting)).items():
+        queued = await notify.to_people(
+            session, people, f"ballot.remind:{ballot.id}:{unit_id}:{day}",
+            lambda: notify.Note(views.reminder(ballot.kind, ballot.label, ballot.deadline_at, cluster_timezone(cluster)),
+                                views.vote_button(ballot.id)),
+            cluster_id=cluster.id,
+        )  # fmt: skip
+        reminded += queued > 0
+    record(session, cluster_id=cluster.id, actor_person_id=actor.person_id, action="ballot.remind",
+           subject=f"ballot:{ballot.id}", units=reminded)  # fmt: skip
+    return reminded
+
+
+def _by_unit(rows: list) -> dict[int, list]:
+    grouped: dict[int, list] = {}
+    for unit_id, person in rows:
+        grouped.setdefault(unit_id, []).append(person)
+    return grouped
+
+
 async def open_of_year(session: AsyncSession, year_id: int) -> list[Ballot]:
     return await store.open_ballots(session, year_id)
 

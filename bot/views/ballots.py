@@ -43,6 +43,21 @@ def vote_link(bot_username: str | None, ballot_id: int) -> InlineKeyboardMarkup 
         _("🗳 Vote in private"), url=f"https://t.me/{bot_username}?start=vote-{ballot_id}")]])  # fmt: skip
 
 
+def vote_button(ballot_id: int) -> InlineKeyboardMarkup:
+    """In a private chat: the button that opens the unit's paper."""
+    from bot import callbacks  # the views build buttons; callbacks import the models' enums
+
+    return InlineKeyboardMarkup([[InlineKeyboardButton(
+        _("🗳 Open the ballot paper"), callback_data=callbacks.VoteOpen(ballot_id).pack())]])  # fmt: skip
+
+
+def reminder(kind: BallotKind, label: str | None, deadline: dt.datetime | None, tz: ZoneInfo) -> str:
+    lines = [_("🔔 Your unit has not voted yet: {title}.").format(title=title(kind, label))]
+    if deadline is not None:
+        lines.append(_("Voting closes at {deadline}.").format(deadline=fmt.datetime(deadline, tz)))
+    return "\n".join(lines)
+
+
 def opened(kind: BallotKind, label: str | None, candidates: int, quota: int, self_vote: bool,
            deadline: dt.datetime | None, tz: ZoneInfo, who: str) -> str:  # fmt: skip
     lines = [
