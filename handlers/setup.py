@@ -35,7 +35,7 @@ from bot.services.actors import Actor, actor_in
 from handlers.awaiting import INPUT_FLOW, done, expect_in_private, on_input
 from handlers.base import BotContext, Turn, handler
 from handlers.buttons import dispatch, stale
-from storage.conversation import clear_state
+from storage.conversation import forget_step
 from storage.models import Cluster, ClusterKind, utcnow
 
 log = logging.getLogger(__name__)
@@ -261,9 +261,7 @@ async def ask(update: Update, context: BotContext, turn: Turn, press: callbacks.
             await context.bot.send_message(chat_id, prompt)
         except (Forbidden, BadRequest) as exc:
             log.info("could not ask %s in private: %s", chat_id, exc)
-            async with context.db.session() as session:  # nobody will type the answer there
-                await clear_state(session, person_id, chat_id, INPUT_FLOW)
-                await session.commit()
+            await forget_step(context.db, person_id, chat_id, INPUT_FLOW)
             await turn.answer_now(cannot, alert=True)
             return
         await turn.answer_now(written)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+if TYPE_CHECKING:
+    from storage.db import Database
 
 from storage.models import ConversationState
 
@@ -39,6 +42,15 @@ async def set_state(
     state.data = dict(data or {})
     await session.flush()
     return state
+
+
+async def forget_step(db: Database, person_id: int, chat_id: int, flow: str) -> None:
+    """Clear a typed-input step in a transaction of its own, after the update's has committed:
+    the question could not be delivered (the person never opened the private chat), so nobody
+    will type its answer, and a later unrelated message must not be read as one."""
+    async with db.session() as session:
+        await clear_state(session, person_id, chat_id, flow)
+        await session.commit()
 
 
 async def clear_state(session: AsyncSession, person_id: int, chat_id: int, flow: str) -> bool:

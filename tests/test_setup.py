@@ -292,3 +292,16 @@ async def test_a_refused_setup_by_a_stranger_stores_nothing_about_them(tg, db):
         assert await s.scalar(select(func.count()).select_from(Person)) == before
         assert await s.scalar(select(Person).where(Person.telegram_user_id == stranger.id)) is None
         assert await s.scalar(select(Cluster).where(Cluster.telegram_chat_id == group.id)) is None
+
+
+async def test_a_year_asked_of_someone_the_bot_cannot_write_to_leaves_no_step_waiting(tg, db):
+    scene = await bound_cluster(tg, db)
+    await scene.admin.block()  # the question cannot reach the private chat
+    answer = await scene.admin.press(OTHER_YEAR, chat=scene.group)
+    assert "bấm Bắt đầu (Start)" in answer["text"]
+    tg.rejections.clear()  # Telegram's 403 for the question was the point
+    async with db.session() as s:
+        assert (await s.scalars(select(ConversationState))).all() == []
+    y = await year_of(db, scene)
+    await scene.admin.send("2017")  # unblocked later: an unrelated "2017" is not the year
+    assert await year_of(db, scene) == y
