@@ -78,22 +78,28 @@ async def to_group(session: AsyncSession, cluster: Cluster, key: str, render: Re
                                cluster_id=cluster.id)  # fmt: skip
 
 
-async def to_people(session: AsyncSession, people: Iterable[Person], key: str, render: Render,
-                    *, cluster_id: int | None) -> int:  # fmt: skip
-    """Queue a private message to each person (once each), in their own language; the number
-    queued now."""
+async def _each_person(session: AsyncSession, people: Iterable[Person], key: str, payload: Callable[[], dict],
+                       kind: OutboxKind, cluster_id: int | None) -> int:  # fmt: skip
+    """One row per person (once each), its payload built in the person's language."""
     queued, seen = 0, set()
     for person in people:
         if person.id in seen:
             continue
         seen.add(person.id)
         with use_locale(person_locale(person)):
-            note = _note(render())
+            built = payload()
         queued += await store.enqueue(session, chat_id=person.telegram_user_id,
-                                      key=f"{key}:to:{person.telegram_user_id}",
-                                      payload=note.payload(), recipient=RecipientKind.PERSON,
-                                      cluster_id=cluster_id)  # fmt: skip
+                                      key=f"{key}:to:{person.telegram_user_id}", payload=built,
+                                      recipient=RecipientKind.PERSON, cluster_id=cluster_id, kind=kind)  # fmt: skip
     return queued
+
+
+async def to_people(session: AsyncSession, people: Iterable[Person], key: str, render: Render,
+                    *, cluster_id: int | None) -> int:  # fmt: skip
+    """Queue a private message to each person (once each), in their own language; the number
+    queued now."""
+    return await _each_person(session, people, key, lambda: _note(render()).payload(), OutboxKind.MESSAGE,
+                              cluster_id)  # fmt: skip
 
 
 async def live_in_group(session: AsyncSession, cluster: Cluster, live_key: str, render: Render) -> bool:
@@ -147,15 +153,5 @@ async def document_to_group(session: AsyncSession, cluster: Cluster, key: str, d
 
 async def document_to_people(session: AsyncSession, people: Iterable[Person], key: str, document: Document,
                              caption: Callable[[], str] | None = None, *, cluster_id: int | None) -> int:  # fmt: skip
-    queued, seen = 0, set()
-    for person in people:
-        if person.id in seen:
-            continue
-        seen.add(person.id)
-        with use_locale(person_locale(person)):
-            text = caption() if caption else None
-        queued += await store.enqueue(session, chat_id=person.telegram_user_id,
-                                      key=f"{key}:to:{person.telegram_user_id}",
-                                      payload=document.payload(text), recipient=RecipientKind.PERSON,
-                                      cluster_id=cluster_id, kind=OutboxKind.DOCUMENT)  # fmt: skip
-    return queued
+    return await _each_person(session, people, key, lambda: document.payload(caption() if caption else None),
+                              OutboxKind.DOCUMENT, cluster_id)  # fmt: skip
