@@ -809,6 +809,7 @@ Marks = Annotated[frozenset, Mask(PAPER_SIZE)]
 Position = Annotated[int, Int(0, PAPER_SIZE - 1)]
 Quota = Annotated[int, Int(1, PAPER_SIZE)]
 Flag = Annotated[int, Int(0, 1)]
+Top = Annotated[int, Int(0, PAPER_SIZE)]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -820,13 +821,15 @@ class BallotMenu(Button, ns="bo", tag="m"):
 
 @dataclasses.dataclass(frozen=True)
 class BallotDraft(Button, ns="bo"):
-    """n: show the draft of a new ballot with these settings · o: open it. `at` 0: no deadline."""
+    """n: show the draft of a new ballot with these settings · o: open it. `top` 0: every
+    active unit is a candidate, else the top N by final score; `at` 0: no deadline."""
 
     action: Literal["n", "o"]
     year_id: Id
     kind: BallotKind
     quota: Quota
     self_vote: Flag
+    top: Top
     at: EpochSeconds
 
 

@@ -68,7 +68,7 @@ async def _menu(turn: Turn, cluster: Cluster, actor: Actor | None) -> tuple[str,
         for kind in (k for k in BallotKind if k not in running):
             rows.append([_button(_("➕ Open: {title}").format(title=views.kind_name(kind)),
                                  callbacks.BallotDraft("n", year.id, kind, service.quota_setting(cluster, kind),
-                                                       int(service.self_vote_setting(cluster, kind)), 0))])  # fmt: skip
+                                                       int(service.self_vote_setting(cluster, kind)), 0, 0))])  # fmt: skip
     if ballots and not turn.private:
         lines.append(_("Representatives vote in a private chat with me: /ballot there."))
     return "\n".join(lines), InlineKeyboardMarkup(rows) if rows else None
@@ -115,24 +115,32 @@ async def draft_pressed(update: Update, context: BotContext, turn: Turn, press: 
     deadline = dt.datetime.fromtimestamp(press.at, tz=dt.UTC) if press.at else None
     if press.action == "o":
         await service.open_ballot(turn.session, actor, year, press.kind, who=update.effective_user.full_name,
-                                  quota=press.quota, self_vote=bool(press.self_vote), deadline=deadline)  # fmt: skip
+                                  quota=press.quota, self_vote=bool(press.self_vote), deadline=deadline,
+                                  top=press.top or None)  # fmt: skip
         text, markup = await _menu(turn, cluster, actor)
         turn.edit(_("✅ The ballot is open and announced in the group.") + "\n\n" + text, markup)
         return
     await service.check_can_open(turn.session, actor, year, press.kind)
-    candidates = len(await service.active_units(turn.session, cluster.id))
+    active = await service.active_units(turn.session, cluster.id)
+    chosen, _mode = await service.candidates_of(turn.session, actor, cluster, active, top=press.top or None)
+    if press.top:
+        who = ngettext("Candidates: the top {top} by final score ({count} with ties).",
+                       "Candidates: the top {top} by final score ({count} with ties).",
+                       press.top).format(top=press.top, count=len(chosen))  # fmt: skip
+    else:
+        who = _("Candidates: every active unit ({count}).").format(count=len(chosen))
     lines = [
         _("🗳 <b>New secret ballot</b>: {title}").format(title=views.kind_name(press.kind)),
-        ngettext("Candidates: every active unit ({count}).", "Candidates: every active unit ({count}).",
-                 candidates).format(count=candidates),
+        who,
         _("Each unit marks at most {quota}.").format(quota=press.quota),
         _("A unit may vote for itself.") if press.self_vote else _("A unit cannot vote for itself."),
         _("Deadline: {deadline}.").format(deadline=fmt.datetime(deadline, tz)) if deadline
         else _("No deadline: the chair closes the vote."),
     ]  # fmt: skip
+    candidates = len(chosen)
 
     def again(**changes) -> callbacks.BallotDraft:
-        values = {"quota": press.quota, "self_vote": press.self_vote, "at": press.at, **changes}
+        values = {"quota": press.quota, "self_vote": press.self_vote, "top": press.top, "at": press.at, **changes}
         return callbacks.BallotDraft("n", year.id, press.kind, **values)
 
     rows = []
@@ -145,13 +153,22 @@ async def draft_pressed(update: Update, context: BotContext, turn: Turn, press: 
         rows.append(quota_row)
     rows.append([_button(_("Forbid voting for oneself") if press.self_vote else _("Allow voting for oneself"),
                          again(self_vote=1 - press.self_vote))])  # fmt: skip
+    if press.top:
+        top_row = [_button(_("👥 Every active unit"), again(top=0))]
+        if press.top > 1:
+            top_row.append(_button(_("➖ Fewer at the top"), again(top=press.top - 1, quota=min(press.quota, press.top - 1))))
+        if press.top < len(active) - 1:
+            top_row.append(_button(_("➕ More at the top"), again(top=press.top + 1)))
+        rows.append(top_row)
+    elif len(active) > 2:
+        rows.append([_button(_("🏆 The top units by final score"), again(top=min(len(active) - 1, max(press.quota + 1, 3))))])
     now = utcnow()
     rows.append([_button(fmt.datetime(when, tz), again(at=int(when.timestamp())))
                  for when in deadline_choices(now, tz)])  # fmt: skip
     if press.at:
         rows.append([_button(_("No deadline"), again(at=0))])
     rows.append([_button(_("✅ Open the ballot"), callbacks.BallotDraft("o", year.id, press.kind, press.quota,
-                                                                        press.self_vote, press.at)),
+                                                                        press.self_vote, press.top, press.at)),
                  _button(_("« Back"), callbacks.BallotMenu(year.id))])  # fmt: skip
     turn.edit("\n".join(lines), InlineKeyboardMarkup(rows))
 

@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 import logging
 import re
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select, text
@@ -18,6 +19,7 @@ from bot.app import build_application
 from bot.offline import OfflineTelegram
 from bot.services import ballots as ballots_service
 from bot.services import phases as phase_service
+from bot.services import tables as tables_service
 from bot.services.actors import actor_in
 from storage.models import (
     AuditLog,
@@ -29,6 +31,10 @@ from storage.models import (
     OutboxMessage,
     Person,
     PhaseKind,
+    ScoreEntry,
+    ScoreRound,
+    ScoreSheet,
+    SheetStatus,
     Unit,
     VoterRegister,
 )
@@ -368,3 +374,29 @@ async def test_logs_carry_no_choice_and_no_tracker(tg, db, caplog):
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert tracker not in logged
     assert "Sở Xây dựng" not in logged and f"candidate_unit_id={w.units[4]}" not in logged
+
+
+async def test_candidates_can_be_the_top_units_by_final_score_with_ties_kept(tg, db):
+    w = await voting(tg, db)
+    finals = ["90", "97", "95,5", "95,5", "80"]  # units 1..5: top 2 is unit 2 then the tie 3 and 4
+    async with db.session() as s:
+        table = await tables_service.ensure_default_table(s, w.scene.year_id)
+        first = table.criteria[0]
+        for unit_id, value in zip(w.units, finals, strict=True):
+            s.add(ScoreSheet(year_id=w.scene.year_id, unit_id=unit_id, round=ScoreRound.YEAREND,
+                             status=SheetStatus.SUBMITTED,
+                             entries=[ScoreEntry(criterion_id=first.id, self_value=Decimal(value.replace(",", ".")),
+                                                 verified_value=Decimal(value.replace(",", ".")))]))  # fmt: skip
+        await s.commit()
+    chair, group = w.chair, w.scene.group
+    await chair.send(f"/ballot@{BOT}", chat=group)
+    await chair.press(FLAG, chat=group)
+    await chair.press("🏆 Các đơn vị dẫn đầu theo điểm cuối cùng", chat=group)  # top 3 (quota 1 + 2)
+    assert "3 đơn vị dẫn đầu theo điểm cuối cùng (3 đơn vị" in group.last.plain
+    await chair.press("➖ Bớt đơn vị dẫn đầu", chat=group)  # top 2: the tie at the cut stays
+    assert "2 đơn vị dẫn đầu theo điểm cuối cùng (3 đơn vị" in group.last.plain
+    await chair.press("✅ Mở cuộc bỏ phiếu", chat=group)
+    ballot_id = await latest_ballot(w)
+    await w.reps[4].send(f"/start vote-{ballot_id}")
+    labels = [row[0] for row in w.reps[4].private.last.buttons[:-1]]
+    assert labels == ["⬜ Sở Công Thương", "⬜ Sở Nội vụ", "⬜ Sở Tư pháp"]  # by score, then the units' order

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -119,19 +120,20 @@ async def open_ballot(
     self_vote: bool | None = None,
     deadline: dt.datetime | None = None,
     candidates: list[int] | None = None,
+    top: int | None = None,
     runoff_of: Ballot | None = None,
     now: dt.datetime | None = None,
 ) -> Ballot:
     """Open a ballot in the voting phase; announced in the group, with its turnout.
 
-    `candidates` None: every active unit; a list (a runoff among tied units, a chosen list):
-    exactly those that are active. Quota and self-vote default to the cluster's settings."""
+    Candidates: every active unit; or `top` N by final score (ties at the cut kept); or
+    `candidates` (a runoff among tied units, a chosen list): exactly those that are active.
+    Quota and self-vote default to the cluster's settings."""
     now = now or utcnow()
     await check_can_open(session, actor, year, kind, runoff_of=runoff_of, now=now)
     cluster = await session.get(Cluster, year.cluster_id)
     active = await active_units(session, cluster.id)
-    mode = rules.CandidateMode.ALL if candidates is None else rules.CandidateMode.LIST
-    chosen = rules.candidates_for(mode, active, chosen=candidates or ())
+    chosen, mode = await candidates_of(session, actor, cluster, active, candidates=candidates, top=top)
     if len(chosen) > MAX_CANDIDATES:
         raise Refusal(_("A ballot can have at most {max} candidates.").format(max=MAX_CANDIDATES))
     quota = quota if quota is not None else quota_setting(cluster, kind)
@@ -163,6 +165,28 @@ async def open_ballot(
     )  # fmt: skip
     await _turnout(session, cluster, ballot, cast=0, eligible=len(active))
     return ballot
+
+
+async def final_scores(session: AsyncSession, actor: Actor, cluster: Cluster) -> dict[int, Decimal]:
+    """Each scored unit's final total (the verified value, or the decided one after a dispute)."""
+    from bot import (
+        scoring as arithmetic,  # the score arithmetic; the services import each other lazily
+    )
+    from bot.services import scoring
+
+    table = await scoring.cluster_scores(session, actor, cluster)
+    return {row.unit.id: row.view.totals(arithmetic.FINAL).total for row in table.units if row.view is not None}
+
+
+async def candidates_of(session: AsyncSession, actor: Actor, cluster: Cluster, active: list[int], *,
+                        candidates: list[int] | None = None, top: int | None = None,
+                        ) -> tuple[list[int], rules.CandidateMode]:  # fmt: skip
+    if candidates is not None:
+        return rules.candidates_for(rules.CandidateMode.LIST, active, chosen=candidates), rules.CandidateMode.LIST
+    if top:
+        scores = await final_scores(session, actor, cluster)
+        return rules.candidates_for(rules.CandidateMode.TOP, active, scores=scores, top=top), rules.CandidateMode.TOP
+    return rules.candidates_for(rules.CandidateMode.ALL, active), rules.CandidateMode.ALL
 
 
 async def check_can_open(session: AsyncSession, actor: Actor, year: EmulationYear, kind: BallotKind, *,
