@@ -75,12 +75,19 @@ def main() -> int:
                 continue
             plural = isinstance(message.id, (tuple, list))
             key = message.id[0] if plural else message.id
-            if locale == "en" and not _filled(message.string):
+            # Babel marks an entry fuzzy when it turned from plural to singular (or back): its
+            # old text may not fit, so it counts as untranslated until it is given again.
+            fuzzy = message.fuzzy
+            if locale == "en" and (fuzzy or not _filled(message.string)):
                 message.string = tuple(message.id) if plural else message.id
+                fuzzy = False
             if locale == "vi" and key in given:
                 # Vietnamese has one plural form: the JSON gives it as a plain string.
                 message.string = (given[key],) if plural else given[key]
-            if not _filled(message.string):
+                fuzzy = False
+            if not fuzzy:
+                message.flags.discard("fuzzy")
+            if fuzzy or not _filled(message.string):
                 missing += 1
                 print(f"{locale}: untranslated: {key!r}")
         with po.open("wb") as fh:
