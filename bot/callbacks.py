@@ -876,7 +876,17 @@ class VoteStep(Button, ns="bv"):
     marks: Marks
 
 
-BALLOT = Namespace("bo", BallotMenu, BallotDraft, BallotClose)
+@dataclasses.dataclass(frozen=True)
+class BallotSettings(Button, ns="bo", tag="s"):
+    """The cluster's ballot defaults: v view · b board shows choices or trackers only ·
+    u/d the kind's quota up/down · t the kind's self-vote on/off."""
+
+    action: Literal["v", "b", "u", "d", "t"]
+    cluster_id: Id
+    kind: BallotKind
+
+
+BALLOT = Namespace("bo", BallotMenu, BallotDraft, BallotClose, BallotSettings)
 VOTE = Namespace("bv", VoteOpen, VoteUnit, VoteMark, VoteStep)
 
 

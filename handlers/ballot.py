@@ -69,6 +69,8 @@ async def _menu(turn: Turn, cluster: Cluster, actor: Actor | None) -> tuple[str,
             rows.append([_button(_("➕ Open: {title}").format(title=views.kind_name(kind)),
                                  callbacks.BallotDraft("n", year.id, kind, service.quota_setting(cluster, kind),
                                                        int(service.self_vote_setting(cluster, kind)), 0, 0))])  # fmt: skip
+    if actor is not None and actor.may(Action.CONFIGURE_CLUSTER):
+        rows.append([_button(_("⚙️ Ballot defaults"), callbacks.BallotSettings("v", cluster.id, BallotKind.FLAG))])
     if ballots and not turn.private:
         lines.append(_("Representatives vote in a private chat with me: /ballot there."))
     return "\n".join(lines), InlineKeyboardMarkup(rows) if rows else None
@@ -171,6 +173,47 @@ async def draft_pressed(update: Update, context: BotContext, turn: Turn, press: 
                                                                         press.self_vote, press.top, press.at)),
                  _button(_("« Back"), callbacks.BallotMenu(year.id))])  # fmt: skip
     turn.edit("\n".join(lines), InlineKeyboardMarkup(rows))
+
+
+# ------------------------------------------------------------------------------ defaults
+
+
+def settings_view(cluster: Cluster, year_id: int) -> tuple[str, InlineKeyboardMarkup]:
+    lines = [_("⚙️ <b>Ballot defaults</b> — {cluster} (for ballots opened from now on)").format(
+        cluster=escape(cluster.name))]  # fmt: skip
+    rows = []
+    for kind in BallotKind:
+        quota, self_vote = service.quota_setting(cluster, kind), service.self_vote_setting(cluster, kind)
+        lines.append(_("• {title}: at most {quota}; {self}").format(
+            title=views.kind_name(kind), quota=quota,
+            self=_("self-vote allowed") if self_vote else _("no self-vote")))  # fmt: skip
+        rows.append([InlineKeyboardButton(views.kind_name(kind)[:60], callback_data=callbacks.NOOP)])
+        rows.append([
+            _button(f"➖ {quota}", callbacks.BallotSettings("d", cluster.id, kind)),
+            _button(f"➕ {quota}", callbacks.BallotSettings("u", cluster.id, kind)),
+            _button(_("Self-vote: yes") if self_vote else _("Self-vote: no"), callbacks.BallotSettings("t", cluster.id, kind)),
+        ])  # fmt: skip
+    board = service.board_choices_setting(cluster)
+    lines.append(_("The ballot board lists each paper's tracker and choices.") if board
+                 else _("The ballot board lists the trackers only, without the choices."))  # fmt: skip
+    rows.append([_button(_("Board: trackers only") if board else _("Board: trackers and choices"),
+                         callbacks.BallotSettings("b", cluster.id, BallotKind.FLAG))])  # fmt: skip
+    rows.append([_button(_("« Back"), callbacks.BallotMenu(year_id))])
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+async def settings_pressed(update: Update, context: BotContext, turn: Turn, press: callbacks.BallotSettings) -> None:
+    cluster = await turn.session.get(Cluster, press.cluster_id)
+    if cluster is None or turn.person is None or (turn.cluster is not None and cluster.id != turn.cluster.id):
+        raise stale()
+    actor = await actor_in(turn.session, turn.person.id, cluster.id)
+    actor.require(Action.CONFIGURE_CLUSTER)
+    year = await current_year(turn.session, cluster.id)
+    if year is None:
+        raise stale()
+    if press.action != "v":
+        await service.change_setting(turn.session, actor, cluster, press.action, press.kind)
+    turn.edit(*settings_view(cluster, year.id))
 
 
 # ------------------------------------------------------------------------------ closing
@@ -329,6 +372,7 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("ballot", handler(show)))
     app.add_handler(dispatch(callbacks.BALLOT, {
         callbacks.BallotMenu: menu_pressed, callbacks.BallotDraft: draft_pressed, callbacks.BallotClose: close_pressed,
+        callbacks.BallotSettings: settings_pressed,
     }))  # fmt: skip
     app.add_handler(dispatch(callbacks.VOTE, {
         callbacks.VoteOpen: open_pressed, callbacks.VoteUnit: unit_pressed, callbacks.VoteMark: mark_pressed,

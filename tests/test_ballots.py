@@ -24,6 +24,7 @@ from bot.services.actors import actor_in
 from storage.models import (
     AuditLog,
     Ballot,
+    BallotKind,
     BallotMark,
     BallotPaper,
     BallotStatus,
@@ -400,3 +401,27 @@ async def test_candidates_can_be_the_top_units_by_final_score_with_ties_kept(tg,
     await w.reps[4].send(f"/start vote-{ballot_id}")
     labels = [row[0] for row in w.reps[4].private.last.buttons[:-1]]
     assert labels == ["⬜ Sở Công Thương", "⬜ Sở Nội vụ", "⬜ Sở Tư pháp"]  # by score, then the units' order
+
+
+async def test_the_administrator_sets_the_defaults_and_a_board_of_trackers_only(tg, db):
+    w = await voting(tg, db)
+    admin = w.scene.admin
+    await admin.send("/ballot")
+    await admin.press("⚙️ Mặc định bỏ phiếu")
+    assert "• đề nghị tặng Bằng khen: chọn tối đa 2; không tự bầu" in admin.private.last.plain
+    await admin.press("➕ 1")  # the flag's quota, the first row
+    await admin.press("Bảng kiểm phiếu: chỉ mã phiếu")
+    assert "• đề nghị tặng Cờ thi đua: chọn tối đa 2" in admin.private.last.plain
+    assert "chỉ liệt kê mã phiếu" in admin.private.last.plain
+    await w.chair.send("/ballot")  # the chair may open ballots but not change the defaults
+    assert "⚙️ Mặc định bỏ phiếu" not in [b for row in w.chair.private.last.buttons for b in row]
+    forged = await w.chair.press_data(callbacks.BallotSettings("b", w.scene.cluster_id, BallotKind.FLAG).pack())
+    assert forged["show_alert"] and "quản trị" in forged["text"]
+    ballot_id = await open_flag(w)
+    assert "mỗi đơn vị chọn tối đa 2" in next(t for t in w.scene.group.texts() if "Mở cuộc bỏ phiếu kín" in t)
+    tracker = await vote(w.reps[1], ballot_id, "⬜ Sở Tài chính", "⬜ Sở Nội vụ")
+    await w.chair.send(f"/ballot@{BOT}", chat=w.scene.group)
+    await w.chair.press("⏹ Kết thúc: đề nghị tặng Cờ thi đua", chat=w.scene.group)
+    await w.chair.press("⏹ Kết thúc bỏ phiếu", chat=w.scene.group)
+    [board_file] = [r for r in w.scene.group.bot_messages() if r.document_name]
+    assert board_file.document_bytes.decode("utf-8") == tracker + "\n"  # no choices published

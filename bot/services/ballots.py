@@ -109,6 +109,28 @@ def self_vote_setting(cluster: Cluster, kind: BallotKind) -> bool:
     return value if isinstance(value, bool) else rules.DEFAULTS[kind].self_vote
 
 
+def board_choices_setting(cluster: Cluster) -> bool:
+    """Whether the board lists each paper's choices (the default) or its tracker only."""
+    value = (cluster.settings or {}).get("ballot_board_choices")
+    return value if isinstance(value, bool) else True
+
+
+async def change_setting(session: AsyncSession, actor: Actor, cluster: Cluster, action: str, kind: BallotKind) -> None:
+    """The administrator's defaults for new ballots (audited; open ballots keep theirs)."""
+    from bot.services.clusters import set_setting
+
+    actor.require(Action.CONFIGURE_CLUSTER)
+    if action == "b":
+        await set_setting(session, actor, cluster, "ballot_board_choices", not board_choices_setting(cluster))
+    elif action in ("u", "d"):
+        quota = quota_setting(cluster, kind) + (1 if action == "u" else -1)
+        if not 1 <= quota <= MAX_CANDIDATES:
+            raise Refusal(_("Each unit can mark from 1 to {count} candidates on this ballot.").format(count=MAX_CANDIDATES))
+        await set_setting(session, actor, cluster, f"ballot_quota_{kind.value}", quota)
+    elif action == "t":
+        await set_setting(session, actor, cluster, f"ballot_self_vote_{kind.value}", not self_vote_setting(cluster, kind))
+
+
 async def open_ballot(
     session: AsyncSession,
     actor: Actor,
@@ -147,7 +169,7 @@ async def open_ballot(
         year_id=year.id, kind=kind, quota=quota, self_vote=self_vote, candidate_mode=mode.value,
         deadline_at=deadline, opened_at=now, opened_by_person_id=actor.person_id, round=round_,
         runoff_of_id=runoff_of.id if runoff_of is not None else None, status=BallotStatus.OPEN,
-        publish_choices=bool((cluster.settings or {}).get("ballot_board_choices", True)),
+        publish_choices=board_choices_setting(cluster),
     )  # fmt: skip
     ballot.candidates = [BallotCandidate(unit_id=u, position=i) for i, u in enumerate(chosen)]
     session.add(ballot)
