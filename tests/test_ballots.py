@@ -425,3 +425,17 @@ async def test_the_administrator_sets_the_defaults_and_a_board_of_trackers_only(
     await w.chair.press("⏹ Kết thúc bỏ phiếu", chat=w.scene.group)
     [board_file] = [r for r in w.scene.group.bot_messages() if r.document_name]
     assert board_file.document_bytes.decode("utf-8") == tracker + "\n"  # no choices published
+
+
+async def test_cast_delivered_twice_at_the_same_instant_stores_one_paper(tg, db):
+    w = await voting(tg, db)
+    ballot_id = await open_flag(w)
+    rep = w.reps[2]
+    await rep.send(f"/start vote-{ballot_id}")
+    await rep.press("⬜ Sở Tài chính")
+    await rep.press("➡️ Xem lại và bỏ phiếu")
+    await rep.press("🗳 Bỏ phiếu", copies=2)  # Telegram delivers the press twice, one update id
+    async with db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(BallotPaper)) == 1
+        assert await s.scalar(select(func.count()).select_from(BallotMark)) == 1
+    assert sum("Mã phiếu của đơn vị" in t for t in rep.private.texts()) == 1
