@@ -1,0 +1,98 @@
+"""The count (bot/tally.py), table-driven: quorum, threshold and its basis, the quota, ties
+broken by final score or left unresolved for a runoff, the score-only method, and a result that
+depends on nothing but its inputs."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+
+from bot.tally import BallotInput, Basis, Method, TallyRules, count, inputs_hash, ranking_by_score
+
+A, B, C, D, E = 1, 2, 3, 4, 5
+UNITS = (A, B, C, D, E)
+SCORES = {A: Decimal("95"), B: Decimal("98"), C: Decimal("97"), D: Decimal("97"), E: Decimal("90")}
+
+
+def ballot(papers, quota=1, issued=5, active=5, candidates=UNITS) -> BallotInput:
+    return BallotInput(quota=quota, candidates=candidates, papers=tuple(tuple(p) for p in papers),
+                       issued=issued, active=active)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("papers", "quota", "rules", "proposed", "unresolved"),
+    [
+        # 3 of 5 for A: more than half of the papers cast
+        ([[A], [A], [A], [B], [C]], 1, TallyRules(), (A,), ()),
+        # 2 of 4 cast is not more than half; at least half (non-strict) is
+        ([[A], [A], [B], [C]], 1, TallyRules(), (), ()),
+        ([[A], [A], [B], [C]], 1, TallyRules(strict=False), (A,), ()),
+        # the basis: 3 of 4 cast, but 3 of 5 active is not ≥ 70 %
+        ([[A], [A], [A], [B]], 1, TallyRules(threshold=Fraction(7, 10), strict=False), (A,), ()),
+        ([[A], [A], [A], [B]], 1, TallyRules(threshold=Fraction(7, 10), strict=False, basis=Basis.ACTIVE), (), ()),
+        # quota 2: the two with most votes that reach the threshold; A and B tie at 4, B has the score
+        ([[A, B], [A, B], [A, C], [B, C], [A, B]], 2, TallyRules(), (B, A), ()),
+        # C and D tie in votes and in score (97): both fit a quota of 2, not a quota of 1
+        ([[C, D], [C, D], [C, D], [A], [B]], 2, TallyRules(), (C, D), ()),
+        ([[C], [D], [C], [D]], 1, TallyRules(strict=False), (), (C, D)),
+        # a tie in votes broken by final score: B (98) before A (95)
+        ([[A], [B], [A], [B]], 1, TallyRules(strict=False), (B,), ()),
+        # blank papers count as cast, not as votes
+        ([[A], [A], [A], [], []], 1, TallyRules(), (A,), ()),
+    ],
+)
+def test_count(papers, quota, rules, proposed, unresolved):
+    result = count(ballot(papers, quota=quota), SCORES, rules)
+    assert (result.proposed, result.unresolved) == (proposed, unresolved)
+
+
+def test_without_quorum_nothing_is_proposed():
+    result = count(ballot([[A], [A], [A]], issued=3, active=5), SCORES)  # 3 of 5 < two thirds
+    assert not result.quorum_met and result.proposed == () and result.ranking[0].unit_id == A
+    assert count(ballot([[A], [A], [A], [A]], issued=4, active=6), SCORES).quorum_met  # 4 of 6 = ⅔
+
+
+def test_a_paper_the_bot_would_never_take_is_invalid_not_counted():
+    result = count(ballot([[A], [A, B], [A, A], [9], [A]], quota=1), SCORES)
+    assert (result.cast, result.valid, result.invalid) == (5, 2, 3)
+    assert [r.votes for r in result.ranking if r.unit_id == A] == [2]
+
+
+def test_shares_are_exact_and_places_are_shared_by_ties():
+    result = count(ballot([[C], [D], [A], [], [B]]), SCORES)
+    shares = {r.unit_id: r.share for r in result.ranking}
+    assert shares[C] == Fraction(1, 5) and result.basis == 5
+    places = {r.unit_id: r.place for r in result.ranking}
+    assert places[B] == 1 and places[C] == places[D] == 2 and places[A] == 4 and places[E] == 5
+
+
+def test_score_only_ranks_by_final_score_and_the_vote_confirms():
+    papers = [[A, B], [A, C], [A, B], [A, C], [B, C]]  # A 4, B 3, C 3: all more than half of 5
+    assert count(ballot(papers, quota=2), SCORES).proposed == (A, B)  # by votes; B's score breaks the tie
+    assert count(ballot(papers, quota=2), SCORES, TallyRules(method=Method.SCORE_ONLY)).proposed == (B, C)
+    unconfirmed = [[A, C], [A, C], [A, C], [D, C], [B, E]]  # B, first by score, gets 1 of 5
+    assert count(ballot(unconfirmed, quota=2), SCORES, TallyRules(method=Method.SCORE_ONLY)).proposed == (C, A)
+
+
+def test_the_result_depends_on_the_inputs_only():
+    papers = [[A], [B], [A], [C], [A], [], [D]]
+    rules = TallyRules(basis=Basis.PRESENT)
+    first = count(ballot(papers, issued=7, active=7, candidates=UNITS), SCORES, rules)
+    shuffled = papers[:]
+    random.Random(3).shuffle(shuffled)
+    again = count(ballot(shuffled, issued=7, active=7, candidates=UNITS), SCORES, rules)
+    assert first == again
+    assert inputs_hash(ballot(papers, issued=7, active=7), SCORES, rules) == inputs_hash(
+        ballot(shuffled, issued=7, active=7), SCORES, rules)  # fmt: skip
+    assert inputs_hash(ballot(papers, issued=7, active=7), SCORES, rules) != inputs_hash(
+        ballot(papers, issued=7, active=7), SCORES, TallyRules())  # fmt: skip
+
+
+def test_ranking_by_score_shares_places_and_leaves_the_unscored_out():
+    assert ranking_by_score(SCORES, UNITS) == [
+        (B, Decimal("98"), 1), (C, Decimal("97"), 2), (D, Decimal("97"), 2), (A, Decimal("95"), 4), (E, Decimal("90"), 5),
+    ]  # fmt: skip
+    assert ranking_by_score({A: Decimal(1)}, UNITS) == [(A, Decimal(1), 1)]
