@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup
@@ -79,7 +80,7 @@ async def to_group(session: AsyncSession, cluster: Cluster, key: str, render: Re
 
 
 async def _each_person(session: AsyncSession, people: Iterable[Person], key: str, payload: Callable[[], dict],
-                       kind: OutboxKind, cluster_id: int | None) -> int:  # fmt: skip
+                       kind: OutboxKind, cluster_id: int | None, not_before: datetime | None = None) -> int:  # fmt: skip
     """One row per person (once each), its payload built in the person's language."""
     queued, seen = 0, set()
     for person in people:
@@ -90,16 +91,17 @@ async def _each_person(session: AsyncSession, people: Iterable[Person], key: str
             built = payload()
         queued += await store.enqueue(session, chat_id=person.telegram_user_id,
                                       key=f"{key}:to:{person.telegram_user_id}", payload=built,
-                                      recipient=RecipientKind.PERSON, cluster_id=cluster_id, kind=kind)  # fmt: skip
+                                      recipient=RecipientKind.PERSON, cluster_id=cluster_id, kind=kind,
+                                      not_before=not_before)  # fmt: skip
     return queued
 
 
 async def to_people(session: AsyncSession, people: Iterable[Person], key: str, render: Render,
-                    *, cluster_id: int | None) -> int:  # fmt: skip
+                    *, cluster_id: int | None, not_before: datetime | None = None) -> int:  # fmt: skip
     """Queue a private message to each person (once each), in their own language; the number
-    queued now."""
+    queued now. `not_before`: due then (default now), for the sender's own clock."""
     return await _each_person(session, people, key, lambda: _note(render()).payload(), OutboxKind.MESSAGE,
-                              cluster_id)  # fmt: skip
+                              cluster_id, not_before)  # fmt: skip
 
 
 async def live_in_group(session: AsyncSession, cluster: Cluster, live_key: str, render: Render) -> bool:

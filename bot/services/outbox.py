@@ -51,7 +51,8 @@ from telegram.ext import AIORateLimiter, Application, Job
 
 from bot import delivery
 from bot.delivery import Failure, Reaction
-from bot.i18n import _, use_locale
+from bot.i18n import _
+from bot.services import notify
 from storage import outbox as store
 from storage.db import Database
 from storage.models import (
@@ -61,9 +62,9 @@ from storage.models import (
     Person,
     RecipientKind,
     Role,
-    RoleAssignment,
     utcnow,
 )
+from storage.pledges import people_with_role
 
 log = logging.getLogger(__name__)
 
@@ -315,24 +316,17 @@ class OutboxSender:
             who = None
         else:
             who = await session.scalar(select(Person.full_name).where(Person.telegram_user_id == row.chat_id))
-        admins = await session.scalars(
-            select(Person)
-            .join(RoleAssignment, RoleAssignment.person_id == Person.id)
-            .where(RoleAssignment.cluster_id == cluster.id, RoleAssignment.role == Role.ADMIN,
-                   RoleAssignment.active.is_(True))  # fmt: skip
-        )
-        settings = self.app.bot_data["settings"]
-        for admin in admins:
-            with use_locale(admin.locale or cluster.locale or settings.locale):
-                if who is None:
-                    text = _("The bot can no longer post to the group of {cluster}: it was removed "
-                             "from the group or lost its rights there. Messages to the group are "
-                             "not delivered.").format(cluster=html.escape(cluster.name))  # fmt: skip
-                else:
-                    text = _("The bot can no longer write to {person} ({cluster}): they blocked "
-                             "the bot. Messages to them are not delivered.").format(
-                        person=html.escape(who or ""), cluster=html.escape(cluster.name))  # fmt: skip
-            await store.enqueue(session, chat_id=admin.telegram_user_id,
-                                key=f"unreachable:{row.chat_id}:{since}:to:{admin.telegram_user_id}",
-                                payload={"text": text}, recipient=RecipientKind.PERSON,
-                                cluster_id=cluster.id, not_before=self.clock())  # fmt: skip
+        name = html.escape(cluster.name)
+
+        def render() -> str:
+            if who is None:
+                return _("The bot can no longer post to the group of {cluster}: it was removed "
+                         "from the group or lost its rights there. Messages to the group are "
+                         "not delivered.").format(cluster=name)  # fmt: skip
+            return _("The bot can no longer write to {person} ({cluster}): they blocked "
+                     "the bot. Messages to them are not delivered.").format(
+                person=html.escape(who or ""), cluster=name)  # fmt: skip
+
+        admins = await people_with_role(session, cluster.id, Role.ADMIN)
+        await notify.to_people(session, admins, f"unreachable:{row.chat_id}:{since}", render,
+                               cluster_id=cluster.id, not_before=self.clock())  # fmt: skip

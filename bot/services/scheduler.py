@@ -43,14 +43,13 @@ from storage.models import (
     BallotStatus,
     Cluster,
     EmulationYear,
-    Person,
     Phase,
     PhaseKind,
     Role,
-    RoleAssignment,
     utcnow,
 )
 from storage.outbox import ENQUEUED
+from storage.pledges import people_with_role
 from storage.schedule import claim_slot, handled
 
 log = logging.getLogger(__name__)
@@ -158,12 +157,7 @@ async def run_slot(session: AsyncSession, slot: Slot, now: dt.datetime) -> str:
 
 
 async def _tell_administrators(session: AsyncSession, cluster: Cluster, slot: Slot, reason: str) -> None:
-    admins = await session.scalars(
-        select(Person)
-        .join(RoleAssignment, RoleAssignment.person_id == Person.id)
-        .where(RoleAssignment.cluster_id == cluster.id, RoleAssignment.role == Role.ADMIN,
-               RoleAssignment.active.is_(True))  # fmt: skip
-    )
+    admins = await people_with_role(session, cluster.id, Role.ADMIN)
 
     def render() -> str:
         return _("⚠️ <b>{phase}</b> could not open at its planned time: {reason}\nOpen it with /phase "
