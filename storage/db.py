@@ -180,13 +180,14 @@ class Database:
 
     async def vacuum_ballot_tables(self) -> None:
         """PostgreSQL: `VACUUM` the paper tables, so the dead row versions a rewrite left behind
-        (each with its transaction id) are gone from the heap. Nothing on SQLite (there,
+        (each with its transaction id) are gone from the heap, and the outbox, where an erased
+        receipt's old version still holds its tracker. Nothing on SQLite (there,
         `scrub_write_history`)."""
         if self.is_sqlite:
             return
         async with self.engine.connect() as conn:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text("VACUUM ballot_marks, ballot_papers"))
+            await conn.execute(text("VACUUM ballot_marks, ballot_papers, outbox_messages"))
 
     async def ping(self) -> None:
         """Fail fast at start-up if the database cannot be reached."""

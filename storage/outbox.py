@@ -252,6 +252,19 @@ async def mark_unreachable(session: AsyncSession, row: OutboxMessage, token: str
     )
 
 
+async def erase_pending_secrets(session: AsyncSession, key_prefix: str) -> int:
+    """Give up the secret rows of `key_prefix` not delivered yet (a ballot closes: a receipt
+    still waiting for a retry must not sit beside the published board): text erased, parked,
+    never sent. Returns how many."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.dedupe_key.like(SECRET + key_prefix + "%"), OutboxMessage.status == OutboxStatus.PENDING)
+        .values(payload=_ERASED, status=OutboxStatus.PARKED, last_error="erased: the ballot closed",
+                claimed_until=None, claim_token=None)  # fmt: skip
+    )
+    return result.rowcount
+
+
 def _not_secret() -> Any:
     return or_(OutboxMessage.dedupe_key.is_(None), OutboxMessage.dedupe_key.not_like(SECRET + "%"))
 

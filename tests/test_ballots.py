@@ -439,3 +439,25 @@ async def test_cast_delivered_twice_at_the_same_instant_stores_one_paper(tg, db)
         assert await s.scalar(select(func.count()).select_from(BallotPaper)) == 1
         assert await s.scalar(select(func.count()).select_from(BallotMark)) == 1
     assert sum("Mã phiếu của đơn vị" in t for t in rep.private.texts()) == 1
+
+
+async def test_a_receipt_still_waiting_at_close_is_given_up_not_kept_beside_the_board(tg, db):
+    w = await voting(tg, db)
+    ballot_id = await open_flag(w)
+    tg.fail_next("sendMessage", "retry_after", chat_id=w.extra.id, retry_after=600)  # Telegram says wait
+    tracker = await vote(w.reps[1], ballot_id, "⬜ Sở Tài chính")
+    async with db.session() as s:
+        [pending] = (await s.scalars(select(OutboxMessage).where(OutboxMessage.dedupe_key.like("secret:%")))).all()
+        assert pending.status.value == "pending" and tracker in pending.payload["text"]
+    await w.chair.send(f"/ballot@{BOT}", chat=w.scene.group)
+    await w.chair.press("⏹ Kết thúc: đề nghị tặng Cờ thi đua", chat=w.scene.group)
+    await w.chair.press("⏹ Kết thúc bỏ phiếu", chat=w.scene.group)
+    async with db.session() as s:
+        rows = (await s.scalars(select(OutboxMessage))).all()
+        assert all(tracker not in str(r.payload) for r in rows)
+        [given_up] = [r for r in rows if (r.dedupe_key or "").startswith("secret:")]
+        assert given_up.status.value == "parked"
+    await tg.travel(minutes=11)  # the retry time comes: nothing is sent
+    assert tracker not in "\n".join(w.extra.private.texts())
+    await w.scene.admin.send("/undelivered")  # not listed as something to send again
+    assert "Mọi tin nhắn của Cụm kinh tế đều đã được gửi." in w.scene.admin.private.last.plain

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import ballots as rules
+from bot.callbacks import PAPER_SIZE
 from bot.errors import Refusal
 from bot.i18n import _
 from bot.permissions import Action
@@ -46,10 +47,11 @@ from storage.models import (
     VoterRegister,
     utcnow,
 )
+from storage.outbox import erase_pending_secrets
 from storage.pledges import representatives_of
 from storage.schedule import schedule_changed
 
-MAX_CANDIDATES = 90  # a paper is one keyboard, and Telegram draws at most 100 buttons
+MAX_CANDIDATES = PAPER_SIZE  # a paper is one keyboard, and Telegram draws at most 100 buttons
 
 
 @dataclass(frozen=True)
@@ -287,12 +289,7 @@ async def cast(session: AsyncSession, actor: Actor, ballot_id: int, unit_id: int
     on_paper = rules.paper_for(unit.id, await store.candidates(session, ballot.id), ballot.self_vote)
     rules.check_cast(marks, on_paper, ballot.quota, abstain=abstain)
     tracker = store.fresh_tracker(await store.trackers(session, ballot.id), rules.new_tracker)
-    register = await session.scalar(
-        select(VoterRegister).where(VoterRegister.ballot_id == ballot.id, VoterRegister.unit_id == unit.id))
-    if register is None:
-        session.add(VoterRegister(ballot_id=ballot.id, unit_id=unit.id, issued_at=now, cast_at=now))
-    else:
-        register.cast_at = now
+    session.add(VoterRegister(ballot_id=ballot.id, unit_id=unit.id, issued_at=now, cast_at=now))
     await store.rewrite_papers(session, ballot.id, [(tracker, sorted(marks))])
     # Who voted is public; what, never: the audit entry names the unit and not the paper.
     record(session, cluster_id=year.cluster_id, actor_person_id=actor.person_id, action="ballot.cast",
@@ -325,6 +322,9 @@ async def close(session: AsyncSession, actor: Actor | None, ballot_id: int, *,
     cluster = await session.get(Cluster, year.cluster_id)
     ballot.status = BallotStatus.CLOSED
     ballot.closed_at = now
+    # A receipt still waiting for a retry would pair a person with a tracker the board now
+    # pairs with choices: given up, its text erased.
+    await erase_pending_secrets(session, f"ballot.receipt:{ballot.id}:")
     await store.rewrite_papers(session, ballot.id)
     candidates = await store.candidates(session, ballot.id)
     papers = rules.board(await store.papers(session, ballot.id))
