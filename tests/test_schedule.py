@@ -147,12 +147,20 @@ async def test_a_deadline_passed_while_the_bot_was_stopped_is_handled_once_at_st
                 if app.bot_data["scheduler"].runs and app.bot_data["outbox"].runs:
                     break
                 await asyncio.sleep(0.01)
-            await app.bot_data["outbox"].run()
-    assert (await phase(db, scene.year_id, PhaseKind.REGISTRATION)).closed_at == deadline
+            else:
+                pytest.fail("the scheduler or the sender did not run at start")
+            await app.bot_data["outbox"].drain()
+            # after each start: closed once, announced once (the second start adds nothing)
+            assert len(announcements(scene.group)[sent_before:]) == 1
+    closed = await phase(db, scene.year_id, PhaseKind.REGISTRATION)
+    assert closed.closed_at == deadline
     news = announcements(scene.group)[sent_before:]
     assert len(news) == 1 and news[0].startswith("⏹ Giai đoạn Đăng ký thi đua đã kết thúc."), news
     async with db.session() as s:
-        assert await s.scalar(select(func.count()).select_from(ScheduleRun)) == 1
+        runs = [(r.key, r.outcome) for r in (await s.scalars(select(ScheduleRun))).all()]
+        closes = await s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "phase.close"))
+    assert runs == [(f"phase.close:{closed.id}:{deadline.astimezone(dt.UTC).isoformat()}", "done")]
+    assert closes == 1
 
 
 async def test_two_instances_on_one_database_close_once_and_announce_once(tg, db, settings):

@@ -74,7 +74,7 @@ async def test_parked_messages_go_again_with_the_button_and_only_for_who_may(tg,
 
     await rep.send("/undelivered")  # a representative may not
     assert "Tin nhắn chưa gửi được" not in rep.private.last.plain
-    assert "quản trị" in rep.private.last.plain or "thư ký" in rep.private.last.plain
+    assert "Chỉ quản trị cụm hoặc thư ký cụm mới làm được việc này." in rep.private.last.plain
 
     await scene.admin.send("/undelivered")
     assert "Telegram không nhận (đã thử 1 lần)" in scene.admin.private.last.plain
