@@ -26,13 +26,14 @@ from bot.services.actors import Actor, actor_in
 from bot.services.clusters import current_year
 from bot.services.phases import cluster_timezone
 from bot.views import ballots as views
+from bot.views.pledges import name_text
 from handlers.base import BotContext, Turn, handler
 from handlers.buttons import dispatch, stale
 from handlers.clusters import cluster_for, rerunnable
-from storage import ballots as store
 from storage.models import Ballot, BallotKind, Cluster, EmulationYear, utcnow
 
 START_PREFIX = "vote-"  # t.me/<bot>?start=vote-<ballot id>
+NAME_ON_REVIEW = 40  # 90 choices × (40 + 3) characters stay well under Telegram's 4096
 
 
 def _button(text: str, press: callbacks.Button) -> InlineKeyboardButton:
@@ -46,32 +47,29 @@ async def _menu(turn: Turn, cluster: Cluster, actor: Actor | None) -> tuple[str,
     year = await current_year(turn.session, cluster.id)
     if year is None:
         raise Refusal(_("This cluster has no emulation year yet."))
-    ballots = await service.open_of_year(turn.session, year.id)
+    found = await service.overview(turn.session, actor, year)
     lines = [_("🗳 <b>Secret ballots</b> — {cluster}, {year}").format(cluster=escape(cluster.name), year=year.year)]
     rows: list[list[InlineKeyboardButton]] = []
-    active = len(await service.active_units(turn.session, cluster.id))
-    for ballot in ballots:
-        voted = await store.voted_units(turn.session, ballot.id)
-        lines.append("• " + views.turnout(ballot.kind, ballot.label, len(voted), active, False).replace("\n", " — "))
-        if actor is not None and actor.may(Action.VOTE) and turn.private:
-            for unit_id in sorted(actor.unit_ids - voted):
-                rows.append([_button(_("🗳 Vote: {title}").format(title=views.kind_name(ballot.kind)),
-                                     callbacks.VoteUnit(ballot.id, unit_id))])  # fmt: skip
+    for line in found.ballots:
+        ballot = line.ballot
+        lines.append(views.turnout_line(ballot.kind, ballot.label, line.cast, line.eligible))
+        if turn.private:
+            for unit in line.my_units:
+                rows.append([_button(_("🗳 Vote: {title} — {unit}").format(
+                    title=views.kind_name(ballot.kind), unit=unit.name[:40]), callbacks.VoteUnit(ballot.id, unit.id))])  # fmt: skip
         if actor is not None and actor.may(Action.MANAGE_BALLOTS):
             rows.append([_button(_("⏹ Close: {title}").format(title=views.kind_name(ballot.kind)),
                                  callbacks.BallotClose("c", ballot.id)),
                          _button(_("🔔 Remind"), callbacks.BallotClose("r", ballot.id))])  # fmt: skip
-    if not ballots:
+    if not found.ballots:
         lines.append(_("No ballot is open."))
-    if actor is not None and actor.may(Action.MANAGE_BALLOTS):
-        running = {b.kind for b in ballots if b.runoff_of_id is None}
-        for kind in (k for k in BallotKind if k not in running):
-            rows.append([_button(_("➕ Open: {title}").format(title=views.kind_name(kind)),
-                                 callbacks.BallotDraft("n", year.id, kind, service.quota_setting(cluster, kind),
-                                                       int(service.self_vote_setting(cluster, kind)), 0, 0))])  # fmt: skip
+    for kind in found.openable:
+        rows.append([_button(_("➕ Open: {title}").format(title=views.kind_name(kind)),
+                             callbacks.BallotDraft("n", year.id, kind, service.quota_setting(cluster, kind),
+                                                   int(service.self_vote_setting(cluster, kind)), 0, 0))])  # fmt: skip
     if actor is not None and actor.may(Action.CONFIGURE_CLUSTER):
         rows.append([_button(_("⚙️ Ballot defaults"), callbacks.BallotSettings("v", cluster.id, BallotKind.FLAG))])
-    if ballots and not turn.private:
+    if found.ballots and not turn.private:
         lines.append(_("Representatives vote in a private chat with me: /ballot there."))
     return "\n".join(lines), InlineKeyboardMarkup(rows) if rows else None
 
@@ -238,14 +236,11 @@ async def close_pressed(update: Update, context: BotContext, turn: Turn, press: 
                     else _("Nobody to remind now: every unit voted or was reminded today."), alert=True)  # fmt: skip
         return
     if press.action == "c":
-        if ballot.status.value != "open":
-            raise Refusal(_("Voting on this ballot has closed; nothing was recorded."))
-        voted = await store.voted_units(turn.session, ballot.id)
-        active = len(await service.active_units(turn.session, cluster.id))
+        cast, eligible = await service.turnout_of(turn.session, actor, ballot.id)
         turn.edit(
             _("⏹ Close the vote on {title} now? {cast}/{eligible} units have voted; the others can no "
               "longer vote, and the ballot board is published.").format(
-                title=views.kind_name(ballot.kind), cast=len(voted), eligible=active),
+                title=views.kind_name(ballot.kind), cast=cast, eligible=eligible),
             InlineKeyboardMarkup([[_button(_("⏹ Close the vote"), callbacks.BallotClose("y", ballot.id)),
                                    _button(_("« Back"), callbacks.BallotMenu(ballot.year_id))]]),
         )  # fmt: skip
@@ -346,7 +341,7 @@ async def step_pressed(update: Update, context: BotContext, turn: Turn, press: c
         return
     rules.check_cast(chosen, paper.on_paper, paper.quota, abstain=True)
     if chosen:
-        names = [f"• {escape(paper.names.get(u, ''))}" for u in paper.on_paper if u in chosen]
+        names = [f"• {name_text(paper.names.get(u, ''), NAME_ON_REVIEW)}" for u in paper.on_paper if u in chosen]
         text = "\n".join([_("Your unit's choices:"), *names, "", _("Cast this paper? A cast paper is final.")])
         cast_label = _("🗳 Cast the paper")
     else:

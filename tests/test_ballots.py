@@ -477,3 +477,21 @@ async def test_a_receipt_still_waiting_at_close_is_given_up_not_kept_beside_the_
     assert tracker not in "\n".join(w.extra.private.texts())
     await w.scene.admin.send("/undelivered")  # not listed as something to send again
     assert "Mọi tin nhắn của Cụm kinh tế đều đã được gửi." in w.scene.admin.private.last.plain
+
+
+async def test_the_review_screen_of_a_large_paper_stays_within_telegrams_limit(tg, db):
+    names = [f"Đơn vị {n:02d} " + "Hiệp hội Doanh nghiệp nhỏ và vừa Việt Nam " * 6 for n in range(1, 21)]
+    w = await voting(tg, db, [n.strip()[:300] for n in names])
+    async with db.session() as s:
+        year = await s.get(EmulationYear, w.scene.year_id)
+        actor = await actor_in(s, (await person_of(s, w.chair)).id, w.scene.cluster_id)
+        ballot = await ballots_service.open_ballot(s, actor, year, BallotKind.MERIT, who="Đại diện 1", quota=19)
+        await s.commit()
+        ballot_id = ballot.id
+    rep = w.reps[0]
+    await rep.send(f"/start vote-{ballot_id}")
+    for row in rep.private.last.buttons[:-1]:
+        await rep.press(row[0])
+    await rep.press("➡️ Xem lại và bỏ phiếu")
+    assert "Lựa chọn của đơn vị:" in rep.private.last.plain and len(rep.private.last.plain) < 4096
+    # 19 names of ~290 characters in full would be over 5,000: each is shortened on this screen

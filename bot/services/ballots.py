@@ -382,6 +382,41 @@ def _by_unit(rows: list) -> dict[int, list]:
     return grouped
 
 
-async def open_of_year(session: AsyncSession, year_id: int) -> list[Ballot]:
-    return await store.open_ballots(session, year_id)
+async def turnout_of(session: AsyncSession, actor: Actor, ballot_id: int) -> tuple[int, int]:
+    """(units voted, units eligible) of an open ballot, for the chair about to close it."""
+    actor.require(Action.MANAGE_BALLOTS)
+    ballot, year = await _open_ballot_of(session, actor, ballot_id, lock=False)
+    return len(await store.voted_units(session, ballot.id)), len(await active_units(session, year.cluster_id))
+
+
+@dataclass(frozen=True)
+class OpenBallot:
+    """One open ballot as the /ballot list shows it to `actor`."""
+
+    ballot: Ballot
+    cast: int
+    eligible: int
+    my_units: list[Unit]  # the actor's active units that have not voted on it yet
+
+
+@dataclass(frozen=True)
+class Overview:
+    ballots: list[OpenBallot]
+    openable: list[BallotKind]  # kinds the actor may open now (none open of that kind)
+
+
+async def overview(session: AsyncSession, actor: Actor | None, year: EmulationYear) -> Overview:
+    """The year's open ballots with their turnout, the actor's units still to vote, and what
+    the actor may open (one open ballot per kind, runoffs aside; `Action.MANAGE_BALLOTS`)."""
+    ballots = await store.open_ballots(session, year.id)
+    eligible = len(await active_units(session, year.cluster_id))
+    mine = [] if actor is None or not actor.may(Action.VOTE) else [
+        u for u in [await session.get(Unit, i) for i in sorted(actor.unit_ids)] if u is not None and u.active]  # fmt: skip
+    lines = []
+    for ballot in ballots:
+        voted = await store.voted_units(session, ballot.id)
+        lines.append(OpenBallot(ballot, len(voted), eligible, [u for u in mine if u.id not in voted]))
+    running = {b.kind for b in ballots if b.runoff_of_id is None}
+    may_open = actor is not None and actor.may(Action.MANAGE_BALLOTS)
+    return Overview(lines, [k for k in BallotKind if k not in running] if may_open else [])
 

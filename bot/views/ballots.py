@@ -80,6 +80,12 @@ def turnout(kind: BallotKind, label: str | None, cast: int, eligible: int, close
     return f"{head}\n{count} {state}"
 
 
+def turnout_line(kind: BallotKind, label: str | None, cast: int, eligible: int) -> str:
+    """One ballot in the /ballot list."""
+    return _("• {title}: {cast}/{eligible} units have voted").format(title=title(kind, label), cast=cast,
+                                                                      eligible=eligible)  # fmt: skip
+
+
 def receipt(unit_name: str, tracker: str, kind: BallotKind, label: str | None) -> str:
     """To each representative of the unit that voted (the one who cast gets it as the reply)."""
     return "\n".join([
