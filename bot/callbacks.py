@@ -810,6 +810,9 @@ Position = Annotated[int, Int(0, PAPER_SIZE - 1)]
 Quota = Annotated[int, Int(1, PAPER_SIZE)]
 Flag = Annotated[int, Int(0, 1)]
 Top = Annotated[int, Int(0, PAPER_SIZE)]
+# One letter for the kind where a button is long (a draft with its chosen list).
+KindCode = Annotated[BallotKind, Choice({"f": BallotKind.FLAG, "m": BallotKind.MERIT, "c": BallotKind.CHAIR,
+                                         "v": BallotKind.VICE_CHAIR})]  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)
@@ -821,16 +824,19 @@ class BallotMenu(Button, ns="bo", tag="m"):
 
 @dataclasses.dataclass(frozen=True)
 class BallotDraft(Button, ns="bo"):
-    """n: show the draft of a new ballot with these settings · o: open it. `top` 0: every
-    active unit is a candidate, else the top N by final score; `at` 0: no deadline."""
+    """n: show the draft of a new ballot with these settings · o: open it · p: choose the
+    candidates one by one. `top` 0: every active unit is a candidate, else the top N by final
+    score; `picked` (positions in `services.ballots.pickable_units`), when not empty: exactly
+    those units; `at` 0: no deadline."""
 
-    action: Literal["n", "o"]
+    action: Literal["n", "o", "p"]
     year_id: Id
-    kind: BallotKind
+    kind: KindCode
     quota: Quota
     self_vote: Flag
     top: Top
     at: EpochSeconds
+    picked: Marks = frozenset()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -113,22 +113,37 @@ async def draft_pressed(update: Update, context: BotContext, turn: Turn, press: 
     actor.require(Action.MANAGE_BALLOTS)
     tz = cluster_timezone(cluster)
     deadline = dt.datetime.fromtimestamp(press.at, tz=dt.UTC) if press.at else None
+    picked = await service.chosen_units(turn.session, cluster.id, press.picked) if press.picked else []
     if press.action == "o":
         await service.open_ballot(turn.session, actor, year, press.kind, who=update.effective_user.full_name,
                                   quota=press.quota, self_vote=bool(press.self_vote), deadline=deadline,
-                                  top=press.top or None)  # fmt: skip
+                                  top=press.top or None, candidates=[u.id for u in picked] or None)  # fmt: skip
         text, markup = await _menu(turn, cluster, actor)
         turn.edit(_("✅ The ballot is open and announced in the group.") + "\n\n" + text, markup)
         return
     await service.check_can_open(turn.session, actor, year, press.kind)
+
+    def again(action: str = "n", **changes) -> callbacks.BallotDraft:
+        values = {"quota": press.quota, "self_vote": press.self_vote, "top": press.top, "at": press.at,
+                  "picked": press.picked, **changes}  # fmt: skip
+        return callbacks.BallotDraft(action, year.id, press.kind, **values)
+
+    if press.action == "p":
+        turn.edit(*await _picker(turn, cluster, press, again))
+        return
     active = await service.active_units(turn.session, cluster.id)
-    chosen, _mode = await service.candidates_of(turn.session, actor, cluster, active, top=press.top or None)
-    if press.top:
-        who = ngettext("Candidates: the top {top} by final score ({count} with ties).",
-                       "Candidates: the top {top} by final score ({count} with ties).",
-                       press.top).format(top=press.top, count=len(chosen))  # fmt: skip
+    if picked:
+        chosen = [u.id for u in picked]
+        who = ngettext("Candidates: {count} chosen unit — {names}.", "Candidates: {count} chosen units — {names}.",
+                       len(picked)).format(count=len(picked), names=", ".join(escape(u.name[:NAME_ON_REVIEW]) for u in picked))  # fmt: skip
     else:
-        who = _("Candidates: every active unit ({count}).").format(count=len(chosen))
+        chosen, _mode = await service.candidates_of(turn.session, actor, cluster, active, top=press.top or None)
+        if press.top:
+            who = ngettext("Candidates: the top {top} by final score ({count} with ties).",
+                           "Candidates: the top {top} by final score ({count} with ties).",
+                           press.top).format(top=press.top, count=len(chosen))  # fmt: skip
+        else:
+            who = _("Candidates: every active unit ({count}).").format(count=len(chosen))
     lines = [
         _("🗳 <b>New secret ballot</b>: {title}").format(title=views.kind_name(press.kind)),
         who,
@@ -138,10 +153,6 @@ async def draft_pressed(update: Update, context: BotContext, turn: Turn, press: 
         else _("No deadline: the chair closes the vote."),
     ]  # fmt: skip
     candidates = len(chosen)
-
-    def again(**changes) -> callbacks.BallotDraft:
-        values = {"quota": press.quota, "self_vote": press.self_vote, "top": press.top, "at": press.at, **changes}
-        return callbacks.BallotDraft("n", year.id, press.kind, **values)
 
     rows = []
     quota_row = []
@@ -160,17 +171,39 @@ async def draft_pressed(update: Update, context: BotContext, turn: Turn, press: 
         if press.top < len(active) - 1:
             top_row.append(_button(_("➕ More at the top"), again(top=press.top + 1)))
         rows.append(top_row)
-    elif len(active) > 2:
+    elif len(active) > 2 and not picked:
         rows.append([_button(_("🏆 The top units by final score"), again(top=min(len(active) - 1, max(press.quota + 1, 3))))])
+    if picked:
+        rows.append([_button(_("👥 Every active unit"), again(picked=frozenset())),
+                     _button(_("✍️ Change the chosen units"), again(action="p"))])  # fmt: skip
+    elif len(active) > 1:
+        rows.append([_button(_("✍️ Choose the candidates"), again(action="p", top=0))])
     now = utcnow()
     rows.append([_button(fmt.datetime(when, tz), again(at=int(when.timestamp())))
                  for when in deadline_choices(now, tz)])  # fmt: skip
     if press.at:
         rows.append([_button(_("No deadline"), again(at=0))])
-    rows.append([_button(_("✅ Open the ballot"), callbacks.BallotDraft("o", year.id, press.kind, press.quota,
-                                                                        press.self_vote, press.top, press.at)),
+    rows.append([_button(_("✅ Open the ballot"), again(action="o")),
                  _button(_("« Back"), callbacks.BallotMenu(year.id))])  # fmt: skip
     turn.edit("\n".join(lines), InlineKeyboardMarkup(rows))
+
+
+async def _picker(turn: Turn, cluster: Cluster, press: callbacks.BallotDraft, again) -> tuple[str, InlineKeyboardMarkup]:
+    """The active units to tick one by one; each button carries the chosen set it leads to."""
+    units = await service.pickable_units(turn.session, cluster.id)
+    lines = [_("🗳 <b>New secret ballot</b>: {title}").format(title=views.kind_name(press.kind)),
+             _("Tick the units that stand as candidates, then press Done.")]  # fmt: skip
+    rows = []
+    for position, unit in enumerate(units):
+        if not unit.active:
+            continue
+        ticked = position in press.picked
+        rows.append([_button(("✅ " if ticked else "▫️ ") + unit.name[:NAME_ON_REVIEW],
+                             again(action="p", picked=press.picked ^ {position}))])  # fmt: skip
+    count = len(press.picked)
+    rows.append([_button(ngettext("Done ({count} chosen)", "Done ({count} chosen)", count).format(count=count),
+                         again(quota=max(1, min(press.quota, count)) if count else press.quota))])  # fmt: skip
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
 # ------------------------------------------------------------------------------ defaults

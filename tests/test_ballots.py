@@ -495,3 +495,45 @@ async def test_the_review_screen_of_a_large_paper_stays_within_telegrams_limit(t
     await rep.press("➡️ Xem lại và bỏ phiếu")
     assert "Lựa chọn của đơn vị:" in rep.private.last.plain and len(rep.private.last.plain) < 4096
     # 19 names of ~290 characters in full would be over 5,000: each is shortened on this screen
+
+
+async def test_candidates_can_be_a_chosen_list_and_a_forged_or_stale_choice_changes_nothing(tg, db):
+    w = await voting(tg, db)
+    chair, group = w.chair, w.scene.group
+    await chair.send(f"/ballot@{BOT}", chat=group)
+    await chair.press(FLAG, chat=group)
+    await chair.press("✍️ Chọn từng ứng viên", chat=group)
+    await chair.press("▫️ Sở Nội vụ", chat=group)
+    await chair.press("▫️ Sở Xây dựng", chat=group)
+    await chair.press("✅ Sở Xây dựng", chat=group)  # unticked again
+    await chair.press("▫️ Sở Tư pháp", chat=group)
+    await chair.press("Xong (đã chọn 2)", chat=group)
+    assert "Ứng viên: 2 đơn vị được chọn — Sở Nội vụ, Sở Tư pháp." in group.last.plain
+
+    # A unit deactivated while the chair is choosing: the open is refused by name, nothing opens.
+    async with db.session() as s:
+        (await s.get(Unit, w.units[3])).active = False
+        await s.commit()
+    answer = await chair.press("✅ Mở cuộc bỏ phiếu", chat=group)
+    assert "Sở Tư pháp không còn là đơn vị đang hoạt động" in answer["text"]
+    assert await latest_ballot(w) is None
+    async with db.session() as s:
+        (await s.get(Unit, w.units[3])).active = True
+        await s.commit()
+
+    # A forged position beyond the cluster's units: the ballot "no longer exists", nothing opens.
+    async with db.session() as s:
+        year = await s.get(EmulationYear, w.scene.year_id)
+    forged = callbacks.BallotDraft("o", year.id, BallotKind.FLAG, 1, 0, 0, 0, frozenset({60}))
+    answer = await chair.press_data(forged.pack(), chat=group)
+    assert answer["text"] == "Cuộc bỏ phiếu này không còn tồn tại." and await latest_ballot(w) is None
+
+    await chair.press("✅ Mở cuộc bỏ phiếu", chat=group)
+    ballot_id = await latest_ballot(w)
+    async with db.session() as s:
+        ballot = await s.get(Ballot, ballot_id)
+        assert ballot.candidate_mode == rules.CandidateMode.LIST.value
+        assert [c.unit_id for c in ballot.candidates] == [w.units[2], w.units[3]]
+    await w.reps[0].send(f"/start vote-{ballot_id}")
+    labels = [row[0] for row in w.reps[0].private.last.buttons[:-1]]
+    assert labels == ["⬜ Sở Nội vụ", "⬜ Sở Tư pháp"]

@@ -61,7 +61,9 @@ from sqlalchemy import delete, insert, select
 
 from bot.app import build_application
 from bot.commands import COMMANDS
-from bot.demo import DemoPeople, setup_scene
+from bot.demo import ECONOMIC_CLUSTER_2024, DemoPeople, setup_scene
+from bot.demo_ballots import cast as cast_paper
+from bot.demo_ballots import open_ballot
 from bot.demo_pledges import ADD, RETURN, SUBMIT, add_commitment, pledge_scene
 from bot.demo_scoring import SCORES, open_phase, score_and_submit, scoring_scene, vi
 from bot.offline import OfflineTelegram, Record, SimChat, SimUser
@@ -70,7 +72,7 @@ from bot.settings import Settings
 from handlers.base import Turn
 from storage.db import Database, sqlite_file_of
 from storage.migrate import upgrade_async
-from storage.models import Base, Cluster, PhaseKind, RoleAssignment
+from storage.models import BallotKind, Base, Cluster, PhaseKind, RoleAssignment
 from storage.people import upsert_person
 from tests.conftest import BOT_USERNAME, _reset_schema
 
@@ -420,7 +422,26 @@ async def walk(world: World) -> AsyncIterator[str]:
     await scoring_scene(tg, admin, reps[0], reps, group, BOT)
     world.clean()
     yield "verification, decided"
-    for kind in (PhaseKind.VOTING, PhaseKind.RESULTS, PhaseKind.CLOSED):
+    await open_phase(reps[0], PhaseKind.VOTING)
+    world.clean()
+    yield str(PhaseKind.VOTING)
+    voting = await world.rows()
+
+    # Voting with a ballot open: three units have cast, one representative is on the
+    # confirmation screen, one halfway through marking, the chair looking at the list.
+    ballot_id = await open_ballot(reps[0], group, BallotKind.FLAG, BOT)
+    for rep, choice in zip(reps[1:4], (4, 4, 0), strict=True):
+        await cast_paper(rep, ballot_id, ECONOMIC_CLUSTER_2024[choice])
+    await reps[4].send(f"/start vote-{ballot_id}")
+    await reps[4].press("⬜ " + ECONOMIC_CLUSTER_2024[0][:60])
+    await reps[4].press(vi("➡️ Review and cast"))
+    await reps[5].send(f"/start vote-{ballot_id}")
+    await reps[0].send(f"/ballot@{BOT}", chat=group)
+    world.clean()
+    yield "voting, a ballot open"
+    await world.restore(voting)
+
+    for kind in (PhaseKind.RESULTS, PhaseKind.CLOSED):
         await open_phase(reps[0], kind)
         world.clean()
         yield str(kind)

@@ -100,6 +100,29 @@ async def active_units(session: AsyncSession, cluster_id: int) -> list[int]:
     ))  # fmt: skip
 
 
+async def pickable_units(session: AsyncSession, cluster_id: int) -> list[Unit]:
+    """The units a chosen-list draft names by position (its buttons carry the positions, like a
+    paper's marks): every unit of the cluster in the order it joined, so that a unit joining or
+    leaving between two presses moves no other unit's position. At most a paper's size."""
+    return list(await session.scalars(
+        select(Unit).where(Unit.cluster_id == cluster_id).order_by(Unit.id).limit(MAX_CANDIDATES)
+    ))  # fmt: skip
+
+
+async def chosen_units(session: AsyncSession, cluster_id: int, positions: frozenset[int]) -> list[Unit]:
+    """The units at `positions` of `pickable_units`, refused when one is not there (a forged
+    press) or no longer active (deactivated while the chair was choosing)."""
+    units = await pickable_units(session, cluster_id)
+    if any(p >= len(units) for p in positions):
+        raise ballot_gone()
+    chosen = [units[p] for p in sorted(positions)]
+    for unit in chosen:
+        if not unit.active:
+            raise Refusal(_("{unit} is no longer an active unit of the cluster; choose the candidates again.").format(
+                unit=unit.name))  # fmt: skip
+    return chosen
+
+
 def quota_setting(cluster: Cluster, kind: BallotKind) -> int:
     """The cluster's quota for the kind (`ballot_quota_<kind>` in its settings), else the default."""
     value = (cluster.settings or {}).get(f"ballot_quota_{kind.value}")
