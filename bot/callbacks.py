@@ -908,7 +908,36 @@ class DeliveryAgain(Button, ns="dl", tag="again"):
 
 DELIVERY = Namespace("dl", DeliveryAgain)
 
+# ------------------------------------------------------------------------------ tl: the count
+
+
+@dataclasses.dataclass(frozen=True)
+class TallyConfirm(Button, ns="tl"):
+    """y: close the year's open ballots and count · n: not now."""
+
+    action: Literal["y", "n"]
+    year_id: Id
+
+
+@dataclasses.dataclass(frozen=True)
+class TallyRunoff(Button, ns="tl", tag="r"):
+    """Open the runoff among the units tied in award `index` of a stored result."""
+
+    result_id: Id
+    index: Annotated[int, Int(0, 99)]
+
+
+@dataclasses.dataclass(frozen=True)
+class TallyNextYear(Button, ns="tl"):
+    """c: ask to start next year with the units a stored result elected · s: start it."""
+
+    action: Literal["c", "s"]
+    result_id: Id
+
+
+TALLY = Namespace("tl", TallyConfirm, TallyRunoff, TallyNextYear)
+
 NAMESPACES = (
     CLUSTER, LANGUAGE, SETUP_KIND, SETUP_YEAR, SETUP_ASK, UNITS, INVITE, CHAIR, TABLE, PHASE, PLEDGE, REVIEW,
-    SIGNING, PLEDGES, SCORE, SCORES, VERIFY, DELIVERY, BALLOT, VOTE,
+    SIGNING, PLEDGES, SCORE, SCORES, VERIFY, DELIVERY, BALLOT, VOTE, TALLY,
 )  # fmt: skip

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from bot.i18n import N_
 
 ADMIN, SECRETARIAT, CHAIR = "admin", "secretariat", "chair"
+VICE_CHAIR = "vice_chair"
 REPRESENTATIVE = "representative"
 PRIVATE = "private"
 GROUP = "group"
@@ -58,6 +59,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
           [REPRESENTATIVE, ADMIN, CHAIR, SECRETARIAT]),
     _spec("ballot", N_("Secret ballots: vote for your unit; the chair opens and closes them"), [PRIVATE, GROUP],
           [REPRESENTATIVE, ADMIN, CHAIR]),
+    _spec("tally", N_("Count the year: the result, the runoffs it needs, the official papers"), [GROUP],
+          [CHAIR, VICE_CHAIR]),
+    _spec("result", N_("The year's counted result"), [PRIVATE, GROUP]),
     _spec("undelivered", N_("Messages the bot could not deliver; send them again"), [PRIVATE],
           [ADMIN, SECRETARIAT]),
 )

@@ -47,6 +47,7 @@ class Action(StrEnum):
     MANAGE_DELIVERY = "manage_delivery"  # messages the bot could not deliver: list, send again
     MANAGE_BALLOTS = "manage_ballots"  # open and close secret ballots, remind the units not voted
     VOTE = "vote"  # cast the own unit's paper in a secret ballot
+    TALLY = "tally"  # count the year (/tally), open a runoff it asks for, start next year with the elected
     # Pledges (issue 4)
     EDIT_PLEDGE = "edit_pledge"  # draft, submit, fix a returned pledge, sign, amend: own unit
     REVIEW_PLEDGE = "review_pledge"  # accept or return a submitted pledge
@@ -87,6 +88,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.MANAGE_DELIVERY: frozenset({Role.ADMIN, Role.SECRETARIAT}),
     Action.MANAGE_BALLOTS: frozenset({Role.CHAIR, Role.ADMIN}),
     Action.VOTE: frozenset({Role.REPRESENTATIVE}),
+    # The vice-chair stands in for the chair (the bot cannot know who sits at the meeting).
+    Action.TALLY: frozenset({Role.CHAIR, Role.VICE_CHAIR}),
 }
 
 

@@ -15,6 +15,7 @@ canonical form of everything the count read, stored with the result.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections import Counter
@@ -161,3 +162,222 @@ def inputs_hash(ballot: BallotInput, scores: dict[int, Decimal], rules: TallyRul
                   "basis": rules.basis.value, "method": rules.method.value},
     }  # fmt: skip
     return hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+# ------------------------------------------------------------------------------ the year's result
+
+
+@dataclass(frozen=True)
+class RoundInput:
+    """One closed ballot as the year's count reads it. `runoff_of` links a runoff to the ballot
+    whose unresolved tie it decides."""
+
+    ballot_id: int
+    kind: str  # storage.models.BallotKind's value
+    round: int
+    runoff_of: int | None
+    label: str | None
+    board_sha256: str
+    ballot: BallotInput
+
+
+@dataclass(frozen=True)
+class YearInputs:
+    units: tuple[tuple[int, str], ...]  # every unit the result names: (id, name at the count)
+    active: tuple[int, ...]  # the active units, in the cluster's order
+    scores: tuple[tuple[int, Decimal], ...]  # final scores
+    rounds: tuple[RoundInput, ...]
+    rules: TallyRules = TallyRules()
+
+
+@dataclass(frozen=True)
+class Award:
+    """A ballot's outcome with its runoffs: who is proposed (or elected), in order, and what
+    is still open."""
+
+    kind: str
+    label: str | None
+    rounds: tuple[tuple[RoundInput, BallotResult], ...]  # the first ballot, then its runoffs
+    proposed: tuple[int, ...]
+    unresolved: tuple[int, ...]  # tied for the open places: the next runoff is among exactly them
+    open_places: int
+
+    @property
+    def first(self) -> BallotResult:
+        return self.rounds[0][1]
+
+    @property
+    def last_ballot_id(self) -> int:
+        return self.rounds[-1][0].ballot_id
+
+
+@dataclass(frozen=True)
+class YearResult:
+    names: dict[int, str]
+    ranking: tuple[tuple[int, Decimal, int], ...]  # (unit, final score, place)
+    awards: tuple[Award, ...]
+    rules: TallyRules
+    inputs_sha256: str
+
+    def elected(self, kind: str) -> int | None:
+        """The unit elected by the (last) ballot of `kind`, when it has exactly one."""
+        found = [a for a in self.awards if a.kind == kind and a.proposed and not a.unresolved]
+        return found[-1].proposed[0] if found else None
+
+
+def _award(chain: list[RoundInput], scores: dict[int, Decimal], rules: TallyRules) -> Award:
+    first = chain[0]
+    rounds = [(first, count(first.ballot, scores, rules))]
+    proposed, result = list(rounds[0][1].proposed), rounds[0][1]
+    for runoff in chain[1:]:
+        # A runoff decides the tie only when it is among exactly the tied units; any other is
+        # left out of the count (it cannot be the runoff this tie asked for).
+        if not result.unresolved or set(runoff.ballot.candidates) != set(result.unresolved):
+            continue
+        quota = result.open_places
+        ballot = runoff.ballot if runoff.ballot.quota == quota else dataclasses.replace(runoff.ballot, quota=quota)
+        result = count(ballot, scores, rules)
+        rounds.append((runoff, result))
+        proposed.extend(result.proposed)
+    return Award(kind=first.kind, label=first.label, rounds=tuple(rounds), proposed=tuple(proposed),
+                 unresolved=result.unresolved, open_places=result.open_places)  # fmt: skip
+
+
+def year_result(inputs: YearInputs) -> YearResult:
+    """The year's result: the ranking by final score and each ballot's award, runoffs
+    completing the ties they were opened for (the newest runoff of a ballot counts)."""
+    scores = dict(inputs.scores)
+    by_id = {r.ballot_id: r for r in inputs.rounds}
+    runoffs: dict[int, RoundInput] = {}
+    for r in sorted(inputs.rounds, key=lambda r: r.ballot_id):
+        if r.runoff_of is not None and r.runoff_of in by_id:
+            runoffs[r.runoff_of] = r  # the newest wins
+    awards = []
+    for head in sorted((r for r in inputs.rounds if r.runoff_of is None), key=lambda r: r.ballot_id):
+        chain, current = [head], head
+        while current.ballot_id in runoffs:
+            current = runoffs[current.ballot_id]
+            chain.append(current)
+        awards.append(_award(chain, scores, inputs.rules))
+    ranking = tuple(ranking_by_score(scores, inputs.active))
+    return YearResult(names=dict(inputs.units), ranking=ranking, awards=tuple(awards), rules=inputs.rules,
+                      inputs_sha256=year_inputs_hash(inputs))  # fmt: skip
+
+
+def _rules_record(rules: TallyRules) -> dict:
+    return {"quorum": str(rules.quorum), "threshold": str(rules.threshold), "strict": rules.strict,
+            "basis": rules.basis.value, "method": rules.method.value}  # fmt: skip
+
+
+def year_inputs_hash(inputs: YearInputs) -> str:
+    """SHA-256 of everything the year's count read, each ballot's board hash included."""
+    canonical = {
+        "units": [[u, n] for u, n in sorted(inputs.units)],
+        "active": list(inputs.active),
+        "scores": [[u, str(s)] for u, s in sorted(inputs.scores)],
+        "rules": _rules_record(inputs.rules),
+        "rounds": [
+            {"ballot": r.ballot_id, "kind": r.kind, "round": r.round, "runoff_of": r.runoff_of, "label": r.label,
+             "board_sha256": r.board_sha256, "inputs": inputs_hash(r.ballot, dict(inputs.scores), inputs.rules)}
+            for r in sorted(inputs.rounds, key=lambda r: r.ballot_id)
+        ],
+    }  # fmt: skip
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def result_record(result: YearResult) -> str:
+    """The stored form of a result: canonical JSON, the same bytes for the same result."""
+
+    def ballot_record(r: RoundInput, b: BallotResult) -> dict:
+        return {
+            "ballot": r.ballot_id, "round": r.round, "runoff_of": r.runoff_of, "board_sha256": r.board_sha256,
+            "quota": r.ballot.quota, "candidates": list(r.ballot.candidates), "issued": r.ballot.issued,
+            "active": r.ballot.active, "cast": b.cast, "valid": b.valid, "invalid": b.invalid, "blank": b.blank,
+            "basis": b.basis, "quorum_met": b.quorum_met, "proposed": list(b.proposed),
+            "unresolved": list(b.unresolved), "open_places": b.open_places,
+            "ranking": [[c.unit_id, c.votes, str(c.share), None if c.score is None else str(c.score), c.reaches,
+                         c.place] for c in b.ranking],
+        }  # fmt: skip
+
+    record = {
+        "names": [[u, n] for u, n in sorted(result.names.items())],
+        "ranking": [[u, str(s), p] for u, s, p in result.ranking],
+        "rules": _rules_record(result.rules),
+        "inputs_sha256": result.inputs_sha256,
+        "awards": [
+            {"kind": a.kind, "label": a.label, "proposed": list(a.proposed), "unresolved": list(a.unresolved),
+             "open_places": a.open_places, "rounds": [ballot_record(r, b) for r, b in a.rounds]}
+            for a in result.awards
+        ],
+    }  # fmt: skip
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def result_from_record(text: str) -> YearResult:
+    """A stored result read back (the inverse of `result_record`)."""
+    data = json.loads(text)
+    r = data["rules"]
+    rules = TallyRules(quorum=Fraction(r["quorum"]), threshold=Fraction(r["threshold"]), strict=r["strict"],
+                       basis=Basis(r["basis"]), method=Method(r["method"]))  # fmt: skip
+    awards = []
+    for a in data["awards"]:
+        rounds = []
+        for b in a["rounds"]:
+            ballot = BallotInput(quota=b["quota"], candidates=tuple(b["candidates"]), papers=(), issued=b["issued"],
+                                 active=b["active"])  # fmt: skip
+            round_input = RoundInput(b["ballot"], a["kind"], b["round"], b["runoff_of"], a["label"], b["board_sha256"], ballot)
+            ranking = tuple(
+                CandidateResult(unit_id=u, votes=v, share=Fraction(share), score=None if s is None else Decimal(s),
+                                reaches=reaches, place=place)
+                for u, v, share, s, reaches, place in b["ranking"]
+            )  # fmt: skip
+            rounds.append((round_input, BallotResult(
+                cast=b["cast"], valid=b["valid"], invalid=b["invalid"], blank=b["blank"], basis=b["basis"],
+                quorum_met=b["quorum_met"], ranking=ranking, proposed=tuple(b["proposed"]),
+                unresolved=tuple(b["unresolved"]), open_places=b["open_places"])))  # fmt: skip
+        awards.append(Award(kind=a["kind"], label=a["label"], rounds=tuple(rounds), proposed=tuple(a["proposed"]),
+                            unresolved=tuple(a["unresolved"]), open_places=a["open_places"]))  # fmt: skip
+    return YearResult(names={u: n for u, n in data["names"]}, ranking=tuple((u, Decimal(s), p) for u, s, p in data["ranking"]),
+                      awards=tuple(awards), rules=rules, inputs_sha256=data["inputs_sha256"])  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference between two counts of the year, for "what changed" after a new count."""
+
+    what: str  # "score" (a unit's final score), "place", "proposed", "unresolved", "ballot" (new/gone)
+    kind: str | None  # the award's kind, for proposed/unresolved/ballot
+    unit_id: int | None
+    before: str | None
+    after: str | None
+
+
+def changes(old: YearResult, new: YearResult) -> list[Change]:
+    """What a new count changed: final scores and places, each award's proposed and
+    unresolved units, awards that appeared or went. Empty when the result is the same."""
+    out: list[Change] = []
+    before = {u: (s, p) for u, s, p in old.ranking}
+    after = {u: (s, p) for u, s, p in new.ranking}
+    for unit in [u for u, _s, _p in new.ranking] + [u for u in before if u not in after]:
+        b, a = before.get(unit), after.get(unit)
+        if b is None or a is None or b[0] != a[0]:
+            out.append(Change("score", None, unit, None if b is None else str(b[0]), None if a is None else str(a[0])))
+        elif b[1] != a[1]:
+            out.append(Change("place", None, unit, str(b[1]), str(a[1])))
+    old_awards = {(a.kind, a.rounds[0][0].ballot_id): a for a in old.awards}
+    new_awards = {(a.kind, a.rounds[0][0].ballot_id): a for a in new.awards}
+    for key, award in new_awards.items():
+        was = old_awards.get(key)
+        if was is None:
+            out.append(Change("ballot", award.kind, None, None, ",".join(map(str, award.proposed))))
+            continue
+        if was.proposed != award.proposed:
+            out.append(Change("proposed", award.kind, None, ",".join(map(str, was.proposed)),
+                              ",".join(map(str, award.proposed))))  # fmt: skip
+        if was.unresolved != award.unresolved:
+            out.append(Change("unresolved", award.kind, None, ",".join(map(str, was.unresolved)),
+                              ",".join(map(str, award.unresolved))))  # fmt: skip
+    for key, award in old_awards.items():
+        if key not in new_awards:
+            out.append(Change("ballot", award.kind, None, ",".join(map(str, award.proposed)), None))
+    return out

@@ -30,6 +30,7 @@ def register_all(app: Application) -> None:
         start,
         status,
         table,
+        tally,
         undelivered,
         units,
         verify,
@@ -38,6 +39,6 @@ def register_all(app: Application) -> None:
     for module in (
         start, lang, group, setup, clusters, units, invites, members, chair,
         table, phase, status, undelivered, score, verify, scores, pledge, pledge_review, pledge_signing,
-        pledge_list, ballot, awaiting, errors, fallback,
+        pledge_list, ballot, tally, awaiting, errors, fallback,
     ):  # fmt: skip
         module.register(app)

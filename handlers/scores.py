@@ -20,17 +20,15 @@ from telegram.ext import Application, CommandHandler
 from bot import callbacks, fmt, render
 from bot import scoring as arithmetic
 from bot.errors import Refusal
-from bot.i18n import _, use_locale
+from bot.i18n import _
 from bot.permissions import Action
-from bot.score_export import UnitRow, scores_xlsx
 from bot.scoring_table import DEDUCTION
 from bot.services import scoring as service
-from bot.services import tables
 from bot.services.actors import Actor
 from bot.services.phases import cluster_timezone
 from bot.services.scoring import ClusterScores, SheetView
 from bot.services.verification import live_adjustment
-from bot.views.scoring import points
+from bot.views.scoring import points, score_table_file, sheet_state
 from handlers.base import BotContext, Turn, handler
 from handlers.buttons import dispatch
 from handlers.clusters import acting_from_button, acting_in, rerunnable
@@ -60,18 +58,6 @@ def triple(values: tuple[Decimal, Decimal, Decimal], strong_last: bool = False) 
     if strong_last:
         parts[-1] = f"<b>{parts[-1]}</b>"
     return " → ".join(parts)
-
-
-def sheet_state(view: SheetView | None) -> str:
-    if view is None:
-        return _("not scored")
-    if view.sheet.status == SheetStatus.DRAFT:
-        return _("not submitted ({done}/{size})").format(done=view.scored, size=view.size)
-    if view.sheet.status == SheetStatus.VERIFIED:
-        return _("verified")
-    if view.verified:
-        return _("being verified ({done}/{size})").format(done=view.verified, size=view.size)
-    return _("submitted")
 
 
 def table_text(report: ClusterScores) -> str:
@@ -105,16 +91,6 @@ def table_keyboard(cluster_id: int, own_unit_id: int | None) -> InlineKeyboardMa
     if own_unit_id is not None:
         rows.append([InlineKeyboardButton(_("📄 My unit's sheet"), callback_data=callbacks.ScoresSheet(cluster_id, own_unit_id).pack())])
     return InlineKeyboardMarkup(rows)
-
-
-def export(report: ClusterScores) -> tuple[bytes, str]:
-    """The table as an .xlsx, always in Vietnamese (it is a document of the cluster)."""
-    spec = tables.spec_of(report.table)
-    with use_locale("vi"):
-        rows = [UnitRow(r.unit.name, sheet_state(r.view), tuple(r.view.lines()) if r.view else None)
-                for r in report.units]  # fmt: skip
-    title = f"BẢNG TỔNG HỢP ĐIỂM THI ĐUA NĂM {report.year.year} — {report.cluster.name}"
-    return scores_xlsx(title, spec.criteria, report.table.bonus_cap, rows), f"bang-diem-{report.year.year}.xlsx"
 
 
 def detail_lines(unit: Unit, view: SheetView | None, verifier: Unit | None, cluster: Cluster) -> list[str]:
@@ -231,7 +207,7 @@ async def send_table(turn: Turn, context: BotContext, cluster: Cluster, actor: A
     if len(text) <= TEXT_BUDGET:
         show(turn, text, markup) if edit else turn.reply(text, markup)
         return
-    data, filename = export(report)
+    data, filename = await score_table_file(report)
     caption = _("📊 Scores {year} — {cluster}: {n} units, too many for one message, so here is the table as "
                 "a file.").format(year=report.year.year, cluster=escape(cluster.name), n=len(report.units))  # fmt: skip
     chat_id = turn.update.effective_chat.id
@@ -254,7 +230,7 @@ async def table_pressed(update: Update, context: BotContext, turn: Turn, press: 
         await send_table(turn, context, cluster, actor, edit=True)
         return
     report = await service.cluster_scores(turn.session, actor, cluster)
-    data, filename = export(report)
+    data, filename = await score_table_file(report)
     chat_id = update.effective_chat.id
     caption = _("📊 Scores {year} — {cluster}").format(year=report.year.year, cluster=escape(cluster.name))
     turn.answer()

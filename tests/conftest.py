@@ -77,3 +77,15 @@ async def tg(settings, db):
         yield harness
     assert harness.rejections == [], f"Telegram would have refused: {harness.rejections}"
     assert harness.errors == [], f"handlers raised: {harness.errors!r}"
+
+
+@pytest.fixture
+async def unthrottled(settings, db):
+    """The bot without PTB's rate limiter: 30 turnout edits into one group would otherwise wait
+    for Telegram's 20/min, which is the limiter's job and not what this test is about."""
+    harness = OfflineTelegram(bot_username=BOT_USERNAME, bot_first_name="ThiĐua Bot")
+    app = build_application(settings, db, token=harness.token, request=harness.make_request(),
+                            get_updates_request=harness.make_request(), rate_limit=False)  # fmt: skip
+    async with harness.running(app):
+        yield harness
+    assert harness.rejections == [] and harness.errors == []

@@ -15,8 +15,6 @@ from sqlalchemy import func, select, text
 
 from bot import ballots as rules
 from bot import callbacks
-from bot.app import build_application
-from bot.offline import OfflineTelegram
 from bot.services import ballots as ballots_service
 from bot.services import phases as phase_service
 from bot.services import tables as tables_service
@@ -263,18 +261,6 @@ async def test_a_ballot_closes_by_itself_at_its_deadline(tg, db):
     assert len([t for t in group.texts() if "kết thúc theo thời hạn" in t]) == 1
     await w.reps[2].send(f"/start vote-{ballot_id}")
     assert "đã kết thúc" in w.reps[2].private.last.plain
-
-
-@pytest.fixture
-async def unthrottled(settings, db):
-    """The bot without PTB's rate limiter: 30 turnout edits into one group would otherwise wait
-    for Telegram's 20/min, which is the limiter's job and not what this test is about."""
-    harness = OfflineTelegram(bot_username=BOT, bot_first_name="ThiĐua Bot")
-    app = build_application(settings, db, token=harness.token, request=harness.make_request(),
-                            get_updates_request=harness.make_request(), rate_limit=False)  # fmt: skip
-    async with harness.running(app):
-        yield harness
-    assert harness.rejections == [] and harness.errors == []
 
 
 async def test_after_thirty_units_vote_nothing_stored_links_a_unit_to_a_paper(unthrottled, db):

@@ -4,13 +4,28 @@ depends on nothing but its inputs."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from decimal import Decimal
 from fractions import Fraction
 
 import pytest
 
-from bot.tally import BallotInput, Basis, Method, TallyRules, count, inputs_hash, ranking_by_score
+from bot.tally import (
+    BallotInput,
+    Basis,
+    Method,
+    RoundInput,
+    TallyRules,
+    YearInputs,
+    changes,
+    count,
+    inputs_hash,
+    ranking_by_score,
+    result_from_record,
+    result_record,
+    year_result,
+)
 
 A, B, C, D, E = 1, 2, 3, 4, 5
 UNITS = (A, B, C, D, E)
@@ -96,3 +111,89 @@ def test_ranking_by_score_shares_places_and_leaves_the_unscored_out():
         (B, Decimal("98"), 1), (C, Decimal("97"), 2), (D, Decimal("97"), 2), (A, Decimal("95"), 4), (E, Decimal("90"), 5),
     ]  # fmt: skip
     assert ranking_by_score({A: Decimal(1)}, UNITS) == [(A, Decimal(1), 1)]
+
+
+# ------------------------------------------------------------------------------ the year's result
+
+NAMES = ((A, "Sở A"), (B, "Sở B"), (C, "Sở C"), (D, "Sở D"), (E, "Sở E"))
+
+
+def round_(ballot_id, papers, kind="flag", quota=1, candidates=UNITS, runoff_of=None, round_no=1, issued=5):
+    return RoundInput(ballot_id=ballot_id, kind=kind, round=round_no, runoff_of=runoff_of, label=None,
+                      board_sha256=f"{ballot_id:064x}", ballot=ballot(papers, quota=quota, issued=issued,
+                                                                        active=issued, candidates=candidates))  # fmt: skip
+
+
+def year(*rounds, scores=SCORES, active=UNITS, rules=None) -> YearInputs:
+    return YearInputs(units=NAMES, active=tuple(active), scores=tuple(sorted(scores.items())), rounds=tuple(rounds),
+                      rules=rules or TallyRules())  # fmt: skip
+
+
+TIE = {A: Decimal("90"), B: Decimal("90"), C: Decimal("90"), D: Decimal("90"), E: Decimal("90")}
+
+
+@pytest.mark.parametrize(
+    ("case", "inputs", "proposed", "unresolved"),
+    [
+        ("clear winner", year(round_(1, [[A], [A], [A], [B], [C]])), (A,), ()),
+        ("quota 2, tie for second broken by score",
+         year(round_(1, [[A, B], [A, E], [A, B], [A, E], [B, E]], quota=2)), (A, B), ()),  # B and E 3 each: 98 > 90
+        ("a tie the score cannot break: unresolved",
+         year(round_(1, [[C], [D], [C], [D], [A]]), rules=TallyRules(threshold=Fraction(1, 3))), (), (C, D)),
+        ("the runoff completes it",
+         year(round_(1, [[C], [D], [C], [D], [A]]), round_(2, [[D], [D], [D], [C], []], candidates=(C, D), runoff_of=1,
+                                                          round_no=2), rules=TallyRules(threshold=Fraction(1, 3))),
+         (D,), ()),
+        ("a runoff among other units is not this tie's", year(
+            round_(1, [[C], [D], [C], [D], [A]]), round_(2, [[A]] * 5, candidates=(A, B), runoff_of=1, round_no=2),
+            rules=TallyRules(threshold=Fraction(1, 3))), (), (C, D)),
+        ("quorum not met", year(round_(1, [[A], [A], [A]])), (), ()),
+        ("everyone abstains", year(round_(1, [[], [], [], [], []])), (), ()),
+        ("threshold not reached", year(round_(1, [[A], [A], [B], [C], [D]])), (), ()),
+        ("basis: all active units (3 of 6 is not more than half)",
+         year(round_(1, [[A], [A], [A], [B], []], issued=6), rules=TallyRules(basis=Basis.ACTIVE)), (), ()),
+        ("basis: units present, at least half",
+         year(round_(1, [[A], [A], [A], [B], []], issued=6), rules=TallyRules(basis=Basis.PRESENT, strict=False)), (A,), ()),
+        ("candidates limited to the top N", year(round_(1, [[B], [B], [C], [B], []], candidates=(B, C))), (B,), ()),
+        ("score only", year(round_(1, [[A, C], [A, C], [A, C], [B, C], [B, A]], quota=2),
+                            rules=TallyRules(method=Method.SCORE_ONLY)), (C, A), ()),
+    ],
+)
+def test_the_years_award(case, inputs, proposed, unresolved):
+    scores = TIE if "cannot break" in case or "runoff" in case else SCORES
+    result = year_result(dataclasses_replace(inputs, scores=tuple(sorted(scores.items()))))
+    award = result.awards[0]
+    assert (award.proposed, award.unresolved) == (proposed, unresolved), case
+
+
+def dataclasses_replace(inputs, **changes_):
+    return dataclasses.replace(inputs, **changes_)
+
+
+def test_the_election_of_chair_and_vice_chair():
+    result = year_result(year(round_(1, [[C], [C], [C], [A], [B]], kind="chair"),
+                              round_(2, [[B], [B], [B], [B], [A]], kind="vice_chair")))  # fmt: skip
+    assert result.elected("chair") == C and result.elected("vice_chair") == B and result.elected("flag") is None
+    unresolved = year_result(year(round_(1, [[C], [D], [C], [D], [A]], kind="chair"), scores=TIE,
+                                  rules=TallyRules(threshold=Fraction(1, 3))))  # fmt: skip
+    assert unresolved.elected("chair") is None
+
+
+def test_a_unit_deactivated_after_voting_leaves_the_ballot_as_it_was_cast():
+    before = year_result(year(round_(1, [[A], [A], [A], [B], [E]])))
+    after = year_result(year(round_(1, [[A], [A], [A], [B], [E]]), active=(A, B, C, D)))  # E left
+    assert after.awards == before.awards  # the papers issued at close are what the count reads
+    assert [u for u, _s, _p in after.ranking] == [B, C, D, A]
+
+
+def test_the_stored_result_reads_back_bit_for_bit_and_changes_say_what_moved():
+    inputs = year(round_(1, [[A], [A], [A], [B], [C]]), round_(2, [[C], [C], [C], [C], [A]], kind="chair"))
+    first = year_result(inputs)
+    assert result_record(year_result(inputs)) == result_record(first)  # the same inputs, the same bytes
+    assert result_record(result_from_record(result_record(first))) == result_record(first)
+    assert changes(first, result_from_record(result_record(first))) == []
+    moved = year_result(dataclasses_replace(inputs, scores=tuple(sorted({**SCORES, E: Decimal("99")}.items()))))
+    found = changes(first, moved)
+    assert [(c.what, c.unit_id) for c in found if c.what == "score"] == [("score", E)]
+    assert {c.unit_id for c in found if c.what == "place"} == {B, C, D, A}
+    assert moved.inputs_sha256 != first.inputs_sha256

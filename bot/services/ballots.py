@@ -216,13 +216,10 @@ async def open_ballot(
 
 async def final_scores(session: AsyncSession, actor: Actor, cluster: Cluster) -> dict[int, Decimal]:
     """Each scored unit's final total (the verified value, or the decided one after a dispute)."""
-    from bot import (
-        scoring as arithmetic,  # the score arithmetic; the services import each other lazily
-    )
-    from bot.services import scoring
+    from bot.services import scoring  # the services import each other lazily
 
-    table = await scoring.cluster_scores(session, actor, cluster)
-    return {row.unit.id: row.view.totals(arithmetic.FINAL).total for row in table.units if row.view is not None}
+    actor.require(Action.MANAGE_BALLOTS)
+    return await scoring.final_totals(session, cluster)
 
 
 async def candidates_of(session: AsyncSession, actor: Actor, cluster: Cluster, active: list[int], *,
@@ -239,8 +236,10 @@ async def candidates_of(session: AsyncSession, actor: Actor, cluster: Cluster, a
 async def check_can_open(session: AsyncSession, actor: Actor, year: EmulationYear, kind: BallotKind, *,
                          runoff_of: Ballot | None = None, now: dt.datetime | None = None) -> None:  # fmt: skip
     """Refused unless `actor` may open ballots, the voting phase is open, and no ballot of this
-    kind is open already (a second tap on "Open" opens nothing twice; a runoff is its own)."""
-    actor.require(Action.MANAGE_BALLOTS)
+    kind is open already (a second tap on "Open" opens nothing twice; a runoff is its own).
+    A runoff the count asks for may also be opened by whoever may count (`Action.TALLY`)."""
+    if runoff_of is None or not actor.may(Action.TALLY):
+        actor.require(Action.MANAGE_BALLOTS)
     if year.cluster_id != actor.cluster_id:
         raise ballot_gone()
     await require_phase(session, year.id, PhaseKind.VOTING, now=now or utcnow())
@@ -342,6 +341,27 @@ async def close(session: AsyncSession, actor: Actor | None, ballot_id: int, *,
         if ballot is None or ballot.status is not BallotStatus.OPEN or ballot.deadline_at != expected_deadline:
             return None
         year = await session.get(EmulationYear, ballot.year_id)
+    return await _close(session, ballot, year, now=now, person_id=actor.person_id if actor else None)
+
+
+async def close_for_tally(session: AsyncSession, actor: Actor, ballot_id: int, *, now: dt.datetime) -> Closed | None:
+    """Close an open ballot because the year is being counted (`bot.services.tally`, whose
+    caller was checked for `Action.TALLY`); None when it was closed meanwhile."""
+    actor.require(Action.TALLY)
+    ballot = await store.lock_ballot(session, ballot_id)
+    if ballot is None or ballot.status is not BallotStatus.OPEN:
+        return None
+    year = await session.get(EmulationYear, ballot.year_id)
+    if year is None or year.cluster_id != actor.cluster_id:
+        raise ballot_gone()
+    return await _close(session, ballot, year, now=now, person_id=actor.person_id, by_schedule=False)
+
+
+async def _close(session: AsyncSession, ballot: Ballot, year: EmulationYear, *, now: dt.datetime,
+                 person_id: int | None, by_schedule: bool | None = None) -> Closed:  # fmt: skip
+    """Papers rewritten once more, the board built, hashed, stored and published; the papers
+    issued (the active units now) stored for the count."""
+    by_schedule = person_id is None if by_schedule is None else by_schedule
     cluster = await session.get(Cluster, year.cluster_id)
     ballot.status = BallotStatus.CLOSED
     ballot.closed_at = now
@@ -357,15 +377,16 @@ async def close(session: AsyncSession, actor: Actor | None, ballot_id: int, *,
     ballot.board_sha256 = rules.board_hash(text)
     count = rules.recount(papers, candidates)
     eligible = len(await active_units(session, cluster.id))
-    record(session, cluster_id=cluster.id, actor_person_id=actor.person_id if actor else None,
+    ballot.issued = eligible
+    record(session, cluster_id=cluster.id, actor_person_id=person_id,
            action="ballot.close", subject=f"ballot:{ballot.id}", cast=count.cast,
-           board_sha256=ballot.board_sha256, by_schedule=actor is None)  # fmt: skip
+           board_sha256=ballot.board_sha256, by_schedule=by_schedule)  # fmt: skip
     schedule_changed(session)
     await session.flush()
     document = notify.Document(text.encode("utf-8"), f"bang-kiem-phieu-{ballot.id}.txt")
     await notify.to_group(session, cluster, f"ballot.closed:{ballot.id}",
                           lambda: views.closed(ballot.kind, ballot.label, count.cast, eligible, count.abstaining,
-                                               ballot.board_sha256, actor is None))  # fmt: skip
+                                               ballot.board_sha256, by_schedule))  # fmt: skip
     await notify.document_to_group(session, cluster, f"ballot.board:{ballot.id}", document,
                                    lambda: views.board_caption(ballot.kind, ballot.label, ballot.board_sha256))  # fmt: skip
     await _turnout(session, cluster, ballot, cast=count.cast, eligible=eligible)

@@ -530,6 +530,21 @@ async def cluster_scores(session: AsyncSession, actor: Actor, cluster: Cluster) 
     Active units all appear (with no sheet if they never scored); a unit that left appears
     only if it had a sheet."""
     actor.require(Action.VIEW_ALL_SCORES)
+    return await score_report(session, cluster)
+
+
+async def final_totals(session: AsyncSession, cluster: Cluster) -> dict[int, Decimal]:
+    """Each scored unit's final total this year: what a ballot's top N and the year's count
+    read (their callers hold `Action.MANAGE_BALLOTS` or `Action.TALLY`; this says no names)."""
+    from bot import scoring as arithmetic
+
+    table = await score_report(session, cluster)
+    return {row.unit.id: row.view.totals(arithmetic.FINAL).total for row in table.units if row.view is not None}
+
+
+async def score_report(session: AsyncSession, cluster: Cluster) -> ClusterScores:
+    """`cluster_scores` without the permission check, for callers that made their own (the
+    count's papers: `Action.TALLY`)."""
     year = await current_year_of(session, cluster.id)
     table = await tables.ensure_default_table(session, year.id)
     sheets = {s.unit_id: s for s in await queries.sheets_of_year(session, year.id, ROUND)}

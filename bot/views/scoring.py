@@ -9,15 +9,22 @@ values in, Telegram HTML out, every user-supplied string escaped.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
+from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import callbacks, fmt
-from bot.i18n import _
+from bot.i18n import _, use_locale
+from bot.score_export import UnitRow, scores_xlsx
 from bot.scoring_table import DEDUCTION
+from storage.models import SheetStatus
+
+if TYPE_CHECKING:
+    from bot.services.scoring import ClusterScores, SheetView
 
 MINUS = "−"
 
@@ -125,3 +132,31 @@ def dispute_decided(facts: AdjustmentFacts) -> str:
     return _("⚖️ The final score of {code} for {unit} is decided: <b>{value}</b> (self {before}, verified {after}).").format(
         code=escape(facts.code), unit=escape(facts.unit), value=points(kind, facts.decided_value),
         before=points(kind, facts.from_value), after=points(kind, facts.to_value))  # fmt: skip
+
+
+def sheet_state(view: SheetView | None) -> str:
+    if view is None:
+        return _("not scored")
+    if view.sheet.status == SheetStatus.DRAFT:
+        return _("not submitted ({done}/{size})").format(done=view.scored, size=view.size)
+    if view.sheet.status == SheetStatus.VERIFIED:
+        return _("verified")
+    if view.verified:
+        return _("being verified ({done}/{size})").format(done=view.verified, size=view.size)
+    return _("submitted")
+
+
+
+async def score_table_file(report: ClusterScores) -> tuple[bytes, str]:
+    """The table as an .xlsx, always in Vietnamese (it is a document of the cluster). The rows
+    are read here, on the event loop (they touch the loaded sheets); the workbook is built in
+    a worker thread, so a large cluster's file stalls no chat."""
+    from bot.services import tables
+
+    spec = tables.spec_of(report.table)
+    with use_locale("vi"):
+        rows = [UnitRow(r.unit.name, sheet_state(r.view), tuple(r.view.lines()) if r.view else None)
+                for r in report.units]  # fmt: skip
+    title = f"BẢNG TỔNG HỢP ĐIỂM THI ĐUA NĂM {report.year.year} — {report.cluster.name}"
+    data = await asyncio.to_thread(scores_xlsx, title, spec.criteria, report.table.bonus_cap, rows)
+    return data, f"bang-diem-{report.year.year}.xlsx"

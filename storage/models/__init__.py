@@ -36,6 +36,7 @@ from storage.models.scoring import (
     ScoringTable,
     SheetStatus,
 )
+from storage.models.tally import TallyResult
 from storage.models.update import ProcessedUpdate
 from storage.models.year import ChairHandover, EmulationYear, Office, Phase, PhaseKind
 
@@ -84,6 +85,7 @@ __all__ = [
     "ScoreSheet",
     "ScoringTable",
     "SheetStatus",
+    "TallyResult",
     "UTCDateTime",
     "Unit",
     "VoterRegister",

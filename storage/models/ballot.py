@@ -95,6 +95,7 @@ class Ballot(Base):
     opened_by_person_id: Mapped[int | None]  # who opened it (the audit log has the rest)
     board_text: Mapped[str | None] = mapped_column(Text)  # the published board, after close
     board_sha256: Mapped[str | None] = mapped_column(String(64))
+    issued: Mapped[int | None]  # papers issued: the active units at close (what the count reads)
 
     candidates: Mapped[list["BallotCandidate"]] = relationship(
         order_by="(BallotCandidate.position, BallotCandidate.id)",

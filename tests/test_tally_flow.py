@@ -1,0 +1,170 @@
+"""/tally and /result through the real Application, the harness and a real database (issue 11):
+the chair confirms, open ballots close, the count is stored and published, the papers reach the
+secretariat and the chair; a tie asks for a runoff that completes the count; an election starts
+next year with the elected units; every refusal."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from bot import tally as rules
+from storage.models import Ballot, BallotStatus, ChairHandover, EmulationYear, Office, TallyResult
+from tests.support import BOT
+from tests.test_ballots import latest_ballot, open_flag, vote, voting
+from tests.test_pledge_delivery import secretariat_member
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:DeprecationWarning")
+
+COUNT_NOW = "✅ Kiểm phiếu ngay"
+
+
+async def tally(w, who=None) -> str:
+    who = who or w.chair
+    await who.send(f"/tally@{BOT}", chat=w.scene.group)
+    confirmation = w.scene.group.last.plain
+    await who.press(COUNT_NOW, chat=w.scene.group)
+    return confirmation
+
+
+def posted(group, start: str) -> list[str]:
+    return [t for t in group.texts() if t.startswith(start)]
+
+
+async def stored(db) -> list[TallyResult]:
+    async with db.session() as s:
+        return list(await s.scalars(select(TallyResult).order_by(TallyResult.number)))
+
+
+async def test_the_chair_counts_and_the_group_sees_the_result_and_the_papers_reach_the_secretariat(tg, db):
+    w = await voting(tg, db)
+    secretary = await secretariat_member(tg, db, w.scene.cluster_id, "Thư Ký Cụm")
+    ballot_id = await open_flag(w)
+    for rep in w.reps[1:]:
+        await vote(rep, ballot_id, "⬜ Sở Tài chính")  # 4 of 5 for unit 1 (it cannot vote for itself)
+
+    confirmation = await tally(w)
+    assert "Kiểm phiếu năm thi đua ngay bây giờ?" in confirmation and "Cờ thi đua" in confirmation
+    async with db.session() as s:
+        assert (await s.get(Ballot, ballot_id)).status is BallotStatus.CLOSED  # closed by the count
+    assert any("Đã lưu kết quả kiểm phiếu lần 1" in t for t in w.scene.group.texts())
+    [summary] = posted(w.scene.group, "📊 Kết quả bình xét thi đua năm")
+    assert "Phiếu phát ra 5, thu về 4, hợp lệ 4, phiếu trắng 0, không hợp lệ 0." in summary
+    assert "1. Sở Tài chính: 4 phiếu (100%)" in summary and "➡️ Đề nghị: Sở Tài chính." in summary
+    assert "Điều kiện hợp lệ: ít nhất 2/3" in summary and "Ngưỡng đề nghị: trên 50% số phiếu thu về." in summary
+    [row] = await stored(db)
+    assert row.number == 1 and len(row.inputs_sha256) == 64 and row.inputs_sha256 in summary
+    async with db.session() as s:
+        board = (await s.get(Ballot, ballot_id)).board_sha256
+    assert board in summary and board in json.dumps(json.loads(row.record))
+
+    # The papers: in private to the secretariat and to the chair unit's representative.
+    for person in (secretary, w.chair):
+        names = [r.document_name for r in person.private.bot_messages() if r.document_name]
+        assert "bang-diem-" + str(2024) + ".xlsx" in names or any(n.endswith(".xlsx") for n in names), names
+
+    # /result shows the stored result to anyone in the cluster, in private too.
+    await w.reps[3].send("/result")
+    assert w.reps[3].private.last.plain == summary
+
+    # Counting again with nothing new stores nothing and says so.
+    await tally(w)
+    assert "Không có dữ liệu mới kể từ lần kiểm phiếu 1" in w.scene.group.last.plain
+    assert len(await stored(db)) == 1
+    assert len(posted(w.scene.group, "📊 Kết quả bình xét thi đua năm")) == 1
+
+
+async def test_who_may_count_and_where(tg, db):
+    w = await voting(tg, db)
+    group = w.scene.group
+    await w.reps[3].send(f"/tally@{BOT}", chat=group)  # an ordinary representative
+    assert "Chỉ Cụm trưởng hoặc Cụm phó mới làm được việc này." in group.last.plain, group.last.plain
+    await w.scene.admin.send(f"/tally@{BOT}", chat=group)
+    assert "Chỉ Cụm trưởng hoặc Cụm phó mới làm được việc này." in group.last.plain
+    await w.chair.send("/tally")
+    assert "Cụm trưởng gõ /tally trong nhóm của cụm" in w.chair.private.last.plain
+    await w.reps[2].send("/result")
+    assert "chưa được kiểm phiếu" in w.reps[2].private.last.plain
+
+    # A forged confirmation from someone who may not count: refused, nothing stored.
+    await w.reps[1].send(f"/tally@{BOT}", chat=group)  # the vice-chair unit may (it stands in)
+    answer = await w.reps[3].press(COUNT_NOW, chat=group)
+    assert answer["show_alert"] and "Cụm trưởng" in answer["text"]
+    assert await stored(db) == []
+    await w.reps[1].press(COUNT_NOW, chat=group)
+    [row] = await stored(db)
+    assert "Không có dữ liệu mới" not in group.last.plain and row.counted_by == w.reps[1].name
+
+
+async def test_a_tie_asks_for_a_runoff_among_exactly_the_tied_units_which_completes_the_count(unthrottled, db):
+    tg = unthrottled  # two ballots' worth of group messages: PTB's limiter would wait for real minutes
+    w = await voting(tg, db)
+    ballot_id = await open_flag(w)
+    # Units 3 and 4 get two votes each, nobody has a score: unresolved for the one place.
+    for rep, choice in zip(w.reps[:4], ("⬜ Sở Nội vụ", "⬜ Sở Tư pháp", "⬜ Sở Tư pháp", "⬜ Sở Nội vụ"), strict=True):
+        await vote(rep, ballot_id, choice)
+    async with db.session() as s:
+        from storage.models import Cluster
+
+        cluster = await s.get(Cluster, w.scene.cluster_id)
+        cluster.settings = {**(cluster.settings or {}), "tally_strict": False}  # at least half: both reach it
+        await s.commit()
+    await tally(w)
+    [summary] = posted(w.scene.group, "📊 Kết quả bình xét thi đua năm")
+    assert "⚖️ Chưa phân định: Sở Nội vụ, Sở Tư pháp bằng phiếu" in summary
+    await w.chair.press("⚖️ Mở bỏ phiếu lại: đề nghị tặng Cờ thi đua", chat=w.scene.group)
+    runoff_id = await latest_ballot(w)
+    async with db.session() as s:
+        runoff = await s.get(Ballot, runoff_id)
+        assert runoff.runoff_of_id == ballot_id and runoff.round == 2 and runoff.quota == 1
+        assert sorted(c.unit_id for c in runoff.candidates) == [w.units[2], w.units[3]]
+    answer = await w.chair.press("⚖️ Mở bỏ phiếu lại: đề nghị tặng Cờ thi đua", chat=w.scene.group)
+    assert "đã được mở" in answer["text"]  # a second tap opens nothing more
+    for rep in (w.reps[0], w.reps[1], w.reps[2], w.reps[4]):
+        await vote(rep, runoff_id, "⬜ Sở Tư pháp")
+    await vote(w.reps[3], runoff_id, "⬜ Sở Nội vụ")
+    await tally(w)
+    rows = await stored(db)
+    assert [r.number for r in rows] == [1, 2]
+    await tg.travel(minutes=2)  # the group's 20 messages a minute: the summary waits its turn
+    second = posted(w.scene.group, "📊 Kết quả bình xét thi đua năm")[-1]
+    assert "Bỏ phiếu lại (vòng 2)" in second and "➡️ Đề nghị: Sở Tư pháp." in second
+    assert "Thay đổi so với lần kiểm phiếu 1" in second
+    result = rules.result_from_record(rows[-1].record)
+    assert result.awards[0].proposed == (w.units[3],) and result.awards[0].unresolved == ()
+
+
+async def test_an_election_starts_next_year_with_the_elected_chair_and_the_handover_is_recorded(tg, db):
+    w = await voting(tg, db)
+    group = w.scene.group
+    await w.chair.send(f"/ballot@{BOT}", chat=group)
+    await w.chair.press("➕ Mở phiếu: bầu đơn vị Cụm trưởng năm sau", chat=group)
+    await w.chair.press("✅ Mở cuộc bỏ phiếu", chat=group)
+    ballot_id = await latest_ballot(w)
+    for rep in w.reps:
+        await vote(rep, ballot_id, "⬜ Sở Xây dựng" if rep is not w.reps[4] else "⬜ Sở Tài chính")
+    await tally(w)
+    [summary] = posted(group, "📊 Kết quả bình xét thi đua năm")
+    assert "➡️ Đơn vị Cụm trưởng năm" in summary and "Sở Xây dựng" in summary
+    answer = await w.reps[3].press("➡️ Bắt đầu năm sau với các đơn vị trúng cử", chat=group)
+    assert answer["show_alert"]  # not the chair
+    await w.chair.press("➡️ Bắt đầu năm sau với các đơn vị trúng cử", chat=group)
+    assert "Đơn vị Cụm trưởng: Sở Xây dựng." in group.last.plain
+    await w.chair.press(group.last.buttons[0][0], chat=group)
+    async with db.session() as s:
+        years = list(await s.scalars(select(EmulationYear).where(EmulationYear.cluster_id == w.scene.cluster_id)
+                                     .order_by(EmulationYear.year)))  # fmt: skip
+        assert len(years) == 2 and years[1].year == years[0].year + 1 and years[1].chair_unit_id == w.units[4]
+        [handover] = (await s.scalars(select(ChairHandover).where(ChairHandover.year_id == years[1].id))).all()
+        assert (handover.office, handover.from_unit_id, handover.to_unit_id) == (Office.CHAIR, w.units[0], w.units[4])
+        assert await s.scalar(select(func.count()).select_from(EmulationYear)) == 2
+    assert any(t.startswith(f"🔁 Năm thi đua {years[1].year} đã bắt đầu.") for t in group.texts())
+    # Pressed again, by the old chair (no longer chair: the year changed) or the new one: refused.
+    answer = await w.chair.press("➡️ Bắt đầu năm sau với các đơn vị trúng cử", chat=group)
+    assert answer["show_alert"] and "Cụm trưởng" in answer["text"], answer
+    answer = await w.reps[4].press("➡️ Bắt đầu năm sau với các đơn vị trúng cử", chat=group)
+    assert answer["show_alert"] and "đã bắt đầu" in answer["text"], answer
+    async with db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(EmulationYear)) == 2
