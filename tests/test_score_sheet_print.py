@@ -199,3 +199,18 @@ def test_page_height_is_scaled_by_the_fit_to_width():
     # 501,7 pt / 0,5 = 1003,4 pt a page, 50 rows of 20: rows 40..47 fit; 44..51 straddle
     assert sheet_print.keep_together(sheet, 40, 47, title_rows=(1, 2), last_column=1) is False
     assert sheet_print.keep_together(sheet, 44, 51, title_rows=(1, 2), last_column=1) is True
+
+
+def test_the_scoring_table_export_prints_the_same_way_and_reads_back():
+    from bot.scoring_table import parse_file, to_xlsx
+
+    data = to_xlsx(DEFAULT_TABLE)
+    sheet = load_workbook(io.BytesIO(data)).active
+    assert sheet.page_setup.orientation == "landscape" and int(sheet.page_setup.paperSize) == 9
+    assert int(sheet.page_setup.fitToWidth) == 1 and sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert sheet.print_title_rows == "$1:$1" and sheet.print_title_cols is None
+    written = [c for row in sheet.iter_rows() for c in row if c.value is not None]
+    assert {c.font.name for c in written} == {"Times New Roman"}
+    assert all(c.border.left.style == "thin" for c in written)
+    assert sheet.row_dimensions[1].height and sheet["A1"].alignment.wrap_text
+    assert parse_file(data, "bang.xlsx") == DEFAULT_TABLE
