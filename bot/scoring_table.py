@@ -624,25 +624,26 @@ def to_csv(spec: TableSpec) -> bytes:
 
 
 def to_xlsx(spec: TableSpec) -> bytes:
-    """One sheet, Vietnamese headers, points as numbers, codes as text."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
+    """One sheet, Vietnamese headers, points as numbers, codes as text; it prints like every
+    .xlsx of the bot (`bot.papers.sheet_print`: A4 landscape, one page wide, the header on
+    every page) and reads back unchanged."""
+    from bot.papers import sheet_print as paper
 
-    workbook = Workbook()
+    workbook = paper.new_workbook()
     sheet = workbook.active
     sheet.title = "Bảng chấm điểm"
-    sheet.append([HEADERS_VI[c] for c in COLUMNS])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+    paper.set_widths(sheet, (34, 8, 70, 12, 18))
+    paper.header(sheet, 1, [HEADERS_VI[c] for c in COLUMNS])
+    rows = []
     for group, code, text, points, kind in _rows(spec):
         value = int(points) if points == points.to_integral_value() else float(points)
-        sheet.append([group, code, text, value, kind])
-    for column, width in zip("ABCDE", (34, 8, 70, 12, 18), strict=True):
-        sheet.column_dimensions[column].width = width
+        rows.append([group, code, text, value, kind])
+    wrapped = paper.Column(align=paper.LEFT, wrap=True)
+    paper.table(sheet, 2, rows, [wrapped, paper.Column(), wrapped, paper.Column(), paper.Column()])
     for row in sheet.iter_rows(min_row=2):
-        row[2].alignment = Alignment(wrap_text=True, vertical="top")
         row[1].number_format = "@"
     sheet.freeze_panes = "A2"
+    paper.print_layout(sheet, title_rows=(1, 1), title_columns=None)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.offline import MAX_TEXT
+from bot.score_export import NUMBER_FORMAT
 from storage.models import Adjustment, RoleAssignment, ScoreSheet, SheetStatus
 from storage.people import upsert_person
 from tests.support import ECONOMIC_CLUSTER_2024
@@ -77,7 +78,7 @@ async def test_the_chair_and_the_secretariat_get_the_table_in_a_message(tg, db):
     garden = rows["Hội Làm vườn Việt Nam"]
     assert [c.value for c in garden[2:7]] == ["đã thẩm định", 98, 95, 97, 8]
     assert all(isinstance(c.value, int | float) for c in garden[3:6])
-    assert garden[5].number_format == "#,##0.00"
+    assert garden[5].number_format == NUMBER_FORMAT
     assert rows["Liên đoàn Thương mại và Công nghiệp Việt Nam"][3].value is None  # not scored: empty, not 0
     assert rows["Hiệp hội của Thương binh và Người khuyết tật Việt Nam"][6].value == 1
     first = book["I. Thực hiện nhiệm vụ chính trị"]
@@ -86,7 +87,7 @@ async def test_the_chair_and_the_secretariat_get_the_table_in_a_message(tg, db):
                                            "Cộng nhóm thẩm định", "Cộng nhóm cuối cùng"]  # fmt: skip
     line = next(r for r in first.iter_rows(min_row=3) if r[1].value == "Hội Làm vườn Việt Nam")
     assert [c.value for c in line[2:]] == [28, 25, 27, 10, 10, 10, 38, 35, 37]
-    assert line[4].number_format == "#,##0.00"
+    assert line[4].number_format == NUMBER_FORMAT
 
 
 async def test_a_long_table_comes_as_an_xlsx_file(tg, db):
@@ -112,8 +113,9 @@ async def test_a_long_table_comes_as_an_xlsx_file(tg, db):
     assert "Liên minh Hợp tác xã tỉnh số 08" in w.reps[0].private.last.plain
     assert "1.1: 27,25 / 30" in w.reps[0].private.last.plain
     deductions = book["Điểm trừ"]
-    assert [c.value for c in deductions[3]][2:5] == [2, 2, 2]  # stored positive, subtracted in the total
-    assert [c.value for c in deductions[3]][5] == -2  # the group's subtotal carries the sign
+    # stored positive, written with its sign in the sheet, like the group's subtotal: −2 everywhere
+    assert [c.value for c in deductions[3]][2:5] == [-2, -2, -2]
+    assert [c.value for c in deductions[3]][5] == -2
 
 
 async def test_a_representative_sees_only_their_own_units_sheet(tg, db):
