@@ -5,13 +5,26 @@ next year with the elected units; every refusal."""
 
 from __future__ import annotations
 
+import io
 import json
+import re
+from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 from sqlalchemy import func, select
 
 from bot import tally as rules
-from storage.models import Ballot, BallotStatus, ChairHandover, EmulationYear, Office, TallyResult
+from bot.pledge_document import place_and_date
+from storage.models import (
+    Ballot,
+    BallotStatus,
+    ChairHandover,
+    EmulationYear,
+    Office,
+    TallyResult,
+    utcnow,
+)
 from tests.support import BOT
 from tests.test_ballots import latest_ballot, open_flag, vote, voting
 from tests.test_pledge_delivery import secretariat_member
@@ -31,6 +44,10 @@ async def tally(w, who=None) -> str:
 
 def posted(group, start: str) -> list[str]:
     return [t for t in group.texts() if t.startswith(start)]
+
+
+def summary_year(summary: str) -> int:
+    return int(re.search(r"thi đua năm (\d{4})", summary).group(1))
 
 
 async def stored(db) -> list[TallyResult]:
@@ -60,10 +77,18 @@ async def test_the_chair_counts_and_the_group_sees_the_result_and_the_papers_rea
         board = (await s.get(Ballot, ballot_id)).board_sha256
     assert board in summary and board in json.dumps(json.loads(row.record))
 
-    # The papers: in private to the secretariat and to the chair unit's representative.
+    # The chart in the group; the papers in private to the secretariat and the chair unit's
+    # representative: the chart and the score table, dated the day of the count.
+    [chart] = [r for r in w.scene.group.bot_messages() if (r.document_name or "").endswith(".png")]
+    assert chart.document_bytes.startswith(b"\x89PNG\r\n\x1a\n") and "lần kiểm phiếu 1" in chart.plain
     for person in (secretary, w.chair):
-        names = [r.document_name for r in person.private.bot_messages() if r.document_name]
-        assert "bang-diem-" + str(2024) + ".xlsx" in names or any(n.endswith(".xlsx") for n in names), names
+        files = {r.document_name: r.document_bytes for r in person.private.bot_messages() if r.document_name}
+        assert set(files) == {chart.document_name, f"bang-diem-{summary_year(summary)}.xlsx"}, files
+        sheet = openpyxl.load_workbook(io.BytesIO(files[f"bang-diem-{summary_year(summary)}.xlsx"])).active
+        cells = [str(c.value) for row in sheet.iter_rows() for c in row if c.value is not None]
+        today = utcnow().astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+        assert any(place_and_date(None, today).split(", ", 1)[1] in c for c in cells), cells[-6:]
+        assert any("Sở Tài chính" in c for c in cells)
 
     # /result shows the stored result to anyone in the cluster, in private too.
     await w.reps[3].send("/result")

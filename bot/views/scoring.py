@@ -10,6 +10,7 @@ values in, Telegram HTML out, every user-supplied string escaped.
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
@@ -147,10 +148,11 @@ def sheet_state(view: SheetView | None) -> str:
 
 
 
-async def score_table_file(report: ClusterScores) -> tuple[bytes, str]:
+async def score_table_file(report: ClusterScores, **signed) -> tuple[bytes, str]:
     """The table as an .xlsx, always in Vietnamese (it is a document of the cluster). The rows
     are read here, on the event loop (they touch the loaded sheets); the workbook is built in
-    a worker thread, so a large cluster's file stalls no chat."""
+    a worker thread, so a large cluster's file stalls no chat. `signed`: the date line and the
+    signature block (`bot.score_export.scores_xlsx`'s place, date, preparer, chair, chair_unit)."""
     from bot.services import tables
 
     spec = tables.spec_of(report.table)
@@ -158,5 +160,5 @@ async def score_table_file(report: ClusterScores) -> tuple[bytes, str]:
         rows = [UnitRow(r.unit.name, sheet_state(r.view), tuple(r.view.lines()) if r.view else None)
                 for r in report.units]  # fmt: skip
     title = f"BẢNG TỔNG HỢP ĐIỂM THI ĐUA NĂM {report.year.year} — {report.cluster.name}"
-    data = await asyncio.to_thread(scores_xlsx, title, spec.criteria, report.table.bonus_cap, rows)
+    data = await asyncio.to_thread(functools.partial(scores_xlsx, title, spec.criteria, report.table.bonus_cap, rows, **signed))
     return data, f"bang-diem-{report.year.year}.xlsx"
