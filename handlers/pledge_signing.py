@@ -22,6 +22,7 @@ conclude · `pls:no` keep going.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
@@ -50,7 +51,7 @@ async def send_document(turn: Turn, context: BotContext, cluster: Cluster, year:
     doc = await service.document_of(turn.session, cluster, year)
     if doc is None:
         raise Refusal(_("The pledge has not been signed yet: the document exists once signing is concluded."))
-    data = document.render(doc)
+    data = await asyncio.to_thread(document.render, doc)  # off the event loop: other chats go on
     text = views.caption(doc)
     chat_id = turn.update.effective_chat.id
     name = document.file_name(year.year)

@@ -30,6 +30,7 @@ closes, however it does (a button, later a deadline).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 from collections.abc import Awaitable, Callable
@@ -894,7 +895,8 @@ async def _send_document(session: AsyncSession, cluster: Cluster, year: Emulatio
     doc = await document_of(session, cluster, year)
     if doc is None:
         return
-    document = notify.Document(pledge_document.render(doc), pledge_document.file_name(year.year))
+    # Built in a worker thread: a 300-unit document takes about two seconds, every chat waits otherwise.
+    document = notify.Document(await asyncio.to_thread(pledge_document.render, doc), pledge_document.file_name(year.year))
     key = f"pledge.document:{year.id}"
     await notify.document_to_group(session, cluster, key, document, lambda: views.caption(doc))
     await notify.document_to_people(session, await secretariat(session, cluster.id), key, document,
