@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from pathlib import Path
 import logging
 import sys
 
@@ -41,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
         help="run: the bot (long polling); demo: the offline demo; migrate: update the database. "
         "Default: run when TELEGRAM_BOT_TOKEN is set, else demo.",
     )
+    parser.add_argument(
+        "--papers", default="demo-papers", metavar="FOLDER",
+        help="demo: where to write the files the chair receives (default: demo-papers)",
+    )
     args = parser.parse_args(argv)
     compile_all()
     try:
@@ -65,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
                 for name in ("telegram", "apscheduler"):
                     logging.getLogger(name).setLevel(logging.WARNING)
 
-            ok = asyncio.run(run_demo(settings))
+            ok = asyncio.run(run_demo(settings, papers=Path(args.papers).resolve()))
             if not settings.telegram_bot_token:
                 print(
                     _(

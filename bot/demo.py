@@ -14,6 +14,7 @@ import re
 import secrets
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,7 @@ from bot.app import build_application
 from bot.demo_ballots import ballot_scene
 from bot.demo_pledges import pledge_scene
 from bot.demo_scoring import scoring_scene
+from bot.demo_tally import save_papers, tally_scene
 from bot.i18n import _
 from bot.offline import OfflineTelegram, SimChat, SimUser
 from bot.settings import Settings
@@ -92,6 +94,8 @@ async def play(tg: OfflineTelegram, people: DemoPeople) -> list[SimChat]:
     # Secret ballots: the flag proposal and next year's chair; trackers, turnout, the board.
     await ballot_scene(cast.chair_rep, reps, ECONOMIC_CLUSTER_2024, group, bot)
     await cast.chair_rep.send(f"/status@{bot}", chat=group)
+    # The count: /tally in the group, the result and its chart, the papers, next year started.
+    await tally_scene(tg, cast.chair_rep, group, bot)
     return [admin.private, cast.chair_rep.private, reps[2].private, reps[4].private, group]
 
 
@@ -168,8 +172,9 @@ async def deadline_scene(tg: OfflineTelegram, admin: SimUser) -> None:
     await admin.send("/phase")
 
 
-async def run_demo(settings: Settings, out: TextIO | None = None) -> bool:
-    """Play the script; True when no handler failed and Telegram refused nothing."""
+async def run_demo(settings: Settings, out: TextIO | None = None, papers: Path | None = None) -> bool:
+    """Play the script; True when no handler failed and Telegram refused nothing. The files
+    the chair received (the count's papers, the pledge document) are written to `papers`."""
     out = out or sys.stdout
     await upgrade_async(settings.database_url)
     db = Database(settings.database_url)
@@ -190,6 +195,11 @@ async def run_demo(settings: Settings, out: TextIO | None = None) -> bool:
         chats = await play(tg, people)
     for chat in chats:
         out.write("\n" + chat.render_transcript() + "\n")
+    if papers is not None and chats:
+        written = save_papers(chats[1], papers)  # the chair unit's representative's private chat
+        out.write("\n" + _("The demo's papers are in {folder}:").format(folder=papers) + "\n")
+        for path in written:
+            out.write(f"  {path.name}\n")
     problems = [repr(e) for e in tg.errors] + [f"{m}: {d}" for m, d in tg.rejections]
     for problem in problems:
         out.write(_("Demo problem: {problem}").format(problem=problem) + "\n")

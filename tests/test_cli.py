@@ -66,6 +66,12 @@ def test_no_token_plays_the_demo_on_the_default_sqlite_file_and_says_how_to_run_
     assert "Language set: English" in out  # the /lang scene
     assert out.strip().splitlines()[-1].startswith("Để chạy bot thật")
     assert (tmp_path / "thidua.sqlite3").is_file()
+    # The year ends with the count: the result in the group, the papers written where it says.
+    assert "📊 Kết quả bình xét thi đua năm" in out and "➡️ Đề nghị: Liên minh Hợp tác xã Việt Nam." in out
+    assert f"Hồ sơ của bản chạy thử nằm trong thư mục {tmp_path / 'demo-papers'}:" in out
+    papers = sorted(p.name for p in (tmp_path / "demo-papers").iterdir())
+    assert any(n.endswith(".png") for n in papers) and any(n.endswith(".xlsx") for n in papers), papers
+    assert all(f"  {name}" in out for name in papers)
     again = run_bot(tmp_path, "demo")  # the same database a second time
     assert again.returncode == 0, again.stderr
 

@@ -139,13 +139,13 @@ async def test_a_tie_asks_for_a_runoff_among_exactly_the_tied_units_which_comple
     await tally(w)
     [summary] = posted(w.scene.group, "📊 Kết quả bình xét thi đua năm")
     assert "⚖️ Chưa phân định: Sở Nội vụ, Sở Tư pháp bằng phiếu" in summary
-    await w.chair.press("⚖️ Mở bỏ phiếu lại: đề nghị tặng Cờ thi đua", chat=w.scene.group)
+    await w.chair.press("⚖️ Mở bỏ phiếu lại: Đề nghị tặng Cờ thi đua", chat=w.scene.group)
     runoff_id = await latest_ballot(w)
     async with db.session() as s:
         runoff = await s.get(Ballot, runoff_id)
         assert runoff.runoff_of_id == ballot_id and runoff.round == 2 and runoff.quota == 1
         assert sorted(c.unit_id for c in runoff.candidates) == [w.units[2], w.units[3]]
-    answer = await w.chair.press("⚖️ Mở bỏ phiếu lại: đề nghị tặng Cờ thi đua", chat=w.scene.group)
+    answer = await w.chair.press("⚖️ Mở bỏ phiếu lại: Đề nghị tặng Cờ thi đua", chat=w.scene.group)
     assert "đã được mở" in answer["text"]  # a second tap opens nothing more
     for rep in (w.reps[0], w.reps[1], w.reps[2], w.reps[4]):
         await vote(rep, runoff_id, "⬜ Sở Tư pháp")

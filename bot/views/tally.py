@@ -66,7 +66,8 @@ def rules_lines(result: YearResult) -> list[str]:
 
 
 def award_heading(award: Award) -> str:
-    return ballot_title(BallotKind(award.kind), award.label)
+    text = ballot_title(BallotKind(award.kind), award.label)
+    return text[:1].upper() + text[1:]
 
 
 def award_lines(result: YearResult, award: Award, next_year: int) -> list[str]:
