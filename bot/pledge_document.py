@@ -124,16 +124,15 @@ def render(doc_data: PledgeDocument) -> bytes:
         "theo dõi, đôn đốc, tổng hợp kết quả và làm căn cứ bình xét thi đua cuối năm."
     )
     paper.centered("ĐẠI DIỆN CÁC ĐƠN VỊ THÀNH VIÊN KÝ GIAO ƯỚC", bold=True, before=12, keep_next=True)
-    paper.signatures(signature_blocks(doc_data))
-    paper.closing(recipients(doc_data), doc_data.filed_by)
+    paper.signatures(signature_blocks(doc_data), recipients=recipients(doc_data), filed_by=doc_data.filed_by)
 
     paper.page_break()
     paper.title("Phụ lục", "Xác nhận ký kết trên Telegram", before=0)
     paper.centered(f"(Kèm theo Giao ước thi đua năm {doc_data.year} của các đơn vị thành viên "
                    f"{doc_data.cluster_name})", italic=True)  # fmt: skip
     paper.table(
-        [Column("STT", cm(1.2), "center"), Column("Đơn vị", cm(7.3)), Column("Đại diện xác nhận", cm(4.5)),
-         Column("Thời điểm ký", cm(3.5), "center")],
+        [Column("STT", cm(1.3), "center"), Column("Đơn vị", cm(6.9)), Column("Đại diện xác nhận", cm(4.3)),
+         Column("Thời điểm ký", cm(4.0), "center")],
         [(str(number), unit.name, unit.signed_by or "",
           unit.signed_at.astimezone(doc_data.tz).strftime("%H:%M %d/%m/%Y") if unit.signed_at is not None
           else Run("Chưa ký", italic=True))

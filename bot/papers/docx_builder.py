@@ -82,6 +82,7 @@ HEADING_RIGHT = TEXT_WIDTH - HEADING_LEFT  # 10 cm: the national heading fits on
 CELL_MARGIN = 108  # Word's default left and right cell margin
 SHORT_LINE = 0.4  # of the text above it: NĐ 30 asks for ⅓ to ½
 RULE_PT = 1  # the height of the paragraph that carries a drawn line
+RULE_GAP_PT = 2  # between the text and the line under it (the descenders stay clear)
 
 # Advance widths (1/1000 em) of Times Roman and Times Bold for the characters 32–126 (Adobe's
 # core font metrics; Times New Roman and Liberation Serif share them closely). A Vietnamese
@@ -127,9 +128,14 @@ def place_and_date(place: str | None, date: dt.date) -> str:
     January and February (so that nobody can add a digit in front of them). Without a place,
     `……………, ngày 27 tháng 02 năm 2024`."""
     place = (place or "").strip() or UNKNOWN_PLACE
+    return f"{place}, {date_words(date)}"
+
+
+def date_words(date: dt.date) -> str:
+    """`ngày 05 tháng 02 năm 2024` (NĐ 30's padding, as in `place_and_date`)."""
     day = f"{date.day:02d}" if date.day < 10 else str(date.day)
     month = f"{date.month:02d}" if date.month < 3 else str(date.month)
-    return f"{place}, ngày {day} tháng {month} năm {date.year}"
+    return f"ngày {day} tháng {month} năm {date.year}"
 
 
 def number_line(number: str | int | None, symbol: str | None) -> str:
@@ -234,10 +240,13 @@ def _run(text: str, *, bold: bool = False, italic: bool = False, size: float | N
     _run_properties(rpr, bold=bold, italic=italic, size=size)
     if len(rpr):
         run.append(rpr)
-    t = _el("w:t")
-    t.text = clean(text)
-    t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
-    run.append(t)
+    for index, line in enumerate(clean(text).split("\n")):
+        if index:
+            run.append(_el("w:br"))
+        t = _el("w:t")
+        t.text = line
+        t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+        run.append(t)
     return run
 
 
@@ -273,7 +282,7 @@ def _rule_xml(length: int, room: int):
     borders = _el("w:pBdr")
     borders.append(_el("w:top", val="single", sz=6, space=0, color="000000"))
     ppr.append(borders)
-    ppr.append(_el("w:spacing", before=0, after=0, line=RULE_PT * 20, lineRule="exact"))
+    ppr.append(_el("w:spacing", before=RULE_GAP_PT * 20, after=0, line=RULE_PT * 20, lineRule="exact"))
     ppr.append(_el("w:ind", left=side, right=room - length - side, firstLine=0))
     ppr.append(_el("w:jc", val="center"))
     mark = _el("w:rPr")
@@ -381,6 +390,8 @@ class Paper:
                 style.append(style_rpr)
             _fonts(style_rpr)
             _language(style_rpr)
+        for fonts in styles.iter(qn("w:rFonts")):  # the table styles' conditional formats too
+            _font_names(fonts)
         for name in ("Normal", "Header", "Footer"):
             style = self.document.styles[name]
             style.font.size = Pt(BODY_PT)
@@ -391,6 +402,11 @@ class Paper:
         normal = self.document.styles["Normal"].paragraph_format
         normal.space_before, normal.space_after = Pt(0), Pt(PARAGRAPH_GAP_PT)
         normal.line_spacing = 1.15
+        # The template's stylesWithEffects.xml (for Word 2010) is a second copy of the styles, in
+        # English and Calibri: dropped, so the one styles part above is the only one.
+        rels = self.document.part.rels
+        for key in [k for k, rel in rels.items() if rel.reltype.endswith("/stylesWithEffects")]:
+            del rels[key]
         settings = self.document.settings.element
         theme = settings.find(qn("w:themeFontLang"))
         if theme is not None:
@@ -468,10 +484,13 @@ class Paper:
         """The kind of paper (bold caps, 14 pt) and its subject (bold, 14 pt), centred, with a
         short line under the last of them."""
         lines = [kind.upper()] + ([subject] if subject else [])
+        runs = []
         for index, line in enumerate(lines):
-            self._append(_paragraph_xml([_run(line, bold=True, size=TITLE_PT)],
-                                        before=before if index == 0 else 0, after=0,
-                                        keep_next=True))  # fmt: skip
+            if index:  # one paragraph, the subject on its own line: no gap inside the title
+                runs.append(_el("w:r"))
+                runs[-1].append(_el("w:br"))
+            runs.append(_run(line, bold=True, size=TITLE_PT))
+        self._append(_paragraph_xml(runs, before=before, after=0, keep_next=True))
         width = min(text_width(clean(lines[-1]), TITLE_PT, bold=True), TEXT_WIDTH)
         rule = _rule_xml(round(width * SHORT_LINE), TEXT_WIDTH)
         rule.find(qn("w:pPr")).find(qn("w:spacing")).set(qn("w:after"), str(12 * 20))
@@ -535,23 +554,42 @@ class Paper:
         self._append(tbl)
         self._spacer()
 
-    def signatures(self, blocks: Sequence[Signature], *, per_row: int = 2, before: float = 12) -> None:
+    def signatures(self, blocks: Sequence[Signature], *, per_row: int = 2, before: float = 12,
+                   recipients: Sequence[str] | None = None, filed_by: str | None = None) -> None:  # fmt: skip
         """Signature blocks in a borderless grid, `per_row` to a row (a row is never split
-        across pages; a lone last block goes to the right, where one signer signs)."""
+        across pages; a lone last block goes to the right, where one signer signs). The names
+        of one row stand on one line, whatever the number of title lines above them.
+
+        With `recipients`, the *Nơi nhận* goes into the last row's first cell (beside a lone
+        block, or under the left block's name): at the bottom left, and on the same page as
+        the last signatures, in every application (a "keep with next" between two tables is
+        not honoured alike)."""
         if not blocks:
             return
         per_row = max(1, min(per_row, len(blocks)))
         width = TEXT_WIDTH // per_row
         widths = [width] * per_row
         widths[-1] += TEXT_WIDTH - sum(widths)
+        room = width - 2 * CELL_MARGIN
         tbl = _table_xml(widths, borders=False)
-        for start in range(0, len(blocks), per_row):
+        starts = range(0, len(blocks), per_row)
+        for start in starts:
             chunk = list(blocks[start : start + per_row])
             if len(chunk) < per_row:
                 chunk = [None] * (per_row - len(chunk)) + chunk
+            lines = max(_heading_lines(block, room) for block in chunk)
             tr = _row_xml()
-            for cell_width, block in zip(widths, chunk, strict=True):
-                tr.append(_cell_xml(cell_width, _signature_xml(block, before if start == 0 else 18)))
+            for column, (cell_width, block) in enumerate(zip(widths, chunk, strict=True)):
+                pad = lines - _heading_lines(block, room) if block is not None else 0
+                paragraphs = _signature_xml(block, before if start == 0 else 18, pad=pad)
+                if recipients is not None and start == starts[-1] and column == 0:
+                    listed = recipients_xml(recipients, filed_by)
+                    if paragraphs:  # under the name, a little apart
+                        listed[0].find(qn("w:pPr")).find(qn("w:spacing")).set(qn("w:before"), str(18 * 20))
+                    else:
+                        listed[0].find(qn("w:pPr")).find(qn("w:spacing")).set(qn("w:before"), str(before * 20))
+                    paragraphs = paragraphs + listed
+                tr.append(_cell_xml(cell_width, paragraphs))
             tbl.append(tr)
         self._append(tbl)
         self._spacer()
@@ -566,9 +604,9 @@ class Paper:
         tbl.append(tr)
         self._append(tbl)
 
-    def _spacer(self) -> None:
+    def _spacer(self, keep_next: bool = False) -> None:
         """A paragraph after a table: Word needs one between two tables, and it gives the gap."""
-        self._append(_paragraph_xml([], align="left", after=PARAGRAPH_GAP_PT))
+        self._append(_paragraph_xml([], align="left", after=PARAGRAPH_GAP_PT, keep_next=keep_next))
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
@@ -581,6 +619,10 @@ def _fonts(rpr) -> None:
     if fonts is None:
         fonts = _el("w:rFonts")
         rpr.insert(0, fonts)
+    _font_names(fonts)
+
+
+def _font_names(fonts) -> None:
     for key in list(fonts.attrib):
         if key.lower().endswith("theme"):  # asciiTheme, cstheme…: a theme font wins over the name
             del fonts.attrib[key]
@@ -604,20 +646,38 @@ def _language(rpr) -> None:
         rpr.append(lang)
 
 
-def _signature_xml(block: Signature | None, before: float) -> list:
+def _titles(block: Signature) -> list[str]:
+    titles = [block.title] if isinstance(block.title, str) else list(block.title)
+    if block.on_behalf_of:
+        titles.insert(0, f"TM. {block.on_behalf_of.strip()}")
+    return [t.upper() for t in titles]
+
+
+def _heading_lines(block: Signature | None, room: int) -> int:
+    """The lines the block's bold capitals take in `room` twips (estimated)."""
+    if block is None:
+        return 0
+    return sum(max(1, -(-text_width(clean(t), BODY_PT, bold=True) // room)) for t in _titles(block))
+
+
+def _signature_xml(block: Signature | None, before: float, *, pad: int = 0) -> list:
     if block is None:
         return []
     lines = []
     titles = [block.title] if isinstance(block.title, str) else list(block.title)
+    # No keep-with-next inside a cell: the row is kept whole (cantSplit), and LibreOffice reads
+    # a kept last paragraph as "keep the table with the next paragraph".
     if block.on_behalf_of:
         lines.append(_paragraph_xml([_run(f"TM. {block.on_behalf_of.strip().upper()}", bold=True)],
-                                    before=before, keep_next=True))  # fmt: skip
+                                    before=before))  # fmt: skip
         before = 0
     for title in titles:
-        lines.append(_paragraph_xml([_run(title.upper(), bold=True)], before=before, keep_next=True))
+        lines.append(_paragraph_xml([_run(title.upper(), bold=True)], before=before))
         before = 0
     if block.note:
-        lines.append(_paragraph_xml([_run(block.note, italic=True)], keep_next=True))
+        lines.append(_paragraph_xml([_run(block.note, italic=True)]))
+    # As many empty lines as the row's longest heading has more: the names line up.
+    lines.extend(_paragraph_xml([], size=BODY_PT) for _ in range(pad))
     # The room to sign and stamp (about 3 cm), then the name.
     lines.append(_paragraph_xml([_run(block.name.strip(), bold=True)], before=72))
     return lines
@@ -626,12 +686,11 @@ def _signature_xml(block: Signature | None, before: float) -> list:
 def recipients_xml(recipients: Sequence[str], filed_by: str | None) -> list:
     """*Nơi nhận:* and its entries ("- X;"), the last one "- Lưu: VT, <who files it>."."""
     lines = [_paragraph_xml([_run("Nơi nhận:", bold=True, italic=True, size=SMALL_PT)], align="left",
-                            size=SMALL_PT, keep_next=True)]  # fmt: skip
+                            size=SMALL_PT)]  # fmt: skip
     for recipient in recipients:
         text = recipient.strip().rstrip(";.")
         if text:
-            lines.append(_paragraph_xml([_run(f"- {text};", size=SMALL_PT)], align="left", size=SMALL_PT,
-                                        keep_next=True))  # fmt: skip
+            lines.append(_paragraph_xml([_run(f"- {text};", size=SMALL_PT)], align="left", size=SMALL_PT))
     archive = (filed_by or "").strip().rstrip(".")
     last = f"- Lưu: VT, {archive}." if archive else f"- Lưu: VT, {DOTS}"
     lines.append(_paragraph_xml([_run(last, size=SMALL_PT)], align="left", size=SMALL_PT))
