@@ -637,7 +637,7 @@ def test_the_proposal_lists_the_units_per_award_with_score_and_vote(papers):
 
 def test_an_unset_authority_is_dotted_and_no_award_says_so():
     text = document_text(proposal_paper.render(proposal(authority=None, awards=[], meeting_date=None)))
-    assert "Kính gửi: ……………………." in text
+    assert "Kính gửi: ……………………." in text and "Về việc đề nghị khen thưởng năm 2027" in text
     assert "Năm 2027, Cụm thi đua số 3 không có đơn vị đủ điều kiện để đề nghị khen thưởng." in text
     assert "năm 2027 của Cụm thi đua số 3," in text
 

@@ -74,12 +74,13 @@ def file_name(year: int) -> str:
 def render(proposal: Proposal) -> bytes:
     authority = (proposal.authority or "").strip() or DOTS * 4
     awards = [a for a in proposal.awards if a.units]
-    named = ", ".join(a.award for a in awards) or "khen thưởng"
+    subject = (f"Về việc đề nghị tặng {', '.join(a.award for a in awards)} năm {proposal.year}" if awards
+               else f"Về việc đề nghị khen thưởng năm {proposal.year}")  # fmt: skip
     paper = Paper(Heading(body=proposal.cluster, date=proposal.date, upper_body=proposal.upper_body,
                           place=proposal.place, number=proposal.number,
                           symbol=proposal.symbol or f"{SYMBOL}-{DOTS}"),
                   title=f"Tờ trình đề nghị khen thưởng năm {proposal.year}")  # fmt: skip
-    paper.title("Tờ trình", f"Về việc đề nghị tặng {named} năm {proposal.year}")
+    paper.title("Tờ trình", subject)
     paper.centered(f"Kính gửi: {authority}.", before=6, after=12)
 
     basis = [line.strip().rstrip(";.") for line in proposal.legal_basis if line.strip()]
