@@ -13,7 +13,8 @@ only when we change it.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 from bot.i18n import N_, _, current_locale, ngettext, use_locale
@@ -108,3 +109,29 @@ def duration(delta: dt.timedelta, locale: str | None = None) -> str:
         if not shown:
             shown = [units["minute"](1).format(n=1)]
         return " ".join(shown)
+
+
+def fixed(value: Decimal | int, locale: str | None = None, places: int = 2) -> str:
+    """A score with its decimals always shown, as a ranking or an official paper writes it:
+    `95,50`, `100,00`, `-2,00` (half-up, like every total)."""
+    if isinstance(value, float):
+        raise TypeError("points are Decimal, never float")
+    quantum = Decimal(1).scaleb(-places)
+    value = Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP)
+    group, point = _SEPARATORS.get(locale or current_locale(), _SEPARATORS["vi"])
+    sign = "-" if value < 0 else ""
+    whole, _dot, fraction = format(abs(value), "f").partition(".")
+    grouped = _group_thousands(whole.lstrip("0") or "0", group)
+    return f"{sign}{grouped}{point}{fraction}" if places else f"{sign}{grouped}"
+
+
+def percent(share: Fraction | Decimal | int, locale: str | None = None, places: int = 2) -> str:
+    """An exact share as a percentage, rounded half-up only here: Fraction(2, 3) → `66,67%`,
+    1 → `100,00%`, Fraction(1, 8) → `12,50%`."""
+    if isinstance(share, float):
+        raise TypeError("shares are exact, never float")
+    share = Fraction(share)
+    with localcontext() as context:
+        context.prec = 50
+        value = Decimal(share.numerator) * 100 / Decimal(share.denominator)
+    return f"{fixed(value, locale, places)}%"

@@ -1,37 +1,49 @@
 """The signed pledge as a Word file (`.docx`), laid out like a Vietnamese administrative
-document (Nghị định 30/2020/NĐ-CP): the issuing body at the top left, the national heading at
-the top right over the place and date in italics, the title in bold capitals, Times New Roman
-13–14 pt, then the common content, each unit's commitments and a table of the units' signatures.
+document (Nghị định 30/2020/NĐ-CP) by the one builder every paper uses
+(`bot/papers/docx_builder.py`): the issuing body (the cluster) at the top left with its number
+line, the national heading at the top right over the place and date in italics, the title, the
+common content and each unit's commitments, a signature block for every unit (the chair unit's
+and the vice-chair unit's first), *Nơi nhận*, and an annex of the confirmations given on
+Telegram (who confirmed for each unit, and when).
 
 The document is the official text, so it is written in Vietnamese whatever the chat's
-language. Pure: plain data in, bytes out (python-docx); the service collects the data.
+language. Pure: plain data in, bytes out; the service collects the data.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from docx import Document
-from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml.ns import qn
-from docx.shared import Cm, Pt
-
+from bot.papers.docx_builder import (
+    BODY_PT,
+    FONT,
+    MIME,
+    MOTTO,
+    NATIONAL_HEADING,
+    TITLE_PT,
+    UNKNOWN_PLACE,
+    Column,
+    Heading,
+    Paper,
+    Run,
+    Signature,
+    cm,
+    document_text,
+    place_and_date,
+)
 from bot.pledges import Item, number_text
 
-FONT = "Times New Roman"
-BODY_PT = 13
-TITLE_PT = 14
-NATIONAL_HEADING = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
-MOTTO = "Độc lập - Tự do - Hạnh phúc"
-MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-# The place when the cluster has not set one: the paper convention for "to be filled in by
-# hand" (a form's "…………, ngày … tháng … năm …"), never a guessed city.
-UNKNOWN_PLACE = "……………"
+__all__ = [
+    "BODY_PT", "FONT", "MIME", "MOTTO", "NATIONAL_HEADING", "TITLE_PT", "UNKNOWN_PLACE", "Amendment",
+    "PledgeDocument", "UnitPledge", "document_text", "file_name", "place_and_date", "render", "target_words",
+]  # fmt: skip
+
+CHAIR_TITLE = "CỤM TRƯỞNG"
+VICE_CHAIR_TITLE = "CỤM PHÓ"
+MEMBER_TITLE = "THỦ TRƯỞNG ĐƠN VỊ"
 
 
 @dataclass(frozen=True)
@@ -59,16 +71,15 @@ class PledgeDocument:
     common_content: str
     tz: ZoneInfo
     units: Sequence[UnitPledge] = field(default_factory=tuple)
-
-
-def place_and_date(place: str | None, date: dt.date) -> str:
-    """`Hà Nội, ngày 27 tháng 02 năm 2024`: NĐ 30/2020 pads a day below 10 and the months
-    January and February (so that nobody can add a digit in front of them). Without a place,
-    `……………, ngày 27 tháng 02 năm 2024`."""
-    place = (place or "").strip() or UNKNOWN_PLACE
-    day = f"{date.day:02d}" if date.day < 10 else str(date.day)
-    month = f"{date.month:02d}" if date.month < 3 else str(date.month)
-    return f"{place}, ngày {day} tháng {month} năm {date.year}"
+    # The names (as in `units`) of the year's chair and vice-chair units: their signature
+    # blocks come first, titled Cụm trưởng and Cụm phó. None: every unit in its order.
+    chair_unit: str | None = None
+    vice_chair_unit: str | None = None
+    upper_body: str | None = None  # the body above the cluster in the heading, if any
+    number: str | None = None  # the number line; None leaves it dotted for the clerk
+    symbol: str | None = None
+    authority: str | None = None  # the emulation authority, told "để báo cáo" in Nơi nhận
+    filed_by: str | None = None  # who files it: "- Lưu: VT, <this>."
 
 
 def file_name(year: int) -> str:
@@ -85,134 +96,74 @@ def target_words(item: Item) -> str:
 
 def render(doc_data: PledgeDocument) -> bytes:
     """The .docx bytes."""
-    document = Document()
-    _page_setup(document)
-    _heading(document, doc_data)
-    _paragraph(document, f"GIAO ƯỚC THI ĐUA NĂM {doc_data.year}", bold=True, size=TITLE_PT,
-               align=WD_ALIGN_PARAGRAPH.CENTER, before=18, after=0)  # fmt: skip
-    _paragraph(document, f"của các đơn vị thành viên {doc_data.cluster_name}", bold=True,
-               align=WD_ALIGN_PARAGRAPH.CENTER, after=12)  # fmt: skip
+    paper = Paper(Heading(body=doc_data.cluster_name, date=doc_data.date, upper_body=doc_data.upper_body,
+                          place=doc_data.place, number=doc_data.number, symbol=doc_data.symbol),
+                  title=f"Giao ước thi đua năm {doc_data.year}")  # fmt: skip
+    paper.title(f"Giao ước thi đua năm {doc_data.year}", f"của các đơn vị thành viên {doc_data.cluster_name}")
 
-    _paragraph(document, "I. NỘI DUNG GIAO ƯỚC CHUNG", bold=True, before=6)
-    for line in doc_data.common_content.splitlines() or [""]:
+    paper.section("I. NỘI DUNG GIAO ƯỚC CHUNG")
+    for line in doc_data.common_content.splitlines():
         if line.strip():
-            _paragraph(document, line.strip(), align=WD_ALIGN_PARAGRAPH.JUSTIFY, indent=True)
+            paper.paragraph(line.strip())
 
-    _paragraph(document, "II. CAM KẾT CỦA CÁC ĐƠN VỊ THÀNH VIÊN", bold=True, before=6)
+    paper.section("II. CAM KẾT CỦA CÁC ĐƠN VỊ THÀNH VIÊN")
     for number, unit in enumerate(doc_data.units, 1):
-        _paragraph(document, f"{number}. {unit.name}", bold=True, before=6)
+        paper.paragraph(f"{number}. {unit.name}", bold=True, indent=False, keep_next=True)
         if not unit.items:
-            _paragraph(document, "(Đơn vị chưa đăng ký nội dung thi đua.)", italic=True, indent=True)
+            paper.paragraph("(Đơn vị chưa đăng ký nội dung thi đua.)", italic=True)
         for sub, item in enumerate(unit.items, 1):
-            _paragraph(document, f"{number}.{sub}. {item.text}{target_words(item)}",
-                       align=WD_ALIGN_PARAGRAPH.JUSTIFY, indent=True)  # fmt: skip
+            paper.paragraph(f"{number}.{sub}. {item.text}{target_words(item)}")
         for amendment in unit.amendments:
             when = amendment.at.astimezone(doc_data.tz).strftime("%d/%m/%Y")
-            _paragraph(document, f"(Sửa đổi, bổ sung lần {amendment.number} ngày {when}: "
-                                 f"{amendment.reason})", italic=True, indent=True)  # fmt: skip
+            paper.paragraph(f"(Sửa đổi, bổ sung lần {amendment.number} ngày {when}: {amendment.reason})",
+                            italic=True)  # fmt: skip
 
-    _paragraph(document, "III. TỔ CHỨC THỰC HIỆN", bold=True, before=6)
-    _paragraph(
-        document,
+    paper.section("III. TỔ CHỨC THỰC HIỆN")
+    paper.paragraph(
         "Các đơn vị thành viên cam kết thực hiện đầy đủ các nội dung đã đăng ký; Cụm trưởng "
-        "theo dõi, đôn đốc, tổng hợp kết quả và làm căn cứ bình xét thi đua cuối năm.",
-        align=WD_ALIGN_PARAGRAPH.JUSTIFY, indent=True,
+        "theo dõi, đôn đốc, tổng hợp kết quả và làm căn cứ bình xét thi đua cuối năm."
+    )
+    paper.centered("ĐẠI DIỆN CÁC ĐƠN VỊ THÀNH VIÊN KÝ GIAO ƯỚC", bold=True, before=12, keep_next=True)
+    paper.signatures(signature_blocks(doc_data), recipients=recipients(doc_data), filed_by=doc_data.filed_by)
+
+    paper.page_break()
+    paper.title("Phụ lục", "Xác nhận ký kết trên Telegram", before=0)
+    paper.centered(f"(Kèm theo Giao ước thi đua năm {doc_data.year} của các đơn vị thành viên "
+                   f"{doc_data.cluster_name})", italic=True)  # fmt: skip
+    paper.table(
+        [Column("STT", cm(1.3), "center"), Column("Đơn vị", cm(6.9)), Column("Đại diện xác nhận", cm(4.3)),
+         Column("Thời điểm ký", cm(4.0), "center")],
+        [(str(number), unit.name, unit.signed_by or "",
+          unit.signed_at.astimezone(doc_data.tz).strftime("%H:%M %d/%m/%Y") if unit.signed_at is not None
+          else Run("Chưa ký", italic=True))
+         for number, unit in enumerate(doc_data.units, 1)],
     )  # fmt: skip
-    _paragraph(document, "XÁC NHẬN KÝ KẾT CỦA CÁC ĐƠN VỊ", bold=True,
-               align=WD_ALIGN_PARAGRAPH.CENTER, before=12)  # fmt: skip
-    _signature_table(document, doc_data)
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+    return paper.to_bytes()
 
 
-def _page_setup(document) -> None:
-    section = document.sections[0]
-    section.page_width, section.page_height = Cm(21), Cm(29.7)  # A4
-    section.top_margin = section.bottom_margin = Cm(2)
-    section.left_margin, section.right_margin = Cm(3), Cm(1.5)
-    style = document.styles["Normal"]
-    style.font.name = FONT
-    style.font.size = Pt(BODY_PT)
-    fonts = style.element.get_or_add_rPr().get_or_add_rFonts()
-    for key in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
-        fonts.set(qn(key), FONT)
-    style.paragraph_format.space_after = Pt(3)
-    style.paragraph_format.line_spacing = 1.15
+def signing_order(doc_data: PledgeDocument) -> list[UnitPledge]:
+    """The units as they sign: the chair unit, the vice-chair unit, then the others in order."""
+    first = [name for name in (doc_data.chair_unit, doc_data.vice_chair_unit) if name]
+    leading = [next(u for u in doc_data.units if u.name == name) for name in first
+               if any(u.name == name for u in doc_data.units)]  # fmt: skip
+    return leading + [u for u in doc_data.units if all(u is not lead for lead in leading)]
 
 
-def _heading(document, doc_data: PledgeDocument) -> None:
-    """Two columns without borders: the cluster | the national heading, then the date."""
-    table = document.add_table(rows=2, cols=2)
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    left, right = table.rows[0].cells
-    _cell_text(left, doc_data.cluster_name.upper(), bold=True, size=12)
-    _cell_text(left, "———", size=12)
-    _cell_text(right, NATIONAL_HEADING, bold=True, size=12)
-    _cell_text(right, MOTTO, bold=True, size=13, underline=True)
-    _cell_text(table.rows[1].cells[0], "")
-    _cell_text(table.rows[1].cells[1], place_and_date(doc_data.place, doc_data.date),
-               italic=True, size=BODY_PT)  # fmt: skip
-    for row in table.rows:
-        row.cells[0].width, row.cells[1].width = Cm(7), Cm(9.5)
+def signature_blocks(doc_data: PledgeDocument) -> list[Signature]:
+    """One block per unit: *TM. [UNIT]* / Cụm trưởng, Cụm phó or the head of the unit /
+    *(Ký, đóng dấu)* / the representative who confirmed on Telegram (blank if none did)."""
+    def title(unit: UnitPledge) -> str:
+        if doc_data.chair_unit and unit.name == doc_data.chair_unit:
+            return CHAIR_TITLE
+        if doc_data.vice_chair_unit and unit.name == doc_data.vice_chair_unit:
+            return VICE_CHAIR_TITLE
+        return MEMBER_TITLE
+
+    return [Signature(title(u), u.signed_by or "", on_behalf_of=u.name) for u in signing_order(doc_data)]
 
 
-def _cell_text(cell, text: str, *, bold: bool = False, italic: bool = False,
-               underline: bool = False, size: int = BODY_PT) -> None:  # fmt: skip
-    paragraph = cell.paragraphs[0] if not cell.paragraphs[0].text and not cell.paragraphs[0].runs else cell.add_paragraph()
-    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    paragraph.paragraph_format.space_after = Pt(0)
-    run = paragraph.add_run(text)
-    run.bold, run.italic, run.underline = bold, italic, underline
-    run.font.size = Pt(size)
-    run.font.name = FONT
-
-
-def _paragraph(document, text: str, *, bold: bool = False, italic: bool = False,
-               size: int = BODY_PT, align=None, indent: bool = False,
-               before: int = 0, after: int = 3):  # fmt: skip
-    paragraph = document.add_paragraph()
-    if align is not None:
-        paragraph.alignment = align
-    fmt = paragraph.paragraph_format
-    fmt.space_before, fmt.space_after = Pt(before), Pt(after)
-    if indent:
-        fmt.first_line_indent = Cm(1)
-    run = paragraph.add_run(text)
-    run.bold, run.italic = bold, italic
-    run.font.size = Pt(size)
-    run.font.name = FONT
-    return paragraph
-
-
-def _signature_table(document, doc_data: PledgeDocument) -> None:
-    table = document.add_table(rows=1, cols=4)
-    table.style = "Table Grid"
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    for cell, title in zip(table.rows[0].cells, ("STT", "Đơn vị", "Đại diện xác nhận", "Thời điểm ký"),
-                           strict=True):  # fmt: skip
-        _cell_text(cell, title, bold=True)
-    for number, unit in enumerate(doc_data.units, 1):
-        cells = table.add_row().cells
-        _cell_text(cells[0], str(number))
-        _cell_text(cells[1], unit.name)
-        _cell_text(cells[2], unit.signed_by or "")
-        if unit.signed_at is not None:
-            _cell_text(cells[3], unit.signed_at.astimezone(doc_data.tz).strftime("%H:%M %d/%m/%Y"))
-        else:
-            _cell_text(cells[3], "Chưa ký", italic=True)
-    widths = (Cm(1.2), Cm(7.3), Cm(4.5), Cm(3.5))
-    for row in table.rows:
-        for cell, width in zip(row.cells, widths, strict=True):
-            cell.width = width
-
-
-def document_text(data: bytes) -> str:
-    """Every paragraph and table cell of a .docx, one per line (for tests and checks)."""
-    document = Document(io.BytesIO(data))
-    lines = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            lines.extend(cell.text for cell in row.cells)
-    return "\n".join(lines)
-
+def recipients(doc_data: PledgeDocument) -> list[str]:
+    out = [f"Các đơn vị thành viên {doc_data.cluster_name}"]
+    if doc_data.authority and doc_data.authority.strip():
+        out.append(f"{doc_data.authority.strip()} (để báo cáo)")
+    return out
