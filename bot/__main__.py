@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from pathlib import Path
 import logging
 import sys
+from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update

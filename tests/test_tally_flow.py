@@ -15,6 +15,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import tally as rules
+from bot.papers import minutes, proposal
+from bot.papers.docx_builder import document_text
 from bot.pledge_document import place_and_date
 from storage.models import (
     Ballot,
@@ -26,7 +28,7 @@ from storage.models import (
     utcnow,
 )
 from tests.support import BOT
-from tests.test_ballots import latest_ballot, open_flag, vote, voting
+from tests.test_ballots import UNITS, latest_ballot, open_flag, vote, voting
 from tests.test_pledge_delivery import secretariat_member
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:DeprecationWarning")
@@ -83,7 +85,15 @@ async def test_the_chair_counts_and_the_group_sees_the_result_and_the_papers_rea
     assert chart.document_bytes.startswith(b"\x89PNG\r\n\x1a\n") and "lần kiểm phiếu 1" in chart.plain
     for person in (secretary, w.chair):
         files = {r.document_name: r.document_bytes for r in person.private.bot_messages() if r.document_name}
-        assert set(files) == {chart.document_name, f"bang-diem-{summary_year(summary)}.xlsx"}, files
+        year = summary_year(summary)
+        assert set(files) == {chart.document_name, f"bang-diem-{year}.xlsx", minutes.file_name(year),
+                              proposal.file_name(year)}, files  # fmt: skip
+        said = document_text(files[minutes.file_name(year)])
+        assert "Sở Tài chính" in said and "100,00%" in said and board in said and row.inputs_sha256 in said
+        assert "Thư Ký Cụm" in said and w.chair.name in said  # the count committee
+        assert "Đơn vị có mặt (tham gia bỏ phiếu): 4/5 đơn vị" in said  # the chair unit did not vote
+        assert "Đơn vị vắng mặt: 1/5 đơn vị" in said and all(unit in said for unit in UNITS)
+        assert "Sở Tài chính" in document_text(files[proposal.file_name(year)])
         sheet = openpyxl.load_workbook(io.BytesIO(files[f"bang-diem-{summary_year(summary)}.xlsx"])).active
         cells = [str(c.value) for row in sheet.iter_rows() for c in row if c.value is not None]
         today = utcnow().astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).date()

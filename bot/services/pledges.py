@@ -790,10 +790,12 @@ async def document_of(session: AsyncSession, cluster: Cluster, year: EmulationYe
                 amendments=amendments.get(pledge.id, []) if pledge is not None else [],
             )  # fmt: skip
         )
+    names = {u.id: u.name for u in [*units, *signed_elsewhere] if u is not None}
     return PledgeDocument(
         cluster_name=cluster.name, year=year.year, place=place_of(cluster),
         date=done_at.astimezone(tz).date(), common_content=common_content_of(cluster, year.year),
         tz=tz, units=entries,
+        chair_unit=names.get(year.chair_unit_id), vice_chair_unit=names.get(year.vice_chair_unit_id),  # signed first
     )  # fmt: skip
 
 
