@@ -885,9 +885,10 @@ class VoteStep(Button, ns="bv"):
 @dataclasses.dataclass(frozen=True)
 class BallotSettings(Button, ns="bo", tag="s"):
     """The cluster's ballot defaults: v view · b board shows choices or trackers only ·
-    u/d the kind's quota up/down · t the kind's self-vote on/off."""
+    u/d the kind's quota up/down · t the kind's self-vote on/off · and the count's rules:
+    q quorum · h threshold · s more than / at least · a the threshold's basis · m the method."""
 
-    action: Literal["v", "b", "u", "d", "t"]
+    action: Literal["v", "b", "u", "d", "t", "q", "h", "s", "a", "m"]
     cluster_id: Id
     kind: BallotKind
 

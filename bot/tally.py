@@ -37,6 +37,20 @@ class Method(StrEnum):
     SCORE_ONLY = "score_only"  # rank by final score; the vote confirms
 
 
+# The values a cluster's regulation commonly sets (`../shared/domain.md`): the settings screen
+# steps through these.
+QUORUM_CHOICES = (Fraction(1, 2), Fraction(2, 3), Fraction(3, 4))
+THRESHOLD_CHOICES = (Fraction(1, 2), Fraction(2, 3), Fraction(7, 10), Fraction(3, 4), Fraction(9, 10))
+
+
+def next_choice(current, choices: Sequence):
+    """The value after `current` in `choices`, round again after the last (the first when
+    `current` is not one of them)."""
+    if current not in choices:
+        return choices[0]
+    return choices[(list(choices).index(current) + 1) % len(choices)]
+
+
 @dataclass(frozen=True)
 class TallyRules:
     quorum: Fraction = Fraction(2, 3)

@@ -22,10 +22,12 @@ from bot.errors import Refusal
 from bot.i18n import _, ngettext
 from bot.permissions import Action
 from bot.services import ballots as service
+from bot.services import tally as tally_service
 from bot.services.actors import Actor, actor_in
 from bot.services.clusters import current_year
 from bot.services.phases import cluster_timezone
 from bot.views import ballots as views
+from bot.views import tally as tally_views
 from bot.views.pledges import name_text
 from handlers.base import BotContext, Turn, handler
 from handlers.buttons import dispatch, stale
@@ -229,6 +231,17 @@ def settings_view(cluster: Cluster, year_id: int) -> tuple[str, InlineKeyboardMa
                  else _("The ballot board lists the trackers only, without the choices."))  # fmt: skip
     rows.append([_button(_("Board: trackers only") if board else _("Board: trackers and choices"),
                          callbacks.BallotSettings("b", cluster.id, BallotKind.FLAG))])  # fmt: skip
+    count = tally_service.rules_of(cluster)
+    lines += ["", _("<b>The count</b> (the cluster's regulation):"), *tally_views.rules_lines(count)]
+
+    def rule(action: str, text: str) -> InlineKeyboardButton:
+        return _button(text, callbacks.BallotSettings(action, cluster.id, BallotKind.FLAG))
+
+    rows.append([rule("q", _("Quorum: {value}").format(value=tally_views.fraction_words(count.quorum))),
+                 rule("h", _("Threshold: {value}").format(value=tally_views.fraction_words(count.threshold))),
+                 rule("s", _("More than") if count.strict else _("At least"))])  # fmt: skip
+    rows.append([rule("a", _("Basis: {value}").format(value=tally_views.basis_name(count.basis))),
+                 rule("m", _("Method: {value}").format(value=tally_views.method_name(count.method)))])  # fmt: skip
     rows.append([_button(_("« Back"), callbacks.BallotMenu(year_id))])
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 

@@ -203,3 +203,78 @@ async def test_an_election_starts_next_year_with_the_elected_chair_and_the_hando
     assert answer["show_alert"] and "đã bắt đầu" in answer["text"], answer
     async with db.session() as s:
         assert await s.scalar(select(func.count()).select_from(EmulationYear)) == 2
+
+
+async def test_the_administrator_sets_the_count_rules_and_the_next_count_follows_them(tg, db):
+    w = await voting(tg, db)
+    admin, group = w.scene.admin, w.scene.group
+    await admin.send(f"/ballot@{BOT}", chat=group)
+    await admin.press("⚙️ Mặc định bỏ phiếu", chat=group)
+    assert "Ngưỡng đề nghị: trên 50% số phiếu thu về." in group.last.plain
+    await admin.press("Ngưỡng: 50%", chat=group)  # → 2/3
+    await admin.press("Trên ngưỡng", chat=group)  # → at least
+    await admin.press("Cơ sở: phiếu thu về", chat=group)  # → units present
+    assert "Ngưỡng đề nghị: từ 2/3 số đơn vị có mặt (số phiếu phát ra) trở lên." in group.last.plain
+    answer = await w.reps[2].press("Tỷ lệ tham gia: 2/3", chat=group)  # not the administrator
+    assert answer["show_alert"]
+    async with db.session() as s:
+        from bot.services.tally import rules_of
+        from storage.models import Cluster
+
+        found = rules_of(await s.get(Cluster, w.scene.cluster_id))
+    assert (found.threshold, found.strict, found.basis) == (rules.Fraction(2, 3), False, rules.Basis.PRESENT)
+    assert found.quorum == rules.Fraction(2, 3)  # untouched by the representative's press
+
+    ballot_id = await open_flag(w)
+    for rep in w.reps[1:4]:
+        await vote(rep, ballot_id, "⬜ Sở Tài chính")  # 3 of 5 present: 60 %, not two thirds
+    await vote(w.reps[4], ballot_id, "⬜ Sở Nội vụ")
+    await tally(w)
+    [summary] = posted(group, "📊 Kết quả bình xét thi đua năm")
+    assert "➡️ Không đơn vị nào đạt ngưỡng: không đề nghị đơn vị nào." in summary
+
+
+async def test_refusals_of_the_count_the_runoff_and_next_year(tg, db):
+    w = await voting(tg, db)
+    group = w.scene.group
+    # Quorum not met: said, nothing proposed.
+    ballot_id = await open_flag(w)
+    await vote(w.reps[1], ballot_id, "⬜ Sở Tài chính")
+    await tally(w)
+    [summary] = posted(group, "📊 Kết quả bình xét thi đua năm")
+    assert "⚠️ Không đủ số đơn vị bỏ phiếu (1/5 đơn vị): không đề nghị đơn vị nào." in summary
+    assert "➡️ Đề nghị" not in summary
+    [row] = await stored(db)
+    # No election yet: next year refused (a forged button), a runoff for a tie that is not there.
+    from bot import callbacks
+
+    answer = await w.chair.press_data(callbacks.TallyNextYear("c", row.id).pack(), chat=group)
+    assert answer["show_alert"] and "Chưa bầu được đơn vị Cụm trưởng" in answer["text"]
+    answer = await w.chair.press_data(callbacks.TallyRunoff(row.id, 0).pack(), chat=group)
+    assert answer["show_alert"] and "không còn chờ giải quyết" in answer["text"]
+    answer = await w.chair.press_data(callbacks.TallyRunoff(row.id + 5, 0).pack(), chat=group)
+    assert answer["show_alert"] and "không còn được lưu" in answer["text"]
+    # A second count (new data: a unit's vote can no longer come, but the rules changed) makes
+    # the first one's buttons stale.
+    async with db.session() as s:
+        from storage.models import Cluster
+
+        cluster = await s.get(Cluster, w.scene.cluster_id)
+        cluster.settings = {**(cluster.settings or {}), "tally_quorum": "1/2"}
+        await s.commit()
+    await tally(w)
+    assert [r.number for r in await stored(db)] == [1, 2]
+    answer = await w.chair.press_data(callbacks.TallyRunoff(row.id, 0).pack(), chat=group)
+    assert answer["show_alert"] and "đã được kiểm phiếu lại" in answer["text"]
+    # Out of the voting and results phases: refused with the phase named, nothing stored.
+    async with db.session() as s:
+        from bot.services import phases as phase_service
+        from storage.models import PhaseKind
+
+        rows = await phase_service.ensure_phases(s, w.scene.year_id)
+        rows[PhaseKind.VOTING].opened_at = None
+        rows[PhaseKind.VOTING].closed_at = None
+        await s.commit()
+    await w.chair.send(f"/tally@{BOT}", chat=group)
+    assert "chỉ làm được trong giai đoạn Bình xét, bỏ phiếu" in group.last.plain and not group.last.buttons
+    assert len(await stored(db)) == 2

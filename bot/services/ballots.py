@@ -154,6 +154,19 @@ async def change_setting(session: AsyncSession, actor: Actor, cluster: Cluster, 
         await set_setting(session, actor, cluster, f"ballot_quota_{kind.value}", quota)
     elif action == "t":
         await set_setting(session, actor, cluster, f"ballot_self_vote_{kind.value}", not self_vote_setting(cluster, kind))
+    elif action in ("q", "h", "s", "a", "m"):
+        from bot import tally as count_rules
+        from bot.services.tally import rules_of  # the services import each other lazily
+
+        now = rules_of(cluster)
+        key, value = {
+            "q": ("tally_quorum", lambda: str(count_rules.next_choice(now.quorum, count_rules.QUORUM_CHOICES))),
+            "h": ("tally_threshold", lambda: str(count_rules.next_choice(now.threshold, count_rules.THRESHOLD_CHOICES))),
+            "s": ("tally_strict", lambda: not now.strict),
+            "a": ("tally_basis", lambda: count_rules.next_choice(now.basis, tuple(count_rules.Basis)).value),
+            "m": ("tally_method", lambda: count_rules.next_choice(now.method, tuple(count_rules.Method)).value),
+        }[action]  # fmt: skip
+        await set_setting(session, actor, cluster, key, value())
 
 
 async def open_ballot(

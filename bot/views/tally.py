@@ -19,7 +19,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot import fmt
 from bot.i18n import _, ngettext
 from bot.render import chunk_lines
-from bot.tally import Award, Basis, Change, Method, YearResult
+from bot.tally import Award, Basis, Change, Method, TallyRules, YearResult
 from bot.views.ballots import title as ballot_title
 from storage.models import BallotKind
 
@@ -48,8 +48,8 @@ def names_of(result: YearResult, unit_ids) -> str:
     return ", ".join(name_of(result, u) for u in unit_ids)
 
 
-def rules_lines(result: YearResult) -> list[str]:
-    rules = result.rules
+def rules_lines(rules: TallyRules) -> list[str]:
+    """The count's rules in words (the summary, and the settings screen)."""
     basis = {
         Basis.CAST: _("of the papers cast"),
         Basis.PRESENT: _("of the units present (papers issued)"),
@@ -154,7 +154,7 @@ def summary(result: YearResult, *, cluster_name: str, year: int, number: int, co
     lines = [
         _("📊 <b>Emulation results {year}</b> — {cluster}").format(year=year, cluster=escape(cluster_name)),
         _("Count {number}, {at}, by {who}.").format(number=number, at=fmt.datetime(counted_at, tz), who=escape(who)),
-        *rules_lines(result),
+        *rules_lines(result.rules),
         "",
         _("<b>Ranking by final score</b>"),
     ]
@@ -207,3 +207,11 @@ def next_year_started(year: int, chair: str | None, vice: str | None) -> str:
         lines.append(_("Vice-chair unit (Cụm phó): {unit}.").format(unit=escape(vice)))
     lines.append(_("The handover (bàn giao) is recorded."))
     return "\n".join(lines)
+
+
+def basis_name(basis: Basis) -> str:
+    return {Basis.CAST: _("papers cast"), Basis.PRESENT: _("units present"), Basis.ACTIVE: _("all active units")}[basis]
+
+
+def method_name(method: Method) -> str:
+    return {Method.VOTE: _("by votes"), Method.SCORE_ONLY: _("score only")}[method]
