@@ -197,3 +197,28 @@ def test_the_stored_result_reads_back_bit_for_bit_and_changes_say_what_moved():
     assert [(c.what, c.unit_id) for c in found if c.what == "score"] == [("score", E)]
     assert {c.unit_id for c in found if c.what == "place"} == {B, C, D, A}
     assert moved.inputs_sha256 != first.inputs_sha256
+
+
+def test_the_summary_of_thirty_units_with_long_names_and_four_ballots_fits_telegrams_pages():
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from bot.i18n import use_locale
+    from bot.offline_html import utf16_len
+    from bot.views.tally import summary
+
+    units = tuple(range(1, 31))
+    names = tuple((u, f"Sở Tư pháp tỉnh Bà Rịa - Vũng Tàu và các đơn vị trực thuộc số {u} " + "ư" * 140) for u in units)
+    scores = {u: Decimal(100) - Decimal(u) / 4 for u in units}
+    papers = [[u % 30 + 1, (u + 7) % 30 + 1] for u in units]
+    rounds = tuple(RoundInput(b, kind, 1, None, None, "ab" * 32, BallotInput(2, units, tuple(map(tuple, papers)), 30, 30))
+                   for b, kind in enumerate(("flag", "merit", "chair", "vice_chair"), 1))  # fmt: skip
+    result = year_result(YearInputs(names, units, tuple(scores.items()), rounds))
+    with use_locale("vi"):
+        pages = summary(result, cluster_name="Cụm " + "x" * 200, year=2026, number=3,
+                        counted_at=dt.datetime(2026, 12, 2, 3, tzinfo=dt.UTC), tz=ZoneInfo("Asia/Ho_Chi_Minh"),
+                        who="Nguyễn Văn An")  # fmt: skip
+    assert len(pages) > 1
+    assert all(utf16_len(page) <= 4096 for page in pages), [utf16_len(p) for p in pages]
+    text = "\n".join(pages)
+    assert all(f"số {u} " in text for u in units) and text.count("SHA-256") == 5
