@@ -10,8 +10,8 @@ Its effect — the phase closed, the group's announcement queued, signing's docu
 written in one transaction together with the key in ``schedule_runs``; the key's primary key
 lets exactly one run, in one instance, commit a slot (a second instance at the same instant
 waits on the phase's row lock or the key, then finds it handled and rolls back). A moved
-deadline is a new slot. The same mechanism will carry ballot deadlines, reminders and digests:
-each is one more source of slots.
+deadline is a new slot. Each kind of scheduled work — phases, ballot deadlines, reminders,
+digests — is one `Source` in `SOURCES`: the slots it has, and what one does.
 
 Time comes from `storage.models.utcnow` (the process clock the harness and the demo move).
 """
@@ -60,19 +60,86 @@ RETRY = dt.timedelta(seconds=30)  # a slot that failed is tried again after this
 
 @dataclass(frozen=True)
 class Slot:
-    """One planned act: open or close one phase, or close one ballot, at one time."""
+    """One planned act at one time. `name` says what (``phase.open``, ``phase.close``,
+    ``ballot.close``, a reminder, a digest) and which source acts on it; `subject` is the row
+    it is about (a phase, a ballot...); `detail` tells apart slots of one subject at one time
+    (a reminder's recipient unit, say). The key — name, subject, detail, time — is what
+    ``schedule_runs`` records once."""
 
-    action: str  # "open" | "close" (a phase) | "ballot" (close a ballot)
-    phase_id: int  # the phase's id; for "ballot", the ballot's
-    year_id: int
+    name: str
+    subject: int
+    year_id: int | None
     cluster_id: int
     kind: PhaseKind | None
     at: dt.datetime
+    detail: str = ""
 
     @property
     def key(self) -> str:
-        prefix = "ballot.close" if self.action == "ballot" else f"phase.{self.action}"
-        return f"{prefix}:{self.phase_id}:{self.at.isoformat()}"
+        detail = f":{self.detail}" if self.detail else ""
+        return f"{self.name}:{self.subject}{detail}:{self.at.isoformat()}"
+
+    @property
+    def phase_id(self) -> int:  # the subject of a phase's slot (older name, kept for readers)
+        return self.subject
+
+
+class Source:
+    """A kind of scheduled work: which slots exist (read from the database every time), and
+    what one does, in the caller's transaction. `run` returns "done", "skipped" (the plan
+    changed since it was read) or "refused" (the rules said no); the scheduler then records
+    the slot once (`claim_slot`) or rolls back if another run took it."""
+
+    names: tuple[str, ...] = ()
+
+    async def slots(self, session: AsyncSession, now: dt.datetime) -> list[Slot]:
+        raise NotImplementedError
+
+    async def run(self, session: AsyncSession, slot: Slot, now: dt.datetime) -> str:
+        raise NotImplementedError
+
+
+class PhaseSource(Source):
+    """Planned openings and deadlines of the phases of the clusters' current years."""
+
+    names = ("phase.open", "phase.close")
+
+    async def slots(self, session: AsyncSession, now: dt.datetime) -> list[Slot]:
+        return await phase_slots(session)
+
+    async def run(self, session: AsyncSession, slot: Slot, now: dt.datetime) -> str:
+        year = await session.get(EmulationYear, slot.year_id)
+        cluster = await session.get(Cluster, slot.cluster_id)
+        change: phase_service.PhaseChange | None = None
+        try:
+            if slot.name == "phase.close":
+                change = await phase_service.close_at_deadline(session, year, slot.kind, slot.at)
+            else:
+                change = await phase_service.open_as_planned(session, year, slot.kind, slot.at, now)
+        except Refusal as refusal:
+            await _tell_administrators(session, cluster, slot, refusal.message)
+            return "refused"
+        if change is None:
+            return "skipped"
+        # A deadline's close is dated at the deadline (from then on every action was refused);
+        # an opening at the moment it actually happened.
+        at = slot.at if slot.name == "phase.close" else now
+        await phase_flow.announce(session, cluster, change, None, at)
+        await phase_flow.after_change(session, cluster, slot.year_id, change, None, at)
+        return "done"
+
+
+class BallotSource(Source):
+    """The deadlines of open ballots."""
+
+    names = ("ballot.close",)
+
+    async def slots(self, session: AsyncSession, now: dt.datetime) -> list[Slot]:
+        return await ballot_slots(session)
+
+    async def run(self, session: AsyncSession, slot: Slot, now: dt.datetime) -> str:
+        closed = await ballot_service.close(session, None, slot.subject, now=slot.at, expected_deadline=slot.at)
+        return "done" if closed is not None else "skipped"
 
 
 async def phase_slots(session: AsyncSession) -> list[Slot]:
@@ -98,9 +165,9 @@ async def phase_slots(session: AsyncSession) -> list[Slot]:
     slots = []
     for phase, cluster_id in rows:
         if phase.opened_at is None and phase.opens_at is not None:
-            slots.append(Slot("open", phase.id, phase.year_id, cluster_id, phase.kind, phase.opens_at))
+            slots.append(Slot("phase.open", phase.id, phase.year_id, cluster_id, phase.kind, phase.opens_at))
         elif phase.opened_at is not None and phase.deadline_at is not None:
-            slots.append(Slot("close", phase.id, phase.year_id, cluster_id, phase.kind, phase.deadline_at))
+            slots.append(Slot("phase.close", phase.id, phase.year_id, cluster_id, phase.kind, phase.deadline_at))
     return slots
 
 
@@ -111,49 +178,29 @@ async def ballot_slots(session: AsyncSession) -> list[Slot]:
         .join(EmulationYear, EmulationYear.id == Ballot.year_id)
         .where(Ballot.status == BallotStatus.OPEN, Ballot.deadline_at.is_not(None))
     )
-    return [Slot("ballot", ballot_id, year_id, cluster_id, None, at) for ballot_id, year_id, cluster_id, at in rows.all()]
+    return [Slot("ballot.close", ballot_id, year_id, cluster_id, None, at)
+            for ballot_id, year_id, cluster_id, at in rows.all()]  # fmt: skip
+
+
+# Every source of slots: one more kind of scheduled work is one more entry here.
+SOURCES: tuple[Source, ...] = (PhaseSource(), BallotSource())
+_BY_NAME = {name: source for source in SOURCES for name in source.names}
 
 
 async def due_slots(session: AsyncSession, now: dt.datetime) -> tuple[list[Slot], dt.datetime | None]:
     """The slots due at `now` not handled yet (earliest first), and when the next one comes."""
-    slots = await phase_slots(session) + await ballot_slots(session)
+    slots = [slot for source in SOURCES for slot in await source.slots(session, now)]
     done = await handled(session, (s.key for s in slots if s.at <= now))
-    due = sorted((s for s in slots if s.at <= now and s.key not in done), key=lambda s: (s.at, s.phase_id))
+    due = sorted((s for s in slots if s.at <= now and s.key not in done), key=lambda s: (s.at, s.subject, s.key))
     later = [s.at for s in slots if s.at > now]
     return due, min(later) if later else None
 
 
 async def run_slot(session: AsyncSession, slot: Slot, now: dt.datetime) -> str:
-    """Act on one slot in the caller's transaction: "done", "skipped" (the plan changed since
-    it was read), "refused" (the rules said no: the administrators are told) or "taken"
-    (another run handled it first: the caller rolls back)."""
-    if slot.action == "ballot":
-        closed = await ballot_service.close(session, None, slot.phase_id, now=slot.at, expected_deadline=slot.at)
-        outcome = "done" if closed is not None else "skipped"
-        return outcome if await claim_slot(session, slot.key, outcome, now) else "taken"
-    year = await session.get(EmulationYear, slot.year_id)
-    cluster = await session.get(Cluster, slot.cluster_id)
-    change: phase_service.PhaseChange | None = None
-    outcome = "done"
-    try:
-        if slot.action == "close":
-            change = await phase_service.close_at_deadline(session, year, slot.kind, slot.at)
-        else:
-            change = await phase_service.open_as_planned(session, year, slot.kind, slot.at, now)
-    except Refusal as refusal:
-        outcome = "refused"
-        await _tell_administrators(session, cluster, slot, refusal.message)
-    if change is None and outcome == "done":
-        outcome = "skipped"
-    if not await claim_slot(session, slot.key, outcome, now):
-        return "taken"
-    if change is not None:
-        # A deadline's close is dated at the deadline (from then on every action was refused);
-        # an opening at the moment it actually happened.
-        at = slot.at if slot.action == "close" else now
-        await phase_flow.announce(session, cluster, change, None, at)
-        await phase_flow.after_change(session, cluster, slot.year_id, change, None, at)
-    return outcome
+    """Act on one slot in the caller's transaction: its source's outcome ("done", "skipped",
+    "refused"), or "taken" (another run handled it first: the caller rolls back)."""
+    outcome = await _BY_NAME[slot.name].run(session, slot, now)
+    return outcome if await claim_slot(session, slot.key, outcome, now) else "taken"
 
 
 async def _tell_administrators(session: AsyncSession, cluster: Cluster, slot: Slot, reason: str) -> None:
