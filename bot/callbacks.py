@@ -914,10 +914,12 @@ DELIVERY = Namespace("dl", DeliveryAgain)
 
 @dataclasses.dataclass(frozen=True)
 class TallyConfirm(Button, ns="tl"):
-    """y: close the year's open ballots and count · n: not now."""
+    """y: close the year's open ballots and count · n: not now. `newest_ballot`: the year's
+    newest ballot when the question was asked (0: none); one opened since makes it stale."""
 
     action: Literal["y", "n"]
     year_id: Id
+    newest_ballot: Annotated[int, Int(0, INT32_MAX)]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -65,8 +65,9 @@ class BallotInput:
     quota: int
     candidates: tuple[int, ...]  # in the ballot's order
     papers: tuple[tuple[int, ...], ...]  # each cast paper's marks; () is a blank paper
-    issued: int  # papers issued: the units present
-    active: int  # active units of the cluster
+    issued: int  # papers issued: every active unit (and any unit that voted, left since)
+    active: int  # active units of the cluster (what the quorum is of)
+    present: int | None = None  # units present: that voted at the year's evaluation; None: `issued`
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,8 @@ def count(ballot: BallotInput, scores: dict[int, Decimal], rules: TallyRules = T
     valid = [p for p in ballot.papers if _valid(p, candidates, ballot.quota)]
     votes = Counter(m for p in valid for m in p)
     cast = len(ballot.papers)
-    basis = {Basis.CAST: cast, Basis.PRESENT: ballot.issued, Basis.ACTIVE: ballot.active}[rules.basis]
+    present = ballot.present if ballot.present is not None else ballot.issued
+    basis = {Basis.CAST: cast, Basis.PRESENT: present, Basis.ACTIVE: ballot.active}[rules.basis]
     quorum_met = ballot.issued > 0 and Fraction(cast, max(ballot.active, 1)) >= rules.quorum
 
     def key(unit: int) -> tuple:
@@ -171,6 +173,7 @@ def inputs_hash(ballot: BallotInput, scores: dict[int, Decimal], rules: TallyRul
         "papers": sorted(sorted(p) for p in ballot.papers),
         "issued": ballot.issued,
         "active": ballot.active,
+        "present": ballot.present,
         "scores": {str(u): str(s) for u, s in sorted(scores.items())},
         "rules": {"quorum": str(rules.quorum), "threshold": str(rules.threshold), "strict": rules.strict,
                   "basis": rules.basis.value, "method": rules.method.value},
@@ -242,19 +245,28 @@ class YearResult:
 def _award(chain: list[RoundInput], scores: dict[int, Decimal], rules: TallyRules) -> Award:
     first = chain[0]
     rounds = [(first, count(first.ballot, scores, rules))]
-    proposed, result = list(rounds[0][1].proposed), rounds[0][1]
+    proposed = list(rounds[0][1].proposed)
+    unresolved, open_places = rounds[0][1].unresolved, rounds[0][1].open_places
     for runoff in chain[1:]:
         # A runoff decides the tie only when it is among exactly the tied units; any other is
         # left out of the count (it cannot be the runoff this tie asked for).
-        if not result.unresolved or set(runoff.ballot.candidates) != set(result.unresolved):
+        if not unresolved or set(runoff.ballot.candidates) != set(unresolved):
             continue
-        quota = result.open_places
-        ballot = runoff.ballot if runoff.ballot.quota == quota else dataclasses.replace(runoff.ballot, quota=quota)
+        ballot = runoff.ballot if runoff.ballot.quota == open_places else dataclasses.replace(runoff.ballot, quota=open_places)
         result = count(ballot, scores, rules)
         rounds.append((runoff, result))
         proposed.extend(result.proposed)
+        if result.unresolved:  # tied again, among fewer units or for fewer places
+            unresolved, open_places = result.unresolved, result.open_places
+        elif len(result.proposed) < open_places:
+            # The runoff did not decide (no quorum, nobody reached the threshold): the tie is
+            # still open, for the places left — another round can decide it.
+            open_places -= len(result.proposed)
+            unresolved = tuple(u for u in unresolved if u not in result.proposed)
+        else:
+            unresolved, open_places = (), 0
     return Award(kind=first.kind, label=first.label, rounds=tuple(rounds), proposed=tuple(proposed),
-                 unresolved=result.unresolved, open_places=result.open_places)  # fmt: skip
+                 unresolved=unresolved, open_places=open_places)  # fmt: skip
 
 
 def year_result(inputs: YearInputs) -> YearResult:
@@ -306,7 +318,7 @@ def result_record(result: YearResult) -> str:
         return {
             "ballot": r.ballot_id, "round": r.round, "runoff_of": r.runoff_of, "board_sha256": r.board_sha256,
             "quota": r.ballot.quota, "candidates": list(r.ballot.candidates), "issued": r.ballot.issued,
-            "active": r.ballot.active, "cast": b.cast, "valid": b.valid, "invalid": b.invalid, "blank": b.blank,
+            "active": r.ballot.active, "present": r.ballot.present, "cast": b.cast, "valid": b.valid, "invalid": b.invalid, "blank": b.blank,
             "basis": b.basis, "quorum_met": b.quorum_met, "proposed": list(b.proposed),
             "unresolved": list(b.unresolved), "open_places": b.open_places,
             "ranking": [[c.unit_id, c.votes, str(c.share), None if c.score is None else str(c.score), c.reaches,
@@ -338,7 +350,7 @@ def result_from_record(text: str) -> YearResult:
         rounds = []
         for b in a["rounds"]:
             ballot = BallotInput(quota=b["quota"], candidates=tuple(b["candidates"]), papers=(), issued=b["issued"],
-                                 active=b["active"])  # fmt: skip
+                                 active=b["active"], present=b.get("present"))  # fmt: skip
             round_input = RoundInput(b["ballot"], a["kind"], b["round"], b["runoff_of"], a["label"], b["board_sha256"], ballot)
             ranking = tuple(
                 CandidateResult(unit_id=u, votes=v, share=Fraction(share), score=None if s is None else Decimal(s),
@@ -359,17 +371,28 @@ def result_from_record(text: str) -> YearResult:
 class Change:
     """One difference between two counts of the year, for "what changed" after a new count."""
 
-    what: str  # "score" (a unit's final score), "place", "proposed", "unresolved", "ballot" (new/gone)
-    kind: str | None  # the award's kind, for proposed/unresolved/ballot
+    what: str  # "score", "place", "name", "rules", "votes", "proposed", "unresolved", "ballot" (new/gone)
+    kind: str | None  # the award's kind, for votes/proposed/unresolved/ballot
     unit_id: int | None
     before: str | None
     after: str | None
+    label: str | None = None  # the award's label (two flag ballots told apart)
+
+
+def _ids(units: Iterable[int]) -> str:
+    return ",".join(map(str, units))
 
 
 def changes(old: YearResult, new: YearResult) -> list[Change]:
-    """What a new count changed: final scores and places, each award's proposed and
-    unresolved units, awards that appeared or went. Empty when the result is the same."""
+    """What a new count changed: the rules, units' names, final scores and places, each
+    award's votes, proposed and unresolved units, awards that appeared or went. Empty only when
+    nothing a reader of the result can see changed."""
     out: list[Change] = []
+    if _rules_record(old.rules) != _rules_record(new.rules):
+        out.append(Change("rules", None, None, None, None))
+    for unit, name in new.names.items():
+        if unit in old.names and old.names[unit] != name:
+            out.append(Change("name", None, unit, old.names[unit], name))
     before = {u: (s, p) for u, s, p in old.ranking}
     after = {u: (s, p) for u, s, p in new.ranking}
     for unit in [u for u, _s, _p in new.ranking] + [u for u in before if u not in after]:
@@ -383,15 +406,23 @@ def changes(old: YearResult, new: YearResult) -> list[Change]:
     for key, award in new_awards.items():
         was = old_awards.get(key)
         if was is None:
-            out.append(Change("ballot", award.kind, None, None, ",".join(map(str, award.proposed))))
+            out.append(Change("ballot", award.kind, None, None, _ids(award.proposed), award.label))
             continue
+        old_votes = {(r.ballot_id, c.unit_id): c.votes for r, b in was.rounds for c in b.ranking}
+        old_rounds = {r.ballot_id for r, _b in was.rounds}
+        for round_input, count_ in award.rounds:
+            if round_input.ballot_id not in old_rounds:
+                continue  # a new round (a runoff): its result is the change, not each vote
+            for candidate in count_.ranking:
+                votes = old_votes.get((round_input.ballot_id, candidate.unit_id))
+                if votes != candidate.votes:
+                    out.append(Change("votes", award.kind, candidate.unit_id, None if votes is None else str(votes),
+                                      str(candidate.votes), award.label))  # fmt: skip
         if was.proposed != award.proposed:
-            out.append(Change("proposed", award.kind, None, ",".join(map(str, was.proposed)),
-                              ",".join(map(str, award.proposed))))  # fmt: skip
+            out.append(Change("proposed", award.kind, None, _ids(was.proposed), _ids(award.proposed), award.label))
         if was.unresolved != award.unresolved:
-            out.append(Change("unresolved", award.kind, None, ",".join(map(str, was.unresolved)),
-                              ",".join(map(str, award.unresolved))))  # fmt: skip
+            out.append(Change("unresolved", award.kind, None, _ids(was.unresolved), _ids(award.unresolved), award.label))
     for key, award in old_awards.items():
         if key not in new_awards:
-            out.append(Change("ballot", award.kind, None, ",".join(map(str, award.proposed)), None))
+            out.append(Change("ballot", award.kind, None, _ids(award.proposed), None, award.label))
     return out

@@ -238,7 +238,6 @@ def handler(func: HandlerFunc) -> Callable[[Update, BotContext], Awaitable[Any]]
             context.bot_data["outbox"].wake()  # the transaction queued messages: send them soon
         if turn.session.info.pop(SCHEDULED, False):
             context.bot_data["scheduler"].wake()  # a planned time moved: replan
-        await run_after_commit(turn.session, context.db)
         refused: BadRequest | None = None
         for send in turn.outgoing:
             try:
@@ -256,6 +255,10 @@ def handler(func: HandlerFunc) -> Callable[[Update, BotContext], Awaitable[Any]]
             await turn.answer_now()  # a press nobody answered would leave the button spinning
         except TelegramError:
             log.warning("the press of update %s could not be answered", update.update_id, exc_info=True)
+        # Work the transaction asked for once committed (a ballot's scrub, a count's files):
+        # after the replies, so the person is not kept waiting for it.
+        if await run_after_commit(turn.session, context.db):
+            context.bot_data["outbox"].wake()  # it queued messages
         if refused is not None:
             raise refused  # after the other replies: handlers/errors.py logs it and apologises
 

@@ -5,8 +5,6 @@ confirmation, the buttons under the result (a runoff, next year) and the replies
 
 from __future__ import annotations
 
-from html import escape
-
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CommandHandler
 
@@ -26,7 +24,9 @@ def _button(text: str, press: callbacks.Button) -> InlineKeyboardButton:
 
 
 async def _actor(turn: Turn):
-    if turn.cluster is None or turn.person is None:
+    if turn.person is None:  # an anonymous group administrator: nobody to check
+        raise Refusal(_("Send this from your own account (not as the group): who counts must be known."))
+    if turn.cluster is None:
         raise Refusal(_("Count in the cluster's group: /tally there."))
     return await actor_in(turn.session, turn.person.id, turn.cluster.id)
 
@@ -35,14 +35,13 @@ async def tally(update: Update, context: BotContext, turn: Turn) -> None:
     if turn.private:
         turn.reply(_("The count is public: the chair types /tally in the cluster's group, where the result is posted."))
         return
-    cluster = await cluster_for(turn, "tally")
-    actor = await actor_in(turn.session, turn.person.id, cluster.id)
+    actor = await _actor(turn)
     prepared = await service.prepare(turn.session, actor)
     text = views.confirm(service.open_titles(prepared.open_ballots),
                          prepared.previous.number if prepared.previous else None)  # fmt: skip
     turn.reply(text, InlineKeyboardMarkup([[
-        _button(_("✅ Count now"), callbacks.TallyConfirm("y", prepared.year.id)),
-        _button(_("✖️ Not now"), callbacks.TallyConfirm("n", prepared.year.id)),
+        _button(_("✅ Count now"), callbacks.TallyConfirm("y", prepared.year.id, prepared.newest_ballot)),
+        _button(_("✖️ Not now"), callbacks.TallyConfirm("n", prepared.year.id, prepared.newest_ballot)),
     ]]))  # fmt: skip
 
 
@@ -52,7 +51,8 @@ async def confirm_pressed(update: Update, context: BotContext, turn: Turn, press
         await service.prepare(turn.session, actor, year_id=press.year_id)  # only who may count cancels it
         turn.edit(_("Not counted."))
         return
-    counted = await service.count(turn.session, actor, year_id=press.year_id, who=update.effective_user.full_name)
+    counted = await service.count(turn.session, actor, year_id=press.year_id, who=update.effective_user.full_name,
+                                  newest_ballot=press.newest_ballot)  # fmt: skip
     if counted.row is None:
         turn.edit(_("Nothing new since count {number}: the result stands (/result shows it).").format(
             number=counted.previous.number))  # fmt: skip
@@ -71,11 +71,8 @@ async def next_year_pressed(update: Update, context: BotContext, turn: Turn, pre
     actor = await _actor(turn)
     if press.action == "c":
         plan = await service.next_year_plan(turn.session, actor, press.result_id)
-        lines = [_("Start the emulation year {year}?").format(year=plan.year.year + 1),
-                 _("Chair unit (Cụm trưởng): {unit}.").format(unit=escape(plan.chair.name))]  # fmt: skip
-        if plan.vice is not None:
-            lines.append(_("Vice-chair unit (Cụm phó): {unit}.").format(unit=escape(plan.vice.name)))
-        turn.reply("\n".join(lines), InlineKeyboardMarkup([[
+        text = views.next_year_question(plan.year.year + 1, plan.chair.name, plan.vice.name if plan.vice else None)
+        turn.reply(text, InlineKeyboardMarkup([[
             _button(_("✅ Start {year}").format(year=plan.year.year + 1), callbacks.TallyNextYear("s", press.result_id)),
         ]]))  # fmt: skip
         turn.answer()
@@ -89,6 +86,8 @@ async def result(update: Update, context: BotContext, turn: Turn) -> None:
     cluster = await cluster_for(turn, "result")
     if cluster is None:
         return
+    if turn.person is None:  # an anonymous group administrator: the result is the group's anyway
+        raise Refusal(_("Send this from your own account (not as the group): who counts must be known."))
     actor = await actor_in(turn.session, turn.person.id, cluster.id)
     for page in await service.summary_pages(turn.session, actor, cluster):
         turn.reply(page)

@@ -206,16 +206,20 @@ AFTER_COMMIT = "after_commit"  # session.info: database work to run once the tra
 
 def after_commit(session: Any, work: Callable[[Database], Awaitable[Any]]) -> None:
     """Ask for `work(db)` once this session's transaction has committed (VACUUM cannot run
-    inside a transaction); the update wrapper and the scheduler run it."""
+    inside a transaction; a count's files are built outside any); the update wrapper and the
+    scheduler run it. Work that queued outbox rows returns True."""
     session.info.setdefault(AFTER_COMMIT, []).append(work)
 
 
-async def run_after_commit(session: Any, db: Database) -> None:
+async def run_after_commit(session: Any, db: Database) -> bool:
+    """Run the work asked for; True when some of it queued outbox rows (wake the sender)."""
+    queued = False
     for work in session.info.pop(AFTER_COMMIT, []):
         try:
-            await work(db)
-        except Exception:  # the commit stands; the next close scrubs again
+            queued = bool(await work(db)) or queued
+        except Exception:  # the commit stands; what it asked for has its own catch-up
             log.warning("after-commit work %r failed", work, exc_info=True)
+    return queued
 
 
 async def scrub_ballot_tables(db: Database) -> None:

@@ -222,3 +222,34 @@ def test_the_summary_of_thirty_units_with_long_names_and_four_ballots_fits_teleg
     assert all(utf16_len(page) <= 4096 for page in pages), [utf16_len(p) for p in pages]
     text = "\n".join(pages)
     assert all(f"số {u} " in text for u in units) and text.count("SHA-256") == 5
+
+
+def test_a_runoff_without_quorum_or_threshold_leaves_the_tie_for_another_round():
+    tied = (round_(1, [[C], [D], [C], [D], [A]]), )
+    empty = round_(2, [], candidates=(C, D), runoff_of=1, round_no=2)
+    split = round_(2, [[C], [D], [C], [D], []], candidates=(C, D), runoff_of=1, round_no=2)  # again 2-2
+    third = round_(3, [[D], [D], [D], [C], []], candidates=(C, D), runoff_of=2, round_no=3)
+    low = TallyRules(threshold=Fraction(1, 3))
+    for rounds, proposed, unresolved in (
+        ((*tied, empty), (), (C, D)),  # no quorum in the runoff: still tied for the place
+        ((*tied, split), (), (C, D)),  # tied again
+        ((*tied, empty, third), (D,), ()),  # the next round decides it
+    ):
+        award = year_result(year(*rounds, scores=TIE, rules=low)).awards[0]
+        assert (award.proposed, award.unresolved, award.open_places) == (proposed, unresolved, 1 if unresolved else 0)
+
+
+def test_units_present_and_all_active_units_are_different_bases():
+    # 6 active units; 4 took part in the evaluation (voted on some ballot); 3 cast this paper.
+    ballot_ = BallotInput(quota=1, candidates=UNITS, papers=((A,), (A,), (B,)), issued=6, active=6, present=4)
+    shares = {basis: count(ballot_, SCORES, TallyRules(basis=basis, strict=False)).ranking[0].share for basis in Basis}
+    assert shares == {Basis.CAST: Fraction(2, 3), Basis.PRESENT: Fraction(2, 4), Basis.ACTIVE: Fraction(2, 6)}
+
+
+def test_changes_name_the_rules_renamed_units_and_moved_votes():
+    first = year_result(year(round_(1, [[A], [A], [A], [B], [C]])))
+    renamed = year_result(dataclasses_replace(year(round_(1, [[A], [A], [B], [B], [C]]), rules=TallyRules(strict=False)),
+                                              units=((A, "Sở A mới"), *NAMES[1:])))  # fmt: skip
+    found = {(c.what, c.unit_id, c.before, c.after) for c in changes(first, renamed)}
+    assert ("rules", None, None, None) in found and ("name", A, "Sở A", "Sở A mới") in found
+    assert ("votes", A, "3", "2") in found and ("votes", B, "1", "2") in found

@@ -255,7 +255,9 @@ async def check_can_open(session: AsyncSession, actor: Actor, year: EmulationYea
         actor.require(Action.MANAGE_BALLOTS)
     if year.cluster_id != actor.cluster_id:
         raise ballot_gone()
-    await require_phase(session, year.id, PhaseKind.VOTING, now=now or utcnow())
+    # A runoff the count asked for may also run in the results phase (the count is there).
+    phases = (PhaseKind.VOTING, PhaseKind.RESULTS) if runoff_of is not None else PhaseKind.VOTING
+    await require_phase(session, year.id, phases, now=now or utcnow())
     if runoff_of is None and any(b.kind is kind and b.runoff_of_id is None for b in await store.open_ballots(session, year.id)):
         raise Refusal(_("A ballot on {title} is already open.").format(title=views.kind_name(kind)))
 
@@ -390,7 +392,9 @@ async def _close(session: AsyncSession, ballot: Ballot, year: EmulationYear, *, 
     ballot.board_sha256 = rules.board_hash(text)
     count = rules.recount(papers, candidates)
     eligible = len(await active_units(session, cluster.id))
-    ballot.issued = eligible
+    # Papers issued: every active unit, and a unit that voted and left before the close (its
+    # paper was issued, and counted).
+    ballot.issued = len(set(await active_units(session, cluster.id)) | await store.voted_units(session, ballot.id))
     record(session, cluster_id=cluster.id, actor_person_id=person_id,
            action="ballot.close", subject=f"ballot:{ballot.id}", cast=count.cast,
            board_sha256=ballot.board_sha256, by_schedule=by_schedule)  # fmt: skip

@@ -23,7 +23,6 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from apscheduler.jobstores.base import JobLookupError
@@ -37,6 +36,8 @@ from bot.phases import phase_name
 from bot.services import ballots as ballot_service
 from bot.services import notify, phase_flow
 from bot.services import phases as phase_service
+from bot.services.slots import Slot, Source
+from bot.services.tally_papers import PapersSource
 from storage.db import Database, run_after_commit
 from storage.models import (
     Ballot,
@@ -44,7 +45,6 @@ from storage.models import (
     Cluster,
     EmulationYear,
     Phase,
-    PhaseKind,
     Role,
     utcnow,
 )
@@ -56,47 +56,6 @@ log = logging.getLogger(__name__)
 
 POLL = 60.0  # seconds between looks on PostgreSQL (a deadline another instance set)
 RETRY = dt.timedelta(seconds=30)  # a slot that failed is tried again after this
-
-
-@dataclass(frozen=True)
-class Slot:
-    """One planned act at one time. `name` says what (``phase.open``, ``phase.close``,
-    ``ballot.close``, a reminder, a digest) and which source acts on it; `subject` is the row
-    it is about (a phase, a ballot...); `detail` tells apart slots of one subject at one time
-    (a reminder's recipient unit, say). The key — name, subject, detail, time — is what
-    ``schedule_runs`` records once."""
-
-    name: str
-    subject: int
-    year_id: int | None
-    cluster_id: int
-    kind: PhaseKind | None
-    at: dt.datetime
-    detail: str = ""
-
-    @property
-    def key(self) -> str:
-        detail = f":{self.detail}" if self.detail else ""
-        return f"{self.name}:{self.subject}{detail}:{self.at.isoformat()}"
-
-    @property
-    def phase_id(self) -> int:  # the subject of a phase's slot (older name, kept for readers)
-        return self.subject
-
-
-class Source:
-    """A kind of scheduled work: which slots exist (read from the database every time), and
-    what one does, in the caller's transaction. `run` returns "done", "skipped" (the plan
-    changed since it was read) or "refused" (the rules said no); the scheduler then records
-    the slot once (`claim_slot`) or rolls back if another run took it."""
-
-    names: tuple[str, ...] = ()
-
-    async def slots(self, session: AsyncSession, now: dt.datetime) -> list[Slot]:
-        raise NotImplementedError
-
-    async def run(self, session: AsyncSession, slot: Slot, now: dt.datetime) -> str:
-        raise NotImplementedError
 
 
 class PhaseSource(Source):
@@ -183,7 +142,7 @@ async def ballot_slots(session: AsyncSession) -> list[Slot]:
 
 
 # Every source of slots: one more kind of scheduled work is one more entry here.
-SOURCES: tuple[Source, ...] = (PhaseSource(), BallotSource())
+SOURCES: tuple[Source, ...] = (PhaseSource(), BallotSource(), PapersSource())
 _BY_NAME = {name: source for source in SOURCES for name in source.names}
 
 
@@ -281,7 +240,7 @@ class Scheduler:
                 return 0
             queued = session.info.pop(ENQUEUED, False)
             await session.commit()
-        await run_after_commit(session, self.db)
+        queued = await run_after_commit(session, self.db) or queued
         log.info("scheduled %s: %s", slot.key, outcome)
         if queued:
             self.app.bot_data["outbox"].wake()

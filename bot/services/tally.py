@@ -36,6 +36,7 @@ from bot.services.phases import cluster_timezone, require_phase
 from bot.views import ballots as ballot_views
 from bot.views import tally as views
 from storage import ballots as ballot_store
+from storage.db import after_commit
 from storage.models import (
     Ballot,
     BallotKind,
@@ -88,6 +89,7 @@ class Prepared:
     year: EmulationYear
     open_ballots: list[Ballot]
     previous: TallyResult | None
+    newest_ballot: int  # the year's newest ballot id (0: none), which a confirmation carries
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,8 @@ async def prepare(session: AsyncSession, actor: Actor, *, year_id: int | None = 
     actor.require(Action.TALLY)
     year = await _year(session, actor, year_id)
     await require_phase(session, year.id, (PhaseKind.VOTING, PhaseKind.RESULTS), now=now or utcnow())
-    return Prepared(year, await ballot_store.open_ballots(session, year.id), await latest(session, year.id))
+    newest = await session.scalar(select(func.max(Ballot.id)).where(Ballot.year_id == year.id)) or 0
+    return Prepared(year, await ballot_store.open_ballots(session, year.id), await latest(session, year.id), newest)
 
 
 async def inputs_of(session: AsyncSession, cluster: Cluster, year: EmulationYear) -> rules.YearInputs:
@@ -136,6 +139,9 @@ async def inputs_of(session: AsyncSession, cluster: Cluster, year: EmulationYear
     ballots = list(await session.scalars(
         select(Ballot).where(Ballot.year_id == year.id, Ballot.status == BallotStatus.CLOSED).order_by(Ballot.id)
     ))  # fmt: skip
+    voted: set[int] = set()
+    for ballot in ballots:
+        voted |= await ballot_store.voted_units(session, ballot.id)
     rounds = []
     for ballot in ballots:
         papers = tuple(tuple(sorted(marks)) for _tracker, marks in sorted(await ballot_store.papers(session, ballot.id)))
@@ -144,7 +150,7 @@ async def inputs_of(session: AsyncSession, cluster: Cluster, year: EmulationYear
             ballot_id=ballot.id, kind=ballot.kind.value, round=ballot.round, runoff_of=ballot.runoff_of_id,
             label=ballot.label, board_sha256=ballot.board_sha256 or "",
             ballot=rules.BallotInput(quota=ballot.quota, candidates=tuple(c.unit_id for c in ballot.candidates),
-                                     papers=papers, issued=issued, active=issued),
+                                     papers=papers, issued=issued, active=issued, present=len(voted)),
         ))  # fmt: skip
     return rules.YearInputs(
         units=tuple((u.id, u.name) for u in units), active=active,
@@ -152,11 +158,18 @@ async def inputs_of(session: AsyncSession, cluster: Cluster, year: EmulationYear
     )  # fmt: skip
 
 
-async def count(session: AsyncSession, actor: Actor, *, year_id: int, who: str,
+async def count(session: AsyncSession, actor: Actor, *, year_id: int, who: str, newest_ballot: int | None = None,
                 now: dt.datetime | None = None) -> Counted:  # fmt: skip
-    """Close the year's open ballots, count, store and publish (or say nothing is new)."""
+    """Close the year's open ballots, count, store and publish (or say nothing is new).
+    `newest_ballot`: the newest ballot the confirmation listed; a ballot opened since (which
+    the confirmation did not name) makes it stale."""
     now = now or utcnow()
+    # One count of a year at a time (two instances, two chairs at the same instant): the year's
+    # row is locked before the previous count is read, so the numbers follow each other.
+    await session.get(EmulationYear, year_id, with_for_update=True, populate_existing=True)
     prepared = await prepare(session, actor, year_id=year_id, now=now)
+    if newest_ballot is not None and prepared.newest_ballot != newest_ballot:
+        raise Refusal(_("A ballot was opened since this question was asked; ask again with /tally."))
     year = prepared.year
     for ballot in prepared.open_ballots:
         await ballot_service.close_for_tally(session, actor, ballot.id, now=now)
@@ -202,18 +215,27 @@ async def _publish(session: AsyncSession, cluster: Cluster, year: EmulationYear,
             lambda index=index, last=last: notify.Note(
                 pages()[index], views.actions(result, row.id, may_start_next_year(result)) if last else None),
         )  # fmt: skip
-    from bot.services import tally_papers  # the files: heavy imports, loaded when first needed
+    from bot.services import tally_papers
 
-    await tally_papers.send(session, cluster, year, row, result)
+    # The files are built once the count committed, outside any transaction (they take seconds
+    # for a large cluster, and a SQLite transaction holds the write lock every chat waits for).
+    after_commit(session, tally_papers.after_count(row.id))
 
 
 async def stored(session: AsyncSession, actor: Actor) -> tuple[TallyResult, rules.YearResult, EmulationYear]:
     """The newest count of the current year (anyone in the cluster may read the result)."""
     actor.require(Action.VIEW_UNITS)
-    year = await _year(session, actor)
-    row = await latest(session, year.id)
-    if row is None:
+    await _year(session, actor)
+    # The newest count of the cluster: after next year started, last year's result until the
+    # new year is counted.
+    found = (await session.execute(
+        select(TallyResult, EmulationYear).join(EmulationYear, EmulationYear.id == TallyResult.year_id)
+        .where(EmulationYear.cluster_id == actor.cluster_id)
+        .order_by(EmulationYear.year.desc(), TallyResult.number.desc()).limit(1)
+    )).first()  # fmt: skip
+    if found is None:
         raise nobody_counted()
+    row, year = found
     return row, rules.result_from_record(row.record), year
 
 
@@ -250,8 +272,9 @@ async def open_runoff(session: AsyncSession, actor: Actor, result_id: int, index
     if not 0 <= index < len(result.awards) or not result.awards[index].unresolved:
         raise Refusal(_("That tie is no longer unresolved."))
     award = result.awards[index]
-    parent = await session.get(Ballot, award.last_ballot_id)
-    taken = await session.scalar(select(func.count()).select_from(Ballot).where(Ballot.runoff_of_id == parent.id))
+    parent = await ballot_store.lock_ballot(session, award.last_ballot_id)  # two presses at once: one runoff
+    taken = await session.scalar(select(func.count()).select_from(Ballot).where(
+        Ballot.runoff_of_id == parent.id, Ballot.status == BallotStatus.OPEN))  # fmt: skip
     if taken:
         raise Refusal(_("The runoff for this tie has already been opened; count again when it has closed."))
     return await ballot_service.open_ballot(
@@ -276,6 +299,10 @@ async def next_year_plan(session: AsyncSession, actor: Actor, result_id: int) ->
     chair_id = result.elected(BallotKind.CHAIR.value)
     if chair_id is None:
         raise Refusal(_("No chair unit is elected yet: next year starts once the election has a result."))
+    if await ballot_store.open_ballots(session, year.id):
+        raise Refusal(_("A ballot of this year is still open: count it with /tally before starting next year."))
+    if any(a.unresolved for a in result.awards):
+        raise Refusal(_("A tie of this year is still unresolved: decide it with its runoff before starting next year."))
     vice_id = result.elected(BallotKind.VICE_CHAIR.value)
     taken = await session.scalar(
         select(EmulationYear.id).where(EmulationYear.cluster_id == year.cluster_id, EmulationYear.year == year.year + 1)

@@ -1,5 +1,5 @@
-"""The files of a count, built in worker threads and sent through the outbox in the count's
-transaction: the chart (to the group and the paper recipients); the minutes of the count and of
+"""The files of a count, built in worker threads once the count committed, and sent through the
+outbox: the chart (to the group and the paper recipients); the minutes of the count and of
 the evaluation meeting and the proposal to the authority (.docx, `bot.papers`), and the score
 table (.xlsx, dated and with its signature block) to the secretariat and the chair unit's
 representatives (and whoever counted).
@@ -7,14 +7,19 @@ representatives (and whoever counted).
 The papers are Vietnamese documents whatever the reader's language; they are written from the
 stored result alone (names as at the count), plus who sat on the count committee.
 
-Each file's outbox key names the count (`tally.paper:<result id>:<paper>`), so a count's
-papers go once whatever happens to the process.
+Each file's outbox key names the count (`tally.paper:<result id>:<paper>`), and the files are
+queued in one transaction with the slot `tally.papers:<result id>` (`schedule_runs`), so a
+count's papers go once whatever happens to the process; if it stopped between the count and
+the files, the scheduler's `PapersSource` sends them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
+import datetime as dt
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,7 +29,8 @@ from bot.i18n import _
 from bot.services import notify
 from bot.services.clusters import place_of
 from bot.services.phases import cluster_timezone
-from bot.views.scoring import score_table_file
+from bot.services.slots import Slot, Source
+from bot.views.scoring import score_table_build
 from storage import ballots as ballot_store
 from storage.models import (
     Ballot,
@@ -34,7 +40,9 @@ from storage.models import (
     EmulationYear,
     TallyResult,
     Unit,
+    utcnow,
 )
+from storage.schedule import claim_slot, handled
 
 CHART_BALLOTS = (BallotKind.FLAG.value, BallotKind.MERIT.value)  # the vote shown beside the scores
 AWARDS = {BallotKind.FLAG.value: "Cờ thi đua", BallotKind.MERIT.value: "Bằng khen"}
@@ -102,46 +110,139 @@ def chart_of(result: rules.YearResult, year: int, cluster_name: str):
                        threshold=result.rules.threshold if award else None)  # fmt: skip
 
 
-async def send(session: AsyncSession, cluster: Cluster, year: EmulationYear, row: TallyResult,
-               result: rules.YearResult) -> None:  # fmt: skip
+@dataclass(frozen=True)
+class Paper:
+    key: str  # the outbox key's tail: chart, minutes, proposal, scores
+    build: Callable[[], bytes]  # pure: run in a worker thread, outside any transaction
+    filename: str
+    caption: Callable[[], str]  # rendered per recipient, in their language
+    to_group: bool = False
+
+
+@dataclass(frozen=True)
+class Planned:
+    """Everything needed to build and send a count's files, read in one short transaction."""
+
+    result_id: int
+    cluster_id: int
+    people: tuple[int, ...]
+    papers: tuple[Paper, ...]
+    slot: Slot
+
+
+GRACE = dt.timedelta(minutes=2)  # the scheduler's catch-up waits this long for the normal path
+
+
+def slot_of(row: TallyResult, cluster_id: int) -> Slot:
+    """The once-only record of a count's files (`schedule_runs`): written with the files'
+    outbox rows, by the normal path after the count or, if the process stopped in between,
+    by the scheduler's catch-up (`PapersSource`)."""
+    return Slot("tally.papers", row.id, row.year_id, cluster_id, None, row.counted_at + GRACE)
+
+
+async def plan(session: AsyncSession, result_id: int) -> Planned | None:
+    """What to build for a stored count; None when its files were already sent."""
     from bot.i18n import use_locale
-    from bot.papers import chart
+    from bot.papers import chart, minutes, proposal
     from bot.services import scoring, tally
 
+    row = await session.get(TallyResult, result_id)
+    if row is None:
+        return None
+    year = await session.get(EmulationYear, row.year_id)
+    cluster = await session.get(Cluster, year.cluster_id)
+    slot = slot_of(row, cluster.id)
+    if await handled(session, [slot.key]):
+        return None
+    result = rules.result_from_record(row.record)
     people = await tally.paper_recipients(session, cluster, year, row.counted_by_person_id)
+    chair = await session.get(Unit, year.chair_unit_id) if year.chair_unit_id else None
+    day = row.counted_at.astimezone(cluster_timezone(cluster)).date()
+    minutes_data, proposal_data = await _papers(session, cluster, year, row, result, chair)
     with use_locale("vi"):  # the papers are Vietnamese documents of the cluster
         picture = chart_of(result, year.year, cluster.name)
-    png = await asyncio.to_thread(chart.png, picture)
-    document = notify.Document(png, f"ket-qua-thi-dua-{year.year}.png")
-
-    def caption() -> str:
-        return _("📈 Final scores and votes {year} — count {number}").format(year=year.year, number=row.number)
-
-    await notify.document_to_group(session, cluster, f"tally.chart:{row.id}", document, caption)
-    await notify.document_to_people(session, people, f"tally.paper:{row.id}:chart", document, caption,
-                                    cluster_id=cluster.id)  # fmt: skip
-
-    chair = await session.get(Unit, year.chair_unit_id) if year.chair_unit_id else None
-    tz = cluster_timezone(cluster)
-    day = row.counted_at.astimezone(tz).date()
-    minutes, proposal = await _papers(session, cluster, year, row, result, chair)
-    for key, module, paper in (("minutes", "minutes", minutes), ("proposal", "proposal", proposal)):
-        renderer = importlib.import_module(f"bot.papers.{module}")
-        data = await asyncio.to_thread(renderer.render, paper)
-        await notify.document_to_people(
-            session, people, f"tally.paper:{row.id}:{key}", notify.Document(data, renderer.file_name(year.year)),
-            lambda key=key: (_("📝 Minutes of the count and of the evaluation meeting {year} — count {number}")
-                             if key == "minutes" else _("📨 Proposal for awards {year} — count {number}")).format(
-                year=year.year, number=row.number),
-            cluster_id=cluster.id,
-        )  # fmt: skip
-    data, filename = await score_table_file(await scoring.score_report(session, cluster), place=place_of(cluster),
+    scores, scores_name = score_table_build(await scoring.score_report(session, cluster), place=place_of(cluster),
                                             date=day, chair_unit=chair.name if chair else None)  # fmt: skip
-    await notify.document_to_people(
-        session, people, f"tally.paper:{row.id}:scores", notify.Document(data, filename),
-        lambda: _("📊 Score table {year} — count {number}").format(year=year.year, number=row.number),
-        cluster_id=cluster.id,
+    y, n = year.year, row.number
+
+    papers = (
+        Paper("chart", functools.partial(chart.png, picture), f"ket-qua-thi-dua-{y}.png",
+              lambda: _("📈 Final scores and votes {year} — count {number}").format(year=y, number=n), to_group=True),
+        Paper("minutes", functools.partial(minutes.render, minutes_data), minutes.file_name(y),
+              lambda: _("📝 Minutes of the count and of the evaluation meeting {year} — count {number}").format(
+                  year=y, number=n)),
+        Paper("proposal", functools.partial(proposal.render, proposal_data), proposal.file_name(y),
+              lambda: _("📨 Proposal for awards {year} — count {number}").format(year=y, number=n)),
+        Paper("scores", scores, scores_name,
+              lambda: _("📊 Score table {year} — count {number}").format(year=y, number=n)),
     )  # fmt: skip
+    return Planned(row.id, cluster.id, tuple(p.id for p in people), papers, slot)
+
+
+async def build(planned: Planned) -> list[bytes]:
+    """The files, each in a worker thread (no transaction is open meanwhile)."""
+    return [await asyncio.to_thread(paper.build) for paper in planned.papers]
+
+
+async def enqueue(session: AsyncSession, planned: Planned, files: list[bytes]) -> None:
+    from storage.models import Person
+
+    cluster = await session.get(Cluster, planned.cluster_id)
+    people = [person for pid in planned.people if (person := await session.get(Person, pid)) is not None]
+    for paper, data in zip(planned.papers, files, strict=True):
+        document = notify.Document(data, paper.filename)
+        if paper.to_group:
+            await notify.document_to_group(session, cluster, f"tally.{paper.key}:{planned.result_id}", document,
+                                           paper.caption)  # fmt: skip
+        await notify.document_to_people(session, people, f"tally.paper:{planned.result_id}:{paper.key}", document,
+                                        paper.caption, cluster_id=cluster.id)  # fmt: skip
+
+
+def after_count(result_id: int):
+    """The work `bot.services.tally.count` asks for once the count committed: plan (a short
+    transaction), build (no transaction: on SQLite every transaction holds the write lock, and
+    building a 300-unit cluster's files takes seconds), then queue the files and record the
+    slot in one more short transaction. True when files were queued (the caller wakes the
+    sender)."""
+
+    async def work(db) -> bool:
+        async with db.session() as session:
+            planned = await plan(session, result_id)
+            await session.rollback()
+        if planned is None:
+            return False
+        files = await build(planned)
+        async with db.session() as session:
+            if not await claim_slot(session, planned.slot.key, "done", utcnow()):
+                await session.rollback()  # the scheduler's catch-up sent them meanwhile
+                return False
+            await enqueue(session, planned, files)
+            await session.commit()
+        return True
+
+    return work
+
+
+class PapersSource(Source):
+    """The catch-up: a count whose files were not queued (the process stopped right after the
+    count committed) gets them `GRACE` later, built in the scheduler's transaction (rare)."""
+
+    names = ("tally.papers",)
+
+    async def slots(self, session: AsyncSession, now: dt.datetime) -> list[Slot]:
+        since = now - dt.timedelta(days=7)  # older counts are history: never sent late
+        rows = await session.execute(
+            select(TallyResult, EmulationYear.cluster_id).join(EmulationYear, EmulationYear.id == TallyResult.year_id)
+            .where(TallyResult.counted_at >= since)
+        )  # fmt: skip
+        return [slot_of(row, cluster_id) for row, cluster_id in rows.all()]
+
+    async def run(self, session: AsyncSession, slot: Slot, now: dt.datetime) -> str:
+        planned = await plan(session, slot.subject)
+        if planned is None:
+            return "skipped"
+        await enqueue(session, planned, await build(planned))
+        return "done"
 
 
 async def _papers(session: AsyncSession, cluster: Cluster, year: EmulationYear, row: TallyResult,

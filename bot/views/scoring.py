@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
@@ -148,11 +149,12 @@ def sheet_state(view: SheetView | None) -> str:
 
 
 
-async def score_table_file(report: ClusterScores, **signed) -> tuple[bytes, str]:
-    """The table as an .xlsx, always in Vietnamese (it is a document of the cluster). The rows
-    are read here, on the event loop (they touch the loaded sheets); the workbook is built in
-    a worker thread, so a large cluster's file stalls no chat. `signed`: the date line and the
-    signature block (`bot.score_export.scores_xlsx`'s place, date, preparer, chair, chair_unit)."""
+def score_table_build(report: ClusterScores, **signed) -> tuple[Callable[[], bytes], str]:
+    """The table as an .xlsx, always in Vietnamese (it is a document of the cluster): its rows
+    read now (they touch the loaded sheets, so on the event loop and in the session), and a
+    function that builds the workbook from them alone — to run in a worker thread, outside any
+    transaction. `signed`: the date line and the signature block (`scores_xlsx`'s place, date,
+    preparer, chair, chair_unit)."""
     from bot.services import tables
 
     spec = tables.spec_of(report.table)
@@ -160,5 +162,11 @@ async def score_table_file(report: ClusterScores, **signed) -> tuple[bytes, str]
         rows = [UnitRow(r.unit.name, sheet_state(r.view), tuple(r.view.lines()) if r.view else None)
                 for r in report.units]  # fmt: skip
     title = f"BẢNG TỔNG HỢP ĐIỂM THI ĐUA NĂM {report.year.year} — {report.cluster.name}"
-    data = await asyncio.to_thread(functools.partial(scores_xlsx, title, spec.criteria, report.table.bonus_cap, rows, **signed))
-    return data, f"bang-diem-{report.year.year}.xlsx"
+    build = functools.partial(scores_xlsx, title, spec.criteria, report.table.bonus_cap, rows, **signed)
+    return build, f"bang-diem-{report.year.year}.xlsx"
+
+
+async def score_table_file(report: ClusterScores, **signed) -> tuple[bytes, str]:
+    """`score_table_build`, built in a worker thread, so a large cluster's file stalls no chat."""
+    build, filename = score_table_build(report, **signed)
+    return await asyncio.to_thread(build), filename

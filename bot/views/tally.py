@@ -44,15 +44,24 @@ def name_of(result: YearResult, unit_id: int) -> str:
     return escape(name if len(name) <= NAME else name[: NAME - 1] + "…")
 
 
+NAMES_IN_A_LINE = 12  # a list of names in one line of the summary, at most (then "and N more")
+
+
 def names_of(result: YearResult, unit_ids) -> str:
-    return ", ".join(name_of(result, u) for u in unit_ids)
+    """Names joined in one line, at most `NAMES_IN_A_LINE` of them: a line is never cut by the
+    page splitter (which could cut through an HTML entity or tag)."""
+    unit_ids = list(unit_ids)
+    shown = ", ".join(name_of(result, u) for u in unit_ids[:NAMES_IN_A_LINE])
+    if len(unit_ids) > NAMES_IN_A_LINE:
+        shown += " " + _("and {count} more").format(count=len(unit_ids) - NAMES_IN_A_LINE)
+    return shown
 
 
 def rules_lines(rules: TallyRules) -> list[str]:
     """The count's rules in words (the summary, and the settings screen)."""
     basis = {
         Basis.CAST: _("of the papers cast"),
-        Basis.PRESENT: _("of the units present (papers issued)"),
+        Basis.PRESENT: _("of the units present (that voted at the evaluation)"),
         Basis.ACTIVE: _("of all active units"),
     }[rules.basis]
     lines = [_("Quorum: at least {quorum} of the active units cast a paper.").format(quorum=fraction_words(rules.quorum))]
@@ -115,14 +124,23 @@ def change_lines(result: YearResult, previous_number: int | None, found: list[Ch
         return ["", _("Nothing changed since count {number}.").format(number=previous_number)]
     lines = ["", _("<b>Changed since count {number}:</b>").format(number=previous_number)]
     for change in found[:30]:
-        if change.what == "score":
+        if change.what == "rules":
+            lines.append(_("• the count's rules changed (see above)"))
+        elif change.what == "name":
+            lines.append(_("• {before} is now called {after}").format(before=_short(change.before),
+                                                                     after=_short(change.after)))  # fmt: skip
+        elif change.what == "votes":
+            heading = award_heading(Award(change.kind, change.label, (), (), (), 0))
+            lines.append(_("• {ballot}: {unit} votes {before} → {after}").format(
+                ballot=heading, unit=name_of(result, change.unit_id), before=change.before or "—", after=change.after))  # fmt: skip
+        elif change.what == "score":
             lines.append(_("• {unit}: final score {before} → {after}").format(
                 unit=name_of(result, change.unit_id), before=_points(change.before), after=_points(change.after)))  # fmt: skip
         elif change.what == "place":
             lines.append(_("• {unit}: place {before} → {after}").format(
                 unit=name_of(result, change.unit_id), before=change.before, after=change.after))  # fmt: skip
         else:
-            heading = award_heading(Award(change.kind, None, (), (), (), 0)) if change.kind else ""
+            heading = award_heading(Award(change.kind, change.label, (), (), (), 0)) if change.kind else ""
             before, after = _units(result, change.before), _units(result, change.after)
             if change.what == "proposed":
                 lines.append(_("• {ballot}: proposed {before} → {after}").format(ballot=heading, before=before, after=after))
@@ -135,6 +153,11 @@ def change_lines(result: YearResult, previous_number: int | None, found: list[Ch
     if len(found) > 30:
         lines.append(_("… and {count} more.").format(count=len(found) - 30))
     return lines
+
+
+def _short(name: str | None) -> str:
+    name = name or ""
+    return escape(name if len(name) <= NAME else name[: NAME - 1] + "…")
 
 
 def _points(text: str | None) -> str:
@@ -215,3 +238,11 @@ def basis_name(basis: Basis) -> str:
 
 def method_name(method: Method) -> str:
     return {Method.VOTE: _("by votes"), Method.SCORE_ONLY: _("score only")}[method]
+
+
+def next_year_question(year: int, chair: str, vice: str | None) -> str:
+    lines = [_("Start the emulation year {year}?").format(year=year),
+             _("Chair unit (Cụm trưởng): {unit}.").format(unit=escape(chair))]  # fmt: skip
+    if vice is not None:
+        lines.append(_("Vice-chair unit (Cụm phó): {unit}.").format(unit=escape(vice)))
+    return "\n".join(lines)
