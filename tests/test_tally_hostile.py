@@ -186,3 +186,26 @@ async def test_a_rename_is_a_new_count_that_says_so_and_an_anonymous_admin_is_as
         await admin.send(f"{command}@{BOT}", chat=w.scene.group)
         assert "từ tài khoản của chính bạn" in w.scene.group.last.plain, command
     assert tg.errors == []
+
+
+async def test_files_not_sent_after_the_count_are_sent_by_the_schedulers_catch_up_once(tg, db):
+    from tests.test_pledge_delivery import secretariat_member
+
+    w = await voting(tg, db)
+    secretary = await secretariat_member(tg, db, w.scene.cluster_id, "Thư Ký Cụm")
+    ballot_id = await open_flag(w)
+    for rep in w.reps[1:]:
+        await vote(rep, ballot_id, "⬜ Sở Tài chính")
+    [chair] = await people(w, db, w.chair)
+    async with db.session() as s:  # counted, and the process stops before the files are built
+        actor = await actor_in(s, chair, w.scene.cluster_id)
+        await service.count(s, actor, year_id=w.scene.year_id, who="Đại diện 1")
+        s.info.clear()  # the work asked for after the commit never runs
+        await s.commit()
+    files = [r.document_name for r in secretary.private.bot_messages() if r.document_name]
+    assert files == []
+    await tg.travel(minutes=3)  # the catch-up slot comes due
+    files = sorted(r.document_name for r in secretary.private.bot_messages() if r.document_name)
+    assert len(files) == 4 and any(f.endswith(".png") for f in files), files
+    await tg.travel(minutes=10)
+    assert len([r for r in secretary.private.bot_messages() if r.document_name]) == 4  # once

@@ -51,6 +51,7 @@ from storage.models import (
     utcnow,
 )
 from storage.pledges import people_with_role, representatives_of
+from storage.schedule import schedule_changed
 
 SETTINGS = ("tally_quorum", "tally_threshold", "tally_strict", "tally_basis", "tally_method")
 
@@ -220,6 +221,7 @@ async def _publish(session: AsyncSession, cluster: Cluster, year: EmulationYear,
     # The files are built once the count committed, outside any transaction (they take seconds
     # for a large cluster, and a SQLite transaction holds the write lock every chat waits for).
     after_commit(session, tally_papers.after_count(row.id))
+    schedule_changed(session)  # the catch-up slot of the files (if the work above never runs)
 
 
 async def stored(session: AsyncSession, actor: Actor) -> tuple[TallyResult, rules.YearResult, EmulationYear]:
