@@ -21,6 +21,7 @@ from bot import callbacks, fmt
 from bot.errors import Refusal
 from bot.i18n import _, ngettext
 from bot.permissions import Action
+from bot.services import ballot_access as access
 from bot.services import ballots as service
 from bot.services import tally as tally_service
 from bot.services.actors import Actor, actor_in
@@ -86,14 +87,9 @@ async def show(update: Update, context: BotContext, turn: Turn) -> None:
 
 
 async def _year_actor(turn: Turn, year_id: int) -> tuple[Cluster, EmulationYear, Actor]:
-    year = await turn.session.get(EmulationYear, year_id)
-    if year is None or turn.person is None or (turn.cluster is not None and year.cluster_id != turn.cluster.id):
-        raise stale()
-    current = await current_year(turn.session, year.cluster_id)
-    if current is None or current.id != year.id:
-        raise stale()
-    cluster = await turn.session.get(Cluster, year.cluster_id)
-    return cluster, year, await actor_in(turn.session, turn.person.id, cluster.id)
+    found = await access.for_year(turn.session, turn.person.id if turn.person else None, year_id,
+                                  turn.cluster.id if turn.cluster else None)  # fmt: skip
+    return found.cluster, found.year, found.actor
 
 
 async def menu_pressed(update: Update, context: BotContext, turn: Turn, press: callbacks.BallotMenu) -> None:
@@ -247,29 +243,21 @@ def settings_view(cluster: Cluster, year_id: int) -> tuple[str, InlineKeyboardMa
 
 
 async def settings_pressed(update: Update, context: BotContext, turn: Turn, press: callbacks.BallotSettings) -> None:
-    cluster = await turn.session.get(Cluster, press.cluster_id)
-    if cluster is None or turn.person is None or (turn.cluster is not None and cluster.id != turn.cluster.id):
-        raise stale()
-    actor = await actor_in(turn.session, turn.person.id, cluster.id)
-    actor.require(Action.CONFIGURE_CLUSTER)
-    year = await current_year(turn.session, cluster.id)
-    if year is None:
-        raise stale()
+    found = await access.for_cluster(turn.session, turn.person.id if turn.person else None, press.cluster_id,
+                                     turn.cluster.id if turn.cluster else None)  # fmt: skip
+    found.actor.require(Action.CONFIGURE_CLUSTER)
     if press.action != "v":
-        await service.change_setting(turn.session, actor, cluster, press.action, press.kind)
-    turn.edit(*settings_view(cluster, year.id))
+        await service.change_setting(turn.session, found.actor, found.cluster, press.action, press.kind)
+    turn.edit(*settings_view(found.cluster, found.year.id))
 
 
 # ------------------------------------------------------------------------------ closing
 
 
 async def _ballot_actor(turn: Turn, ballot_id: int) -> tuple[Cluster, Ballot, Actor]:
-    ballot = await turn.session.get(Ballot, ballot_id)
-    year = await turn.session.get(EmulationYear, ballot.year_id) if ballot is not None else None
-    if year is None or turn.person is None or (turn.cluster is not None and year.cluster_id != turn.cluster.id):
-        raise stale()
-    cluster = await turn.session.get(Cluster, year.cluster_id)
-    return cluster, ballot, await actor_in(turn.session, turn.person.id, cluster.id)
+    found = await access.for_ballot(turn.session, turn.person.id if turn.person else None, ballot_id,
+                                    turn.cluster.id if turn.cluster else None)  # fmt: skip
+    return found.cluster, found.ballot, found.actor
 
 
 async def close_pressed(update: Update, context: BotContext, turn: Turn, press: callbacks.BallotClose) -> None:
@@ -327,11 +315,12 @@ def _positions(paper: service.Paper, marks: frozenset[int]) -> frozenset[int]:
 async def _voter(turn: Turn, ballot_id: int) -> Actor:
     if not turn.private:
         raise Refusal(_("Votes are cast in a private chat with me: send /ballot there."))
-    ballot = await turn.session.get(Ballot, ballot_id)
-    year = await turn.session.get(EmulationYear, ballot.year_id) if ballot is not None else None
-    if year is None or turn.person is None:
+    if turn.person is None:
         raise service.ballot_gone()
-    return await actor_in(turn.session, turn.person.id, year.cluster_id)
+    try:
+        return (await access.for_ballot(turn.session, turn.person.id, ballot_id, None)).actor
+    except Refusal:
+        raise service.ballot_gone() from None
 
 
 async def open_paper(turn: Turn, ballot_id: int) -> None:
