@@ -37,6 +37,7 @@ from bot.phases import phase_name
 from bot.services import ballots as ballot_service
 from bot.services import notify, phase_flow
 from bot.services import phases as phase_service
+from bot.services.digests import DigestSource
 from storage.db import Database, run_after_commit
 from storage.models import (
     Ballot,
@@ -183,7 +184,7 @@ async def ballot_slots(session: AsyncSession) -> list[Slot]:
 
 
 # Every source of slots: one more kind of scheduled work is one more entry here.
-SOURCES: tuple[Source, ...] = (PhaseSource(), BallotSource())
+SOURCES: tuple[Source, ...] = (PhaseSource(), BallotSource(), DigestSource())
 _BY_NAME = {name: source for source in SOURCES for name in source.names}
 
 
