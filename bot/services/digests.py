@@ -166,9 +166,10 @@ async def round_facts(session: AsyncSession, clusters: Iterable[ClusterYear], no
                                                             ScoreSheet.round == ScoreRound.YEAREND)
     )).all())  # fmt: skip
     disputes = await _waiting_disputes(session, year_ids)
-    ballots: dict[int, list[Ballot]] = defaultdict(list)
-    for ballot in (await session.scalars(
-        select(Ballot).where(_ids(Ballot.year_id, year_ids), Ballot.status == BallotStatus.OPEN)
+    ballots: dict[int, list] = defaultdict(list)
+    for ballot in (await session.execute(
+        select(Ballot.id, Ballot.year_id, Ballot.kind, Ballot.label, Ballot.round, Ballot.deadline_at)
+        .where(_ids(Ballot.year_id, year_ids), Ballot.status == BallotStatus.OPEN)
     )).all():  # fmt: skip
         ballots[ballot.year_id].append(ballot)
     cast: dict[int, set[int]] = defaultdict(set)
