@@ -19,6 +19,7 @@ week whatever changed; `/digest` always answers).
 
 **Who.** Each active secretariat member in private (`Action.RECEIVE_DIGEST`), each one's
 deputy while the delegation lasts, and the secretariat chat registered with `/secretariat`.
+A cluster with none of them has no digest slots at all.
 """
 
 from __future__ import annotations
@@ -326,6 +327,14 @@ async def send_round(session: AsyncSession, clusters: list[ClusterYear], variant
     return queued
 
 
+async def _with_recipients(session: AsyncSession) -> set[int]:
+    """The clusters with someone to read a digest (a secretariat member, a secretariat chat):
+    the others have no slots."""
+    roles = [str(r) for r in PERMISSIONS[Action.RECEIVE_DIGEST]]
+    members = select(RoleAssignment.cluster_id).where(RoleAssignment.role.in_(roles), RoleAssignment.active.is_(True))
+    return set((await session.scalars(members.union(select(SecretariatChat.cluster_id)))).all())
+
+
 def _daily_due(cluster: ClusterYear, at: dt.datetime, name: str) -> bool:
     day = at.astimezone(cluster.tz).date()
     variant = rules.variant_on(cluster.settings, day)
@@ -350,8 +359,9 @@ class DigestSource:
 
         daily: set[tuple[str, dt.datetime]] = set()
         changed: dict[dt.datetime, set[int]] = defaultdict(set)
+        served = await _with_recipients(session)
         for cluster in (await current_years(session)).values():
-            if not cluster.settings.enabled or cluster.year_id is None:
+            if not cluster.settings.enabled or cluster.year_id is None or cluster.id not in served:
                 continue
             planned = any(v.is_open or (v.opened_at is None and v.opens_at is not None) for v in cluster.views)
             for at, variant in rules.daily_slots(cluster.settings, cluster.tz, now):
