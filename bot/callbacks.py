@@ -940,7 +940,80 @@ class TallyNextYear(Button, ns="tl"):
 
 TALLY = Namespace("tl", TallyConfirm, TallyRunoff, TallyNextYear)
 
+
+# ------------------------------------------------------------------------------ dg: digests, deputies
+
+Hour = Annotated[int, Int(0, 23)]
+Weekday = Annotated[int, Int(0, 6)]  # Monday = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class DigestTime(Button, ns="dg", tag="t"):
+    """The administrator sets the hour of the cluster's daily digest."""
+
+    cluster_id: Id
+    hour: Hour
+
+
+@dataclasses.dataclass(frozen=True)
+class DigestDay(Button, ns="dg", tag="d"):
+    """A day of the week on or off for the daily digest."""
+
+    cluster_id: Id
+    day: Weekday
+
+
+@dataclasses.dataclass(frozen=True)
+class DigestSwitch(Button, ns="dg", tag="o"):
+    """1: the digest on · 0: off."""
+
+    cluster_id: Id
+    on: Annotated[int, Int(0, 1)]
+
+
+@dataclasses.dataclass(frozen=True)
+class SecretariatChat(Button, ns="dg", tag="s"):
+    """This chat becomes the secretariat chat of the cluster (a person in several clusters)."""
+
+    cluster_id: Id
+
+
+@dataclasses.dataclass(frozen=True)
+class DeputyPick(Button, ns="dg", tag="p"):
+    """The person who receives a secretariat member's digests meanwhile."""
+
+    cluster_id: Id
+    person_id: Id
+
+
+@dataclasses.dataclass(frozen=True)
+class DeputyPage(Button, ns="dg", tag="pg"):
+    cluster_id: Id
+    page: Page
+
+
+@dataclasses.dataclass(frozen=True)
+class DeputyUntil(Button, ns="dg", tag="e"):
+    """Name the deputy for `days` from today."""
+
+    cluster_id: Id
+    person_id: Id
+    days: Annotated[int, Int(1, 90)]
+
+
+@dataclasses.dataclass(frozen=True)
+class DeputyEnd(Button, ns="dg", tag="x"):
+    """End a delegation now."""
+
+    cluster_id: Id
+    delegation_id: Id
+
+
+DIGEST = Namespace("dg", DigestTime, DigestDay, DigestSwitch, SecretariatChat, DeputyPick, DeputyPage, DeputyUntil,
+                   DeputyEnd)  # fmt: skip
+
 NAMESPACES = (
     CLUSTER, LANGUAGE, SETUP_KIND, SETUP_YEAR, SETUP_ASK, UNITS, INVITE, CHAIR, TABLE, PHASE, PLEDGE, REVIEW,
     SIGNING, PLEDGES, SCORE, SCORES, VERIFY, DELIVERY, BALLOT, VOTE, TALLY,
+    DIGEST,
 )  # fmt: skip

@@ -62,6 +62,11 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _spec("tally", N_("Count the year: the result, the runoffs it needs, the official papers"), [GROUP],
           [CHAIR, VICE_CHAIR]),
     _spec("result", N_("The year's counted result"), [PRIVATE, GROUP]),
+    _spec("digest", N_("The secretariat's digest now: who is not done; its settings"), [PRIVATE],
+          [ADMIN, SECRETARIAT]),
+    _spec("deputy", N_("Name who receives your digests while you are on leave"), [PRIVATE], [SECRETARIAT]),
+    _spec("secretariat", N_("Make this chat the secretariat's: the digests come here too"), [GROUP],
+          [ADMIN, SECRETARIAT]),
     _spec("undelivered", N_("Messages the bot could not deliver; send them again"), [PRIVATE],
           [ADMIN, SECRETARIAT]),
 )

@@ -58,6 +58,11 @@ class Action(StrEnum):
     VERIFY_AS_CHAIR = "verify_as_chair"  # verify any sheet (the chair-verifies mode)
     DECIDE_DISPUTE = "decide_dispute"  # the final value after an explanation
     VIEW_ALL_SCORES = "view_all_scores"  # the cluster's table of scores
+    # Digests (issue 12)
+    VIEW_DIGEST = "view_digest"  # /digest: one now, in private
+    RECEIVE_DIGEST = "receive_digest"  # the daily digest in private, and naming a deputy for it
+    CONFIGURE_DIGEST = "configure_digest"  # the cluster's digest time, days, off
+    REGISTER_SECRETARIAT_CHAT = "register_secretariat_chat"  # /secretariat in the secretariat's own chat
 
 
 _EVERYONE_IN_CLUSTER = frozenset(
@@ -90,6 +95,10 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.VOTE: frozenset({Role.REPRESENTATIVE}),
     # The vice-chair stands in for the chair (the bot cannot know who sits at the meeting).
     Action.TALLY: frozenset({Role.CHAIR, Role.VICE_CHAIR}),
+    Action.VIEW_DIGEST: frozenset({Role.SECRETARIAT, Role.ADMIN}),
+    Action.RECEIVE_DIGEST: frozenset({Role.SECRETARIAT}),
+    Action.CONFIGURE_DIGEST: frozenset({Role.ADMIN}),
+    Action.REGISTER_SECRETARIAT_CHAT: frozenset({Role.ADMIN, Role.SECRETARIAT}),
 }
 
 

@@ -13,6 +13,7 @@ def register_all(app: Application) -> None:
         ballot,
         chair,
         clusters,
+        digest,
         errors,
         fallback,
         group,
@@ -39,6 +40,6 @@ def register_all(app: Application) -> None:
     for module in (
         start, lang, group, setup, clusters, units, invites, members, chair,
         table, phase, status, undelivered, score, verify, scores, pledge, pledge_review, pledge_signing,
-        pledge_list, ballot, tally, awaiting, errors, fallback,
+        pledge_list, ballot, tally, digest, awaiting, errors, fallback,
     ):  # fmt: skip
         module.register(app)

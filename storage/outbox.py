@@ -334,6 +334,22 @@ async def unreachable_chats(session: AsyncSession, cluster_id: int) -> Sequence[
     ).all()
 
 
+async def count_parked_by_cluster(session: AsyncSession, cluster_ids: Any) -> dict[int, int]:
+    """`count_parked` for many clusters in one statement (a digest round); `cluster_ids` is a
+    collection or an IN-able expression. Clusters with nothing undelivered are absent."""
+    still = select(UnreachableChat.chat_id)
+    undelivered = _not_secret() & or_(
+        OutboxMessage.status == OutboxStatus.PARKED,
+        (OutboxMessage.status == OutboxStatus.UNREACHABLE) & OutboxMessage.chat_id.in_(still),
+    )
+    rows = await session.execute(
+        select(OutboxMessage.cluster_id, func.count())
+        .where(OutboxMessage.cluster_id.in_(cluster_ids), undelivered)
+        .group_by(OutboxMessage.cluster_id)
+    )
+    return {cluster_id: count for cluster_id, count in rows.all()}
+
+
 async def count_parked(session: AsyncSession, cluster_id: int) -> int:
     """Messages of the cluster that will not go by themselves (`_undelivered`)."""
     return await session.scalar(select(func.count()).select_from(OutboxMessage).where(_undelivered(cluster_id))) or 0

@@ -79,6 +79,16 @@ async def to_group(session: AsyncSession, cluster: Cluster, key: str, render: Re
                                cluster_id=cluster.id)  # fmt: skip
 
 
+async def to_chat(session: AsyncSession, chat_id: int, locale: str, key: str, render: Render, *,
+                  cluster_id: int | None) -> bool:  # fmt: skip
+    """Queue a message to a group chat other than the cluster's own (the secretariat's chat),
+    in `locale`; False when `key` was queued for it before."""
+    with use_locale(locale):
+        note = _note(render())
+    return await store.enqueue(session, chat_id=chat_id, key=f"{key}:chat:{chat_id}", payload=note.payload(),
+                               recipient=RecipientKind.GROUP, cluster_id=cluster_id)  # fmt: skip
+
+
 async def _each_person(session: AsyncSession, people: Iterable[Person], key: str, payload: Callable[[], dict],
                        kind: OutboxKind, cluster_id: int | None, not_before: datetime | None = None) -> int:  # fmt: skip
     """One row per person (once each), its payload built in the person's language."""

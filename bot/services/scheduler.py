@@ -36,6 +36,7 @@ from bot.phases import phase_name
 from bot.services import ballots as ballot_service
 from bot.services import notify, phase_flow
 from bot.services import phases as phase_service
+from bot.services.digests import DigestSource
 from bot.services.slots import Slot, Source
 from bot.services.tally_papers import PapersSource
 from storage.db import Database, run_after_commit
@@ -142,7 +143,7 @@ async def ballot_slots(session: AsyncSession) -> list[Slot]:
 
 
 # Every source of slots: one more kind of scheduled work is one more entry here.
-SOURCES: tuple[Source, ...] = (PhaseSource(), BallotSource(), PapersSource())
+SOURCES: tuple[Source, ...] = (PhaseSource(), BallotSource(), PapersSource(), DigestSource())
 _BY_NAME = {name: source for source in SOURCES for name in source.names}
 
 

@@ -14,6 +14,7 @@ from storage.models.ballot import (
 from storage.models.base import CLOCK, Base, ExactDecimal, Points, UTCDateTime, utcnow
 from storage.models.cluster import Cluster, ClusterKind, Unit
 from storage.models.conversation import ConversationState
+from storage.models.digest import DigestDeputy, DigestSent, SecretariatChat
 from storage.models.outbox import (
     OutboxKind,
     OutboxMessage,
@@ -57,6 +58,8 @@ __all__ = [
     "ConversationState",
     "Criterion",
     "CriterionKind",
+    "DigestDeputy",
+    "DigestSent",
     "EmulationYear",
     "Evidence",
     "EvidenceKind",
@@ -84,6 +87,7 @@ __all__ = [
     "ScoreRound",
     "ScoreSheet",
     "ScoringTable",
+    "SecretariatChat",
     "SheetStatus",
     "TallyResult",
     "UTCDateTime",
