@@ -62,6 +62,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _spec("tally", N_("Count the year: the result, the runoffs it needs, the official papers"), [GROUP],
           [CHAIR, VICE_CHAIR]),
     _spec("result", N_("The year's counted result"), [PRIVATE, GROUP]),
+    _spec("reminders", N_("Reminders to the late units: when, and the quiet hours"), [PRIVATE, GROUP],
+          [ADMIN, CHAIR, SECRETARIAT, REPRESENTATIVE]),
     _spec("undelivered", N_("Messages the bot could not deliver; send them again"), [PRIVATE],
           [ADMIN, SECRETARIAT]),
 )

@@ -1,18 +1,20 @@
-"""A reminder's buttons: mute (or hear again) the reminders of a phase; the chair's "remind
-now" from /status. The rules are in bot/services/reminders.py."""
+"""/reminders (the quiet hours) and a reminder's buttons: mute (or hear again) the reminders of
+a phase; the chair's "remind now" from /status. The rules are in bot/services/reminders.py."""
 
 from __future__ import annotations
 
 from telegram import Message, Update
-from telegram.ext import Application
+from telegram.ext import Application, CommandHandler
 
 from bot import callbacks
 from bot.i18n import _, ngettext
+from bot.permissions import Action
 from bot.phases import phase_name
 from bot.services import reminders as service
 from bot.views import reminders as views
-from handlers.base import BotContext, Turn
+from handlers.base import BotContext, Turn, handler
 from handlers.buttons import dispatch, stale
+from handlers.clusters import acting_in, rerunnable
 
 
 async def mute_pressed(update: Update, context: BotContext, turn: Turn, press: callbacks.ReminderMute) -> None:
@@ -38,7 +40,24 @@ async def remind_pressed(update: Update, context: BotContext, turn: Turn, press:
                 else _("Nobody to remind now: every unit is done or was reminded today."), alert=True)  # fmt: skip
 
 
+@rerunnable("reminders")
+async def show_settings(update: Update, context: BotContext, turn: Turn) -> None:
+    """/reminders: the reminders and the quiet hours; `/reminders 22:00-06:00` (or `off`) sets
+    them (the administrator)."""
+    found = await acting_in(turn, "reminders")
+    if found is None:
+        return
+    cluster, actor = found
+    typed = " ".join(context.args or [])
+    if typed:
+        await service.set_quiet(turn.session, actor, cluster, typed)
+        turn.reply(_("✅ Quiet hours saved.") + "\n\n" + views.settings_text(cluster.name, service.quiet_of(cluster), True))
+        return
+    turn.reply(views.settings_text(cluster.name, service.quiet_of(cluster), actor.may(Action.CONFIGURE_CLUSTER)))
+
+
 def register(app: Application) -> None:
+    app.add_handler(CommandHandler("reminders", handler(show_settings)))
     app.add_handler(dispatch(callbacks.REMIND, {
         callbacks.ReminderMute: mute_pressed,
         callbacks.RemindLate: remind_pressed,

@@ -281,14 +281,34 @@ async def test_verification_reminds_the_verifying_unit_and_voting_the_units_not_
     assert len(w.reminders("A")) == 1 and "còn 3 phiếu chấm điểm cần thẩm định: /verify" in w.reminders("A")[0]
 
 
-async def test_the_quiet_window_is_the_clusters_setting(tg, db):
+async def test_the_quiet_hours_are_the_clusters_setting_set_by_the_administrator(tg, db):
     w = await world(tg, db, PhaseKind.REGISTRATION, local_day(4, 22))
+    await w["A"].send("/reminders")  # anyone in the cluster reads them; only the administrator sets them
+    assert "Giờ yên lặng: 21:00–07:00" in w["A"].private.last.plain
+    assert "/reminders off" not in w["A"].private.last.plain
+    await w["A"].send("/reminders off")
+    assert w["A"].private.last.plain.startswith("Chỉ ")
+    admin = w.scene.admin
+    await admin.send("/reminders 25:00-07:00")
+    assert "Tôi không đọc được “25:00-07:00”" in admin.private.last.plain
     async with db.session() as s:
-        cluster = await s.get(Cluster, w.scene.cluster_id)
-        cluster.settings = {**cluster.settings, rules.SETTING: "off"}
-        await s.commit()
+        assert rules.SETTING not in (await s.get(Cluster, w.scene.cluster_id)).settings
+    await admin.send("/reminders off")
+    assert "Đã lưu giờ yên lặng." in admin.private.last.plain and "Giờ yên lặng: không có." in admin.private.last.plain
+    async with db.session() as s:
+        assert (await s.get(Cluster, w.scene.cluster_id)).settings[rules.SETTING] == "off"
+        audit = await s.scalar(select(AuditLog).where(AuditLog.action == "reminders.quiet"))
+        assert audit.details == {"before": "21:00-07:00", "after": "off"}
     await travel_to(tg, w.deadline - dt.timedelta(days=3) + dt.timedelta(minutes=5))  # 22:05
-    assert len(w.reminders("C")) == 1  # no quiet window: at the deadline's own hour
+    assert len(w.reminders("C")) == 1  # no quiet hours: at the deadline's own hour
+    await admin.send("/reminders 21:30-06:00")  # back on: the 3-day reminder's slot moves to 06:00
+    await travel_to(tg, w.deadline.replace(hour=6, minute=5) - dt.timedelta(days=2))
+    assert len(w.reminders("C")) == 1  # a moved slot, the same reminder: not sent twice
+    # the 1-day one (22:00) moves to 06:00 of the deadline's day, two hours before the morning one
+    await travel_to(tg, w.deadline.replace(hour=6, minute=5))
+    assert len(w.reminders("C")) == 1
+    await travel_to(tg, w.deadline.replace(hour=8, minute=5))
+    assert len(w.reminders("C")) == 2
 
 
 async def test_voting_reminds_the_units_that_have_not_voted_on_an_open_ballot(tg, db):

@@ -12,7 +12,7 @@ submitted (as /status counts them, `bot.services.status.units_done`), verificati
 verifying unit has no assigned sheet left unverified, voting → the open ballots the unit has
 not voted on (the register only). A unit done is never reminded. Each of its active
 representatives who has not muted the phase (`ReminderMute`) gets a private message in their
-own language, through the outbox, keyed by slot and unit (`remind:<phase>:<label>:<time>:<unit>`):
+own language, through the outbox, keyed by slot and unit (`remind:<phase>:<label>:<deadline>:<unit>`):
 a restart, a second run or a second instance queues nothing twice. After a stop only the
 latest reminder due is sent (`bot.reminders.latest_due`), not every one missed.
 
@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from html import escape
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,6 +59,7 @@ from storage.models import (
     utcnow,
 )
 from storage.pledges import representatives_of
+from storage.schedule import schedule_changed
 
 NAME = "remind"
 STEPS = {
@@ -131,7 +133,9 @@ async def run_slot(session: AsyncSession, phase_id: int, label: str, at: dt.date
     plan = _plan(phase, cluster)
     if (label, at) not in plan or now >= phase.deadline_at or rules.latest_due(plan, now) != label:
         return "skipped"
-    stamp = at.astimezone(dt.UTC).isoformat()
+    # Keyed by the deadline, not the slot's time: new quiet hours move a slot (a new slot key)
+    # but never send one reminder twice; a moved deadline is news and is reminded again.
+    stamp = phase.deadline_at.astimezone(dt.UTC).isoformat()
     await reach(session, cluster, phase, await late_units(session, cluster, year, phase.kind),
                 lambda unit_id: f"{NAME}:{phase.id}:{label}:{stamp}:{unit_id}", now)  # fmt: skip
     return "done"
@@ -282,6 +286,32 @@ async def _open_phase(session: AsyncSession, cluster_id: int) -> tuple[Phase, Em
 
 async def phase_of_year(session: AsyncSession, year_id: int, kind: PhaseKind) -> Phase | None:
     return await session.scalar(select(Phase).where(Phase.year_id == year_id, Phase.kind == kind))
+
+
+# ------------------------------------------------------------------------------ the quiet window
+
+
+def quiet_of(cluster: Cluster) -> rules.Quiet:
+    return rules.quiet_of(cluster.settings)
+
+
+async def set_quiet(session: AsyncSession, actor: Actor, cluster: Cluster, text: str) -> rules.Quiet:
+    """The cluster's quiet hours (`/reminders 22:00-06:00`, `off`); the reminders are planned
+    again at once (the scheduler replans after the commit)."""
+    actor.require(Action.CONFIGURE_CLUSTER)
+    quiet = rules.parse_quiet(text)
+    if quiet is None:
+        raise Refusal(_("I could not read “{text}” as quiet hours. Type them like 21:00-07:00, or off.").format(
+            text=escape(text.strip()[:60])))  # fmt: skip
+    before = rules.setting_value(quiet_of(cluster))
+    after = rules.setting_value(quiet)
+    if before != after:
+        cluster.settings = {**cluster.settings, rules.SETTING: after}
+        record(session, cluster_id=cluster.id, actor_person_id=actor.person_id, action="reminders.quiet",
+               subject=f"cluster:{cluster.id}", before=before, after=after)  # fmt: skip
+        schedule_changed(session)
+        await session.flush()
+    return quiet
 
 
 # ------------------------------------------------------------------------------ mute

@@ -12,6 +12,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot import callbacks, fmt
 from bot.i18n import _, ngettext
 from bot.phases import phase_name
+from bot.reminders import Quiet
 from bot.views import ballots as ballot_views
 from storage.models import BallotKind, PhaseKind
 
@@ -87,3 +88,19 @@ def with_mute(current: InlineKeyboardMarkup | None, phase_id: int, muted: bool) 
 def remind_now_button(phase_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton(
         _("🔔 Remind the late units"), callback_data=callbacks.RemindLate(phase_id).pack())]])  # fmt: skip
+
+
+def settings_text(cluster_name: str, quiet: Quiet, may_change: bool) -> str:
+    """/reminders: when the late units are reminded, the quiet hours, and how to change them."""
+    lines = [
+        _("🔔 <b>Reminders</b> — {cluster}").format(cluster=escape(cluster_name)),
+        _("The representatives of the units not done with the open phase's step are reminded in "
+          "private 3 days and 1 day before its deadline and on the deadline's morning (08:00, or an "
+          "hour before an earlier deadline). A unit that is done is never reminded; each person can "
+          "mute a phase with the button on a reminder."),
+        _("Quiet hours: none.") if quiet.start == quiet.end
+        else _("Quiet hours: {hours} (a reminder due then waits until they end).").format(hours=quiet.text()),
+    ]  # fmt: skip
+    if may_change:
+        lines.append(_("Change them with /reminders 22:00-06:00, or /reminders off."))
+    return "\n".join(lines)
