@@ -1012,8 +1012,29 @@ class DeputyEnd(Button, ns="dg", tag="x"):
 DIGEST = Namespace("dg", DigestTime, DigestDay, DigestSwitch, SecretariatChat, DeputyPick, DeputyPage, DeputyUntil,
                    DeputyEnd)  # fmt: skip
 
+# ------------------------------------------------------------------------------ rm: reminders
+
+
+@dataclasses.dataclass(frozen=True)
+class ReminderMute(Button, ns="rm"):
+    """m: no more reminders of this phase for me · u: remind me again (a reminder's button)."""
+
+    action: Literal["m", "u"]
+    phase_id: Id
+
+
+@dataclasses.dataclass(frozen=True)
+class RemindLate(Button, ns="rm", tag="n"):
+    """The chair's "remind now": the units not done with this (open) phase's step (/status)."""
+
+    phase_id: Id
+
+
+REMIND = Namespace("rm", ReminderMute, RemindLate)
+
 NAMESPACES = (
     CLUSTER, LANGUAGE, SETUP_KIND, SETUP_YEAR, SETUP_ASK, UNITS, INVITE, CHAIR, TABLE, PHASE, PLEDGE, REVIEW,
     SIGNING, PLEDGES, SCORE, SCORES, VERIFY, DELIVERY, BALLOT, VOTE, TALLY,
     DIGEST,
+    REMIND,
 )  # fmt: skip

@@ -67,6 +67,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _spec("deputy", N_("Name who receives your digests while you are on leave"), [PRIVATE], [SECRETARIAT]),
     _spec("secretariat", N_("Make this chat the secretariat's: the digests come here too"), [GROUP],
           [ADMIN, SECRETARIAT]),
+    _spec("reminders", N_("Reminders to the late units: when, and the quiet hours"), [PRIVATE, GROUP],
+          [ADMIN, CHAIR, SECRETARIAT, REPRESENTATIVE]),
     _spec("undelivered", N_("Messages the bot could not deliver; send them again"), [PRIVATE],
           [ADMIN, SECRETARIAT]),
 )

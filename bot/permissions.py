@@ -44,6 +44,7 @@ class Action(StrEnum):
     VIEW_TABLE = "view_table"  # see and download the scoring table
     MANAGE_TABLE = "manage_table"  # replace the scoring table
     VIEW_STATUS_DETAILS = "view_status_details"  # names of units not done yet
+    REMIND_LATE = "remind_late"  # "remind now": the units not done with the open phase's step
     MANAGE_DELIVERY = "manage_delivery"  # messages the bot could not deliver: list, send again
     MANAGE_BALLOTS = "manage_ballots"  # open and close secret ballots, remind the units not voted
     VOTE = "vote"  # cast the own unit's paper in a secret ballot
@@ -90,6 +91,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.VIEW_TABLE: _EVERYONE_IN_CLUSTER,
     Action.MANAGE_TABLE: frozenset({Role.ADMIN, Role.SECRETARIAT}),
     Action.VIEW_STATUS_DETAILS: frozenset({Role.ADMIN, Role.CHAIR, Role.SECRETARIAT}),
+    # Who chases submissions: those who see the names of the late units in /status.
+    Action.REMIND_LATE: frozenset({Role.ADMIN, Role.CHAIR, Role.SECRETARIAT}),
     Action.MANAGE_DELIVERY: frozenset({Role.ADMIN, Role.SECRETARIAT}),
     Action.MANAGE_BALLOTS: frozenset({Role.CHAIR, Role.ADMIN}),
     Action.VOTE: frozenset({Role.REPRESENTATIVE}),

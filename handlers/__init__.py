@@ -25,6 +25,7 @@ def register_all(app: Application) -> None:
         pledge_list,
         pledge_review,
         pledge_signing,
+        reminders,
         score,
         scores,
         setup,
@@ -40,6 +41,6 @@ def register_all(app: Application) -> None:
     for module in (
         start, lang, group, setup, clusters, units, invites, members, chair,
         table, phase, status, undelivered, score, verify, scores, pledge, pledge_review, pledge_signing,
-        pledge_list, ballot, tally, digest, awaiting, errors, fallback,
+        pledge_list, ballot, tally, digest, reminders, awaiting, errors, fallback,
     ):  # fmt: skip
         module.register(app)

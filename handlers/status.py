@@ -16,8 +16,10 @@ from telegram.ext import Application, CommandHandler
 from bot import phases as rules
 from bot import render
 from bot.i18n import _, ngettext
+from bot.services import reminders as reminder_service
 from bot.services.actors import actor_in
 from bot.services.status import StatusReport, StepStatus, status_report
+from bot.views import reminders as reminder_views
 from handlers.base import BotContext, Turn, handler
 from handlers.clusters import cluster_for, rerunnable
 
@@ -87,9 +89,12 @@ async def show_status(update: Update, context: BotContext, turn: Turn) -> None:
     public = not turn.private
     actor = await actor_in(turn.session, turn.person.id, cluster.id) if turn.person else None
     report = await status_report(turn.session, cluster, actor=actor, public=public)
-    for page in render.chunk_lines(status_lines(report, public)):
-        if page.strip():
-            turn.reply(page.strip())
+    # In private, who chases the late units gets "remind now" for the open phase's step.
+    remindable = None if public else await reminder_service.remindable(turn.session, actor, cluster)
+    pages = [page.strip() for page in render.chunk_lines(status_lines(report, public)) if page.strip()]
+    for index, page in enumerate(pages):
+        last = index == len(pages) - 1
+        turn.reply(page, reminder_views.remind_now_button(remindable.id) if last and remindable else None)
 
 
 status_command = handler(show_status)

@@ -64,7 +64,7 @@ def test_upgrade_from_empty_creates_every_table_at_head(url: str) -> None:
     upgrade(url)
     tables = set(schema(url))
     assert tables == MODEL_TABLES | {"alembic_version"}
-    assert current_revision(url) == head_revision() == "0007"
+    assert current_revision(url) == head_revision() == "0008"
 
 
 def test_upgrading_twice_is_a_no_op(url: str) -> None:

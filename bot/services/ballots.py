@@ -22,17 +22,20 @@ from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardMarkup
 
 from bot import ballots as rules
 from bot.callbacks import PAPER_SIZE
 from bot.errors import Refusal
 from bot.i18n import _
 from bot.permissions import Action
-from bot.services import notify
+from bot.services import notify, reminders
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.phases import cluster_timezone, require_phase
 from bot.views import ballots as views
+from bot.views import reminders as reminder_views
+from bot.views.reminders import Late
 from storage import ballots as store
 from storage.db import after_commit, scrub_ballot_tables
 from storage.models import (
@@ -48,6 +51,7 @@ from storage.models import (
     utcnow,
 )
 from storage.outbox import erase_pending_secrets
+from storage.pledges import active_units as active_unit_rows
 from storage.pledges import representatives_of
 from storage.schedule import schedule_changed
 
@@ -419,28 +423,23 @@ async def remind(session: AsyncSession, actor: Actor, ballot_id: int, *, now: dt
     now = now or utcnow()
     ballot, year = await _open_ballot_of(session, actor, ballot_id, lock=False)
     cluster = await session.get(Cluster, year.cluster_id)
-    day = now.astimezone(cluster_timezone(cluster)).date().isoformat()
+    day = reminders.local_day(cluster, now)
     voted = await store.voted_units(session, ballot.id)
-    waiting = [u for u in await active_units(session, cluster.id) if u not in voted]
-    reminded = 0
-    for unit_id, people in _by_unit(await representatives_of(session, waiting)).items():
-        queued = await notify.to_people(
-            session, people, f"ballot.remind:{ballot.id}:{unit_id}:{day}",
-            lambda: notify.Note(views.reminder(ballot.kind, ballot.label, ballot.deadline_at, cluster_timezone(cluster)),
-                                views.vote_button(ballot.id)),
-            cluster_id=cluster.id,
-        )  # fmt: skip
-        reminded += queued > 0
+    waiting = [Late(u.id, u.name) for u in await active_unit_rows(session, cluster.id) if u.id not in voted]
+    phase = await reminders.phase_of_year(session, year.id, PhaseKind.VOTING)
+    tz = cluster_timezone(cluster)
+
+    def render(_unit: Late) -> notify.Note:
+        markup = views.vote_button(ballot.id)
+        if phase is not None:
+            markup = InlineKeyboardMarkup([*markup.inline_keyboard, reminder_views.mute_row(phase.id)])
+        return notify.Note(views.reminder(ballot.kind, ballot.label, ballot.deadline_at, tz), markup)
+
+    reminded = await reminders.reach(session, cluster, phase, waiting,
+                                     lambda unit_id: f"ballot.remind:{ballot.id}:{unit_id}:{day}", now, render)  # fmt: skip
     record(session, cluster_id=cluster.id, actor_person_id=actor.person_id, action="ballot.remind",
            subject=f"ballot:{ballot.id}", units=reminded)  # fmt: skip
     return reminded
-
-
-def _by_unit(rows: list) -> dict[int, list]:
-    grouped: dict[int, list] = {}
-    for unit_id, person in rows:
-        grouped.setdefault(unit_id, []).append(person)
-    return grouped
 
 
 async def turnout_of(session: AsyncSession, actor: Actor, ballot_id: int) -> tuple[int, int]:

@@ -36,6 +36,7 @@ from bot.phases import phase_name
 from bot.services import ballots as ballot_service
 from bot.services import notify, phase_flow
 from bot.services import phases as phase_service
+from bot.services import reminders as reminder_service
 from bot.services.digests import DigestSource
 from bot.services.slots import Slot, Source
 from bot.services.tally_papers import PapersSource
@@ -102,6 +103,20 @@ class BallotSource(Source):
         return "done" if closed is not None else "skipped"
 
 
+class ReminderSource(Source):
+    """Reminders of the open phases' deadlines to the late units (bot/services/reminders.py);
+    `detail` is the reminder's label (``3d``, ``1d``, ``day``)."""
+
+    names = (reminder_service.NAME,)
+
+    async def slots(self, session: AsyncSession, now: dt.datetime) -> list[Slot]:
+        return [Slot(reminder_service.NAME, p.phase_id, p.year_id, p.cluster_id, p.kind, p.at, p.label)
+                for p in await reminder_service.planned(session, now)]  # fmt: skip
+
+    async def run(self, session: AsyncSession, slot: Slot, now: dt.datetime) -> str:
+        return await reminder_service.run_slot(session, slot.subject, slot.detail, slot.at, now)
+
+
 async def phase_slots(session: AsyncSession) -> list[Slot]:
     """Every planned opening not done and every deadline of an open phase, in the clusters'
     current years (a later year started: the old one's plans are moot)."""
@@ -143,7 +158,7 @@ async def ballot_slots(session: AsyncSession) -> list[Slot]:
 
 
 # Every source of slots: one more kind of scheduled work is one more entry here.
-SOURCES: tuple[Source, ...] = (PhaseSource(), BallotSource(), PapersSource(), DigestSource())
+SOURCES: tuple[Source, ...] = (PhaseSource(), BallotSource(), PapersSource(), DigestSource(), ReminderSource())
 _BY_NAME = {name: source for source in SOURCES for name in source.names}
 
 

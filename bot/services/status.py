@@ -183,3 +183,19 @@ async def _ballots(session: AsyncSession, year: EmulationYear) -> list[Ballot]:
     return list(
         (await session.scalars(select(Ballot).where(Ballot.year_id == year.id).order_by(Ballot.id))).all()
     )
+
+
+async def units_done(session: AsyncSession, year_id: int, key: str) -> set[int]:
+    """The units done with one pledge or sheet step (`pledges_submitted`, `pledges_signed`,
+    `sheets_submitted`...), counted as /status counts them: the reminders' "done"."""
+    for step_key, _title, _phase, done in _PLEDGE_STEPS:
+        if step_key == key:
+            stmt = select(Pledge.unit_id, Pledge.status).where(Pledge.year_id == year_id)
+            return _having(await _statuses(session, stmt), done)
+    for step_key, _title, _phase, done in _SHEET_STEPS:
+        if step_key == key:
+            stmt = select(ScoreSheet.unit_id, ScoreSheet.status).where(
+                ScoreSheet.year_id == year_id, ScoreSheet.round == ScoreRound.YEAREND
+            )
+            return _having(await _statuses(session, stmt), done)
+    raise KeyError(key)

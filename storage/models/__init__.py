@@ -24,6 +24,7 @@ from storage.models.outbox import (
 )
 from storage.models.people import Invite, Person, Role, RoleAssignment
 from storage.models.pledge import Pledge, PledgeItem, PledgeRevision, PledgeStatus
+from storage.models.reminder import ReminderMute
 from storage.models.schedule import ScheduleRun
 from storage.models.scoring import (
     Adjustment,
@@ -80,6 +81,7 @@ __all__ = [
     "PledgeStatus",
     "Points",
     "ProcessedUpdate",
+    "ReminderMute",
     "ScheduleRun",
     "Role",
     "RoleAssignment",
