@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from bot.app import build_application
 from bot.demo_ballots import ballot_scene
+from bot.demo_digest import digest_scene
 from bot.demo_pledges import pledge_scene
 from bot.demo_scoring import scoring_scene
 from bot.demo_tally import save_papers, tally_scene
@@ -96,7 +97,13 @@ async def play(tg: OfflineTelegram, people: DemoPeople) -> list[SimChat]:
     await cast.chair_rep.send(f"/status@{bot}", chat=group)
     # The count: /tally in the group, the result and its chart, the papers, next year started.
     await tally_scene(tg, cast.chair_rep, group, bot)
-    return [admin.private, cast.chair_rep.private, reps[2].private, reps[4].private, group]
+    # Next year's registration under a running clock: reminders to the late units only, the
+    # secretariat's digest when something changed (none after a quiet day), the deadline.
+    secretary = people.user("Lưu Thị Thư")
+    group.members.append(secretary)
+    await digest_scene(tg, admin, reps[2], reps, secretary, group, bot)  # reps[2]: the elected chair unit
+    return [admin.private, cast.chair_rep.private, reps[2].private, reps[4].private, reps[8].private,
+            secretary.private, group]
 
 
 async def setup_scene(tg: OfflineTelegram, people: DemoPeople) -> Cast:

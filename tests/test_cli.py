@@ -72,6 +72,16 @@ def test_no_token_plays_the_demo_on_the_default_sqlite_file_and_says_how_to_run_
     papers = sorted(p.name for p in (tmp_path / "demo-papers").iterdir())
     assert any(n.endswith(".png") for n in papers) and any(n.endswith(".xlsx") for n in papers), papers
     assert all(f"  {name}" in out for name in papers)
+    # Next year's registration under a running clock: reminders to the late units, the digest
+    # when something changed (the first morning, unchanged, brings none), the deadline.
+    secretary = out[out.index("── Trò chuyện riêng: Lưu Thị Thư ──"):out.index("── Cụm thi đua kinh tế ──")]
+    # /digest, the morning after the third pledge, and (some Monday) the weekly summary; which
+    # mornings are skipped depends on the weekday the demo runs, so only the least is asserted.
+    digests = secretary.count("📋 Bản tin — Cụm thi đua kinh tế") + secretary.count("🗞 Tổng hợp tuần")
+    assert 2 <= digests <= 4 and "🔔 Bản tin: chuyển giai đoạn" in secretary, secretary
+    assert "Đã gửi đăng ký thi đua: 3/9" in secretary
+    assert out.count("⏰ Nhắc việc — Đăng ký thi đua") >= 3
+    assert "Nhắc việc" not in out[out.index("── Trò chuyện riêng: Nguyễn Văn An ──"):out.index("── Trò chuyện riêng: Lê Văn Cường ──")]
     again = run_bot(tmp_path, "demo")  # the same database a second time
     assert again.returncode == 0, again.stderr
 
