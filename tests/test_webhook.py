@@ -28,7 +28,9 @@ from sqlalchemy import func, select
 
 from bot.offline import OfflineTelegram
 from bot.offline_server import OfflineBotAPIServer
+from storage.migrate import current_revision, head_revision
 from storage.models import OutboxMessage, OutboxStatus, ProcessedUpdate
+from tests.conftest import _reset_schema
 from tests.support import BOT, add_units, bound_cluster
 from tests.test_invites import invite_link
 from tests.test_real_process import EVENTUALLY, LOOPBACK, STARTUP, BotProcess, until
@@ -287,3 +289,17 @@ async def test_two_instances_behind_one_url_on_one_database_handle_each_update_o
     assert len(must) >= 20 and must - recorded == set(), sorted(must - recorded)
     assert joined == len(reps)
     assert rows and all(r.status is OutboxStatus.SENT for r in rows), [(r.dedupe_key, r.status) for r in rows]
+
+
+async def test_instances_starting_together_migrate_one_after_the_other(tmp_path, database_url) -> None:
+    """Every instance migrates at start; on a fresh database two processes doing it at once
+    must not both create the tables (PostgreSQL: an advisory lock; SQLite: BEGIN IMMEDIATE).
+    Without the lock, PostgreSQL deadlocks or refuses a duplicate table."""
+    await _reset_schema(database_url)
+    env = bot_env("http://127.0.0.1:9", "123456:OFFLINE", database_url)
+    procs = [await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "migrate", cwd=tmp_path, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]  # fmt: skip
+    outputs = await asyncio.wait_for(asyncio.gather(*(p.communicate() for p in procs)), STARTUP)
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    assert await asyncio.to_thread(current_revision, database_url) == head_revision()
