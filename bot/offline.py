@@ -78,6 +78,9 @@ NOT_MODIFIED = (
     "exactly the same as a current content and reply markup of the message"
 )
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+WEBHOOK_ACTIVE = ("Conflict: can't use getUpdates method while webhook is active; use "
+                  "deleteWebhook to delete the webhook first")  # fmt: skip
+_WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _BUTTON_ACTIONS = (
     "callback_data", "url", "web_app", "login_url", "switch_inline_query",
     "switch_inline_query_current_chat", "switch_inline_query_chosen_chat", "copy_text",
@@ -465,6 +468,10 @@ class OfflineTelegram:
         self._holds: dict[int, _Hold] = {}
         self.last_update_id = _last_update_id[0]  # set it to jump, as Telegram may after a quiet week
         self.updates: dict[int, dict] = {}  # update_id -> the update as delivered (JSON)
+        # The webhook setWebhook set (url, secret_token, allowed_updates, max_connections), or
+        # None. While one is set getUpdates is refused, and an OfflineBotAPIServer posts
+        # updates to it instead of queuing them for polling.
+        self.webhook: dict | None = None
         self._user_ids = itertools.count(700_000_001)
         self._group_ids = itertools.count(1)
         self._seq = itertools.count(1)
@@ -1281,17 +1288,54 @@ class OfflineTelegram:
 
     @_api("getUpdates")
     async def _get_updates(self, p: dict, files: dict) -> list:
+        if self.webhook is not None:
+            raise _Reject(409, WEBHOOK_ACTIVE)
         if self.server is not None:  # long polling over HTTP: see bot.offline_server
             return await self.server.get_updates(p)
         await asyncio.sleep(min(float(p.get("timeout") or 0), 0.05))
         return []  # updates are fed to process_update directly, never through polling
 
-    @_api("setWebhook", "deleteWebhook", "close", "logOut")
-    def _ok(self, p: dict, files: dict) -> bool:
+    @_api("setWebhook")
+    def _set_webhook(self, p: dict, files: dict) -> bool:
+        url = str(p.get("url") or "")
+        secret = p.get("secret_token")
+        if secret is not None and not _WEBHOOK_SECRET_RE.fullmatch(str(secret)):
+            raise _bad("secret token contains unallowed characters")
+        if url and urlsplit(url).scheme not in ("http", "https"):
+            raise _bad("bad webhook: an HTTPS URL must be provided for webhook")
+        allowed = p.get("allowed_updates")
+        if isinstance(allowed, str):
+            allowed = json.loads(allowed)
+        self._drop_pending(p)
+        if not url:  # setWebhook with an empty URL removes it, like deleteWebhook
+            self.webhook = None
+            return True
+        self.webhook = {"url": url, "secret_token": None if secret is None else str(secret),
+                        "allowed_updates": None if allowed is None else list(allowed),
+                        "max_connections": _as_int(p.get("max_connections")) or 40}  # fmt: skip
+        if self.server is not None and allowed is not None:
+            self.server.allowed_updates = frozenset(allowed) or None
+        return True
+
+    @_api("deleteWebhook")
+    def _delete_webhook(self, p: dict, files: dict) -> bool:
+        self._drop_pending(p)
+        self.webhook = None
+        return True
+
+    def _drop_pending(self, p: dict) -> None:
         if self.server is not None and p.get("drop_pending_updates"):
             self.server.drop_pending()
+
+    @_api("close", "logOut")
+    def _ok(self, p: dict, files: dict) -> bool:
         return True
 
     @_api("getWebhookInfo")
     def _webhook_info(self, p: dict, files: dict) -> dict:
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+        info: dict = {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+        if self.webhook is not None:
+            info.update(url=self.webhook["url"], max_connections=self.webhook["max_connections"])
+            if self.webhook["allowed_updates"] is not None:
+                info["allowed_updates"] = self.webhook["allowed_updates"]
+        return info

@@ -33,6 +33,13 @@ message_reaction_count), waiting up to `timeout` seconds (capped at `max_poll`) 
 none. A newer getUpdates call ends a waiting older one with 409 Conflict, as Telegram does when
 two instances poll one token.
 
+Webhooks follow Telegram too: after setWebhook (see `OfflineTelegram.webhook`) getUpdates is
+refused with 409, and each update is POSTed as JSON to the webhook URL with the secret in
+`X-Telegram-Bot-Api-Secret-Token`; the bot's 200 counts as taking it. `webhook_router` plays a
+load balancer in front of several instances: it maps an update to the URLs it is posted to
+(more than one: the same update at the same instant to each, as a redelivery after a timeout
+may reach another instance). Every post is kept in `webhook_posts`.
+
 Simulated users (`SimUser.send`, `press`, `send_document`, `tg.add_bot_to_group`, ...) work
 unchanged while the server serves: instead of `app.process_update`, each update is queued and
 the call returns once the bot has confirmed it (its next getUpdates moved the offset past it)
@@ -49,11 +56,13 @@ import contextlib
 import json
 import re
 from collections import deque
+from collections.abc import Callable
 from email.message import Message
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+import httpx
 from telegram.error import NetworkError, TimedOut
 
 from bot.offline import OfflineTelegram, _as_int, _Reject
@@ -255,6 +264,10 @@ class OfflineBotAPIServer:
         self._last_activity = 0.0
         self._recent: deque[str] = deque(maxlen=8)
         self._changed = asyncio.Event()
+        # Webhook mode: where an update is posted (default: the URL setWebhook gave), and what
+        # each post got back: (update_id, URL, HTTP status or 0 when the connection failed).
+        self.webhook_router: Callable[[dict], list[str]] | None = None
+        self.webhook_posts: list[tuple[int, str, int]] = []
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -332,10 +345,13 @@ class OfflineBotAPIServer:
         """Queue one update (called by `OfflineTelegram._deliver` while serving) and wait until
         the bot has confirmed it and gone quiet."""
         uid = update["update_id"]
-        self.pending.append(update)
         self.delivered.append(update)
-        self._wake()
         loop = asyncio.get_running_loop()
+        if self.tg.webhook is not None:
+            await self._post_to_webhook(update)
+        else:
+            self.pending.append(update)
+            self._wake()
         deadline = loop.time() + self.timeout
         while uid not in self._outcome:
             if self._server is None:
@@ -359,6 +375,35 @@ class OfflineBotAPIServer:
                 )
             wait = self.settle - idle_for if self._busy == 0 else self.settle
             await self._wait(max(min(wait, deadline - now), 0.005))
+
+    async def _post_to_webhook(self, update: dict) -> None:
+        """POST `update` to the webhook (each URL of `webhook_router`, at once), as Telegram
+        does; an answer other than 200 fails the test (Telegram would retry, and the bot
+        would be broken for real)."""
+        uid = update["update_id"]
+        if not self._wanted(update):
+            self._outcome[uid] = "skipped"
+            return
+        hook = self.tg.webhook
+        assert hook is not None
+        targets = self.webhook_router(update) if self.webhook_router else [hook["url"]]
+        headers = {"Content-Type": "application/json"}
+        if hook["secret_token"] is not None:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = hook["secret_token"]
+        body = json.dumps(update).encode()
+        async with httpx.AsyncClient(trust_env=False, timeout=self.timeout) as client:
+            answers = await asyncio.gather(
+                *(client.post(url, content=body, headers=headers) for url in targets),
+                return_exceptions=True,
+            )
+        statuses = [a.status_code if isinstance(a, httpx.Response) else 0 for a in answers]
+        self.webhook_posts.extend((uid, url, code) for url, code in zip(targets, statuses, strict=True))
+        if any(code != 200 for code in statuses):
+            failed = [f"{url} → {code or answer!r}" for url, code, answer
+                      in zip(targets, statuses, answers, strict=True) if code != 200]  # fmt: skip
+            raise AssertionError(f"the bot's webhook did not take {_describe(update)}: {failed}")
+        self._fetched_at.setdefault(uid, asyncio.get_running_loop().time())
+        self._outcome[uid] = "taken"
 
     def drop_pending(self) -> None:
         """deleteWebhook(drop_pending_updates=True): forget what is queued."""
@@ -415,18 +460,18 @@ class OfflineBotAPIServer:
         never sends them."""
         ready = []
         for update in list(self.pending):
-            kind = next((k for k in update if k != "update_id"), "")
-            wanted = (
-                kind not in _OPT_IN_UPDATES
-                if self.allowed_updates is None
-                else kind in self.allowed_updates
-            )
-            if wanted:
+            if self._wanted(update):
                 ready.append(update)
             else:
                 self.pending.remove(update)
                 self._outcome[update["update_id"]] = "skipped"
         return ready
+
+    def _wanted(self, update: dict) -> bool:
+        kind = next((k for k in update if k != "update_id"), "")
+        if self.allowed_updates is None:
+            return kind not in _OPT_IN_UPDATES
+        return kind in self.allowed_updates
 
     # ------------------------------------------------------------------ HTTP
 

@@ -6,6 +6,7 @@ clear line for the operator instead of a traceback deep inside a handler later.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import re
@@ -20,9 +21,14 @@ from bot.i18n import SUPPORTED_LOCALES, _, use_locale
 DEFAULT_API_URL = "https://api.telegram.org"
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 DEFAULT_DB_FILE = "thidua.sqlite3"
+DEFAULT_WEBHOOK_LISTEN = "127.0.0.1"  # behind a reverse proxy on the same host; a container sets 0.0.0.0
+DEFAULT_WEBHOOK_PORT = 8443
+MIN_WEBHOOK_SECRET = 16  # Telegram takes 1..256 of [A-Za-z0-9_-]; fewer than 16 is guessable
 
 _TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,100}$")
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,252}[A-Za-z0-9])?$")
 
 
 class SettingsError(ValueError):
@@ -37,6 +43,18 @@ class Settings:
     timezone: ZoneInfo
     locale: str
     log_level: str
+    # Webhook mode (`telegram_webhook_url` set): Telegram posts updates to that public URL;
+    # this process serves them on webhook_listen:webhook_port at webhook_path, and refuses a
+    # request without webhook_secret in X-Telegram-Bot-Api-Secret-Token. Unset: long polling.
+    telegram_webhook_url: str | None = None
+    webhook_listen: str = DEFAULT_WEBHOOK_LISTEN
+    webhook_port: int = DEFAULT_WEBHOOK_PORT
+    webhook_path: str = "/"
+    webhook_secret: str | None = None
+
+    @property
+    def uses_webhook(self) -> bool:
+        return self.telegram_webhook_url is not None
 
     @property
     def base_url(self) -> str:
@@ -73,6 +91,7 @@ class Settings:
 
         locale = _locale(get("BOT_LOCALE"))
         with use_locale(locale):  # errors below are told in the operator's chosen language
+            webhook_url = _webhook_url(get("TELEGRAM_WEBHOOK_URL"))
             return cls(
                 telegram_bot_token=_token(get("TELEGRAM_BOT_TOKEN")),
                 database_url=_database_url(get("DATABASE_URL")),
@@ -80,6 +99,11 @@ class Settings:
                 timezone=_timezone(get("BOT_TIMEZONE")),
                 locale=locale,
                 log_level=_log_level(get("LOG_LEVEL")),
+                telegram_webhook_url=webhook_url,
+                webhook_listen=_webhook_listen(get("WEBHOOK_LISTEN")),
+                webhook_port=_webhook_port(get("WEBHOOK_PORT")),
+                webhook_path=_webhook_path(get("WEBHOOK_PATH"), webhook_url),
+                webhook_secret=_webhook_secret(get("TELEGRAM_WEBHOOK_SECRET"), webhook_url),
             )
 
 
@@ -169,6 +193,91 @@ def _api_url(raw: str | None) -> str:
     if url.endswith("/bot"):
         url = url[: -len("/bot")]
     return url
+
+
+def _webhook_url(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    parts = urlsplit(raw)
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+        well_formed = bool(parts.hostname) and not parts.query and not parts.fragment
+    except ValueError:
+        well_formed = False
+    if parts.scheme not in ("http", "https") or not well_formed:
+        raise SettingsError(
+            _(
+                "TELEGRAM_WEBHOOK_URL must be the public https URL Telegram posts updates to, "
+                "such as https://bot.example.org/telegram, got {value}"
+            ).format(value=repr(raw))
+        )
+    return raw
+
+
+def _webhook_listen(raw: str | None) -> str:
+    if raw is None:
+        return DEFAULT_WEBHOOK_LISTEN
+    try:
+        return str(ipaddress.ip_address(raw))
+    except ValueError:
+        if _HOST_RE.match(raw):
+            return raw
+    raise SettingsError(
+        _(
+            "WEBHOOK_LISTEN must be an address to listen on, such as 127.0.0.1 or 0.0.0.0, "
+            "got {value}"
+        ).format(value=repr(raw))
+    )
+
+
+def _webhook_port(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_WEBHOOK_PORT
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise SettingsError(
+            _("WEBHOOK_PORT must be a port number from 1 to 65535, got {value}").format(
+                value=repr(raw)
+            )
+        )
+    return int(raw)
+
+
+def _webhook_path(raw: str | None, webhook_url: str | None) -> str:
+    """The path this process serves; by default the public URL's own path, so a reverse proxy
+    that forwards the request as it came needs no rewriting."""
+    if raw is None:
+        path = urlsplit(webhook_url).path if webhook_url else ""
+    elif not raw.startswith("/") or any(c.isspace() or c in "?#" for c in raw):
+        raise SettingsError(
+            _("WEBHOOK_PATH must be a URL path starting with /, such as /telegram, got {value}")
+            .format(value=repr(raw))
+        )
+    else:
+        path = raw
+    return path or "/"
+
+
+def _webhook_secret(raw: str | None, webhook_url: str | None) -> str | None:
+    """Required in webhook mode, never generated: every instance behind the one URL must
+    expect the same secret, and each one's setWebhook would otherwise replace the others'."""
+    if raw is None:
+        if webhook_url is not None:
+            raise SettingsError(
+                _(
+                    "TELEGRAM_WEBHOOK_SECRET is required with TELEGRAM_WEBHOOK_URL: the same "
+                    "value on every instance, e.g. from: python3 -c \"import secrets; "
+                    "print(secrets.token_urlsafe(32))\""
+                )
+            )
+        return None
+    if not _SECRET_RE.match(raw) or len(raw) < MIN_WEBHOOK_SECRET:
+        raise SettingsError(
+            _(
+                "TELEGRAM_WEBHOOK_SECRET must be {low} to 256 characters of A-Z, a-z, 0-9, _ "
+                "and - (Telegram's rule)"
+            ).format(low=MIN_WEBHOOK_SECRET)
+        )
+    return raw
 
 
 def _timezone(raw: str | None) -> ZoneInfo:

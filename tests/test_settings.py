@@ -101,3 +101,66 @@ def test_malformed_dotenv_line_is_reported_with_its_number(tmp_path: Path):
 
 def test_empty_value_means_unset():
     assert Settings.from_env({"TELEGRAM_BOT_TOKEN": "  "}, dotenv=None).telegram_bot_token is None
+
+
+SECRET = "s3cret_-" * 4  # 32 characters of Telegram's alphabet
+HOOK = {"TELEGRAM_WEBHOOK_URL": "https://bot.example.org/telegram/hook", "TELEGRAM_WEBHOOK_SECRET": SECRET}
+
+
+def test_no_webhook_url_means_long_polling():
+    settings = Settings.from_env({}, dotenv=None)
+    assert not settings.uses_webhook and settings.webhook_secret is None
+
+
+def test_webhook_settings_and_their_defaults():
+    settings = Settings.from_env(HOOK, dotenv=None)
+    assert settings.uses_webhook
+    assert settings.telegram_webhook_url == "https://bot.example.org/telegram/hook"
+    assert (settings.webhook_listen, settings.webhook_port) == ("127.0.0.1", 8443)
+    assert settings.webhook_path == "/telegram/hook"  # the public URL's path, unless told
+    assert settings.webhook_secret == SECRET
+    told = Settings.from_env({**HOOK, "WEBHOOK_LISTEN": "0.0.0.0", "WEBHOOK_PORT": "8080",
+                              "WEBHOOK_PATH": "/tg"}, dotenv=None)  # fmt: skip
+    assert (told.webhook_listen, told.webhook_port, told.webhook_path) == ("0.0.0.0", 8080, "/tg")
+    bare = Settings.from_env({**HOOK, "TELEGRAM_WEBHOOK_URL": "https://bot.example.org"}, dotenv=None)
+    assert bare.webhook_path == "/"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TELEGRAM_WEBHOOK_URL", "bot.example.org/telegram"),
+        ("TELEGRAM_WEBHOOK_URL", "ftp://bot.example.org/"),
+        ("TELEGRAM_WEBHOOK_URL", "https://bot.example.org:99999/"),
+        ("TELEGRAM_WEBHOOK_URL", "https://bot.example.org/?a=1"),
+        ("TELEGRAM_WEBHOOK_SECRET", "short"),
+        ("TELEGRAM_WEBHOOK_SECRET", "has spaces in it, and is long enough"),
+        ("TELEGRAM_WEBHOOK_SECRET", "x" * 257),
+        ("WEBHOOK_PORT", "0"),
+        ("WEBHOOK_PORT", "65536"),
+        ("WEBHOOK_PORT", "eighty"),
+        ("WEBHOOK_LISTEN", "http://0.0.0.0"),
+        ("WEBHOOK_LISTEN", "a b"),
+        ("WEBHOOK_PATH", "telegram"),
+        ("WEBHOOK_PATH", "/tg?x=1"),
+    ],
+)
+def test_bad_webhook_value_names_the_variable(name, value):
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({**HOOK, name: value}, dotenv=None)
+    assert name in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_the_webhook_secret_is_required_in_webhook_mode_never_generated():
+    """Several instances behind one URL must expect the same secret: one generated per process
+    would be replaced by the next instance's setWebhook, and the others would refuse it all."""
+    with pytest.raises(SettingsError, match="TELEGRAM_WEBHOOK_SECRET"):
+        Settings.from_env({"TELEGRAM_WEBHOOK_URL": HOOK["TELEGRAM_WEBHOOK_URL"]}, dotenv=None)
+
+
+def test_webhook_settings_come_from_dotenv_too(tmp_path: Path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("".join(f"{k}={v}\n" for k, v in HOOK.items()) + "WEBHOOK_PORT=8088\n",
+                      encoding="utf-8")  # fmt: skip
+    settings = Settings.from_env({}, dotenv=dotenv)
+    assert settings.uses_webhook and settings.webhook_port == 8088 and settings.webhook_secret == SECRET

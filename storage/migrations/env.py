@@ -8,6 +8,7 @@ Runs through an async engine (the only drivers the project installs are async) w
 whole upgrade in one transaction (SQLite has transactional DDL once the driver stops managing
 transactions, see ``storage.db``), so a failed migration leaves the file as it was; foreign
 keys off while tables are rebuilt and checked with ``PRAGMA foreign_key_check`` before commit.
+Several instances starting at once migrate one at a time (an advisory lock on PostgreSQL).
 """
 
 import asyncio
@@ -63,9 +64,16 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+# Any constant both instances agree on: the key of PostgreSQL's advisory lock that makes
+# instances starting together migrate one after the other (SQLite: BEGIN IMMEDIATE does it).
+MIGRATION_LOCK = 0x7468_6475  # "thdu"
+
+
 def _do_run_migrations(connection: Any, is_sqlite: bool) -> None:
     context.configure(connection=connection, **_configure_options(is_sqlite))
     with context.begin_transaction():
+        if not is_sqlite:  # held to the commit; the next instance then finds the schema at head
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         context.run_migrations()
         if is_sqlite:
             broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
