@@ -200,12 +200,9 @@ def may_start_next_year(result: rules.YearResult) -> bool:
 
 async def _publish(session: AsyncSession, cluster: Cluster, year: EmulationYear, row: TallyResult,
                    result: rules.YearResult, previous: TallyResult | None, found: list[rules.Change]) -> None:  # fmt: skip
-    tz = cluster_timezone(cluster)
 
     def pages() -> list[str]:
-        return views.summary(result, cluster_name=cluster.name, year=year.year, number=row.number,
-                             counted_at=row.counted_at, tz=tz, who=row.counted_by,
-                             previous_number=previous.number if previous else None, found=found)  # fmt: skip
+        return _summary(cluster, year, row, result, previous, found)
 
     with use_locale(notify.group_locale(cluster)):
         count_pages = len(pages())
@@ -248,6 +245,12 @@ async def summary_pages(session: AsyncSession, actor: Actor, cluster: Cluster) -
         select(TallyResult).where(TallyResult.year_id == year.id, TallyResult.number == row.number - 1)
     )
     found = rules.changes(rules.result_from_record(previous.record), result) if previous else []
+    return _summary(cluster, year, row, result, previous, found)
+
+
+def _summary(cluster: Cluster, year: EmulationYear, row: TallyResult, result: rules.YearResult,
+             previous: TallyResult | None, found: list[rules.Change]) -> list[str]:  # fmt: skip
+    """The summary pages of a stored count: what the group was sent and what /result shows."""
     return views.summary(result, cluster_name=cluster.name, year=year.year, number=row.number,
                          counted_at=row.counted_at, tz=cluster_timezone(cluster), who=row.counted_by,
                          previous_number=previous.number if previous else None, found=found)  # fmt: skip
