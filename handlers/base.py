@@ -201,16 +201,15 @@ HandlerFunc = Callable[[Update, BotContext, Turn], Awaitable[Any]]
 def handler(func: HandlerFunc) -> Callable[[Update, BotContext], Awaitable[Any]]:
     """Run `func` as one unit of work for its update; see the module docstring.
 
-    **Repeated delivery.** The update's id is recorded (`storage.updates`) in the transaction
-    that commits the handler's effect, so a crash before that commit lets the redelivered
-    update be handled, and after it the redelivery is dropped without a word (its replies
-    were sent the first time). The check comes after the person's record is refreshed: that
-    UPDATE of the person's row makes a second delivery of the same update, handled at the
-    same instant on PostgreSQL, wait for the first to commit, after which it sees the id. On
-    SQLite every session takes the write lock at its first statement, so twins queue anyway.
-    Should they still overlap (a handler that commits early to wait on Telegram, an update
-    without a person), the primary key lets only one record the id; the other rolls back
-    everything and sends nothing, and an error it ran into is logged, not reported.
+    **Repeated delivery.** The update's id is recorded (`storage.updates`) first thing in the
+    transaction that commits the handler's effect, so a crash before that commit lets the
+    redelivered update be handled, and after it the redelivery is dropped without a word (its
+    replies were sent the first time). Recording is the check: the insert finds the id there
+    (handled before), or, on PostgreSQL, waits for a twin delivery handled at the same
+    instant to commit and then finds it. On SQLite every session takes the write lock at its
+    first statement, so twins queue anyway. Should they still overlap (a handler that commits
+    early to wait on Telegram), the later commit finds its id taken; the one that fails rolls
+    back everything and sends nothing, and an error it ran into is logged, not reported.
 
     **A refused update is recorded too**, in a transaction of its own after the rollback. It
     changed nothing, so handling it again would do no harm to the data; but its sender has
@@ -272,10 +271,10 @@ async def _unit_of_work(func: HandlerFunc, update: Update, context: BotContext) 
     chat = update.effective_chat
     private = chat is not None and chat.type == ChatType.PRIVATE
     async with context.db.session() as session:
-        person = await _person_of(session, update)
-        if await was_processed(session, update.update_id):
+        if not await record_processed(session, update.update_id):
             log.info("update %s was handled before; dropped", update.update_id)
             return None
+        person = await _person_of(session, update)
         cluster = None
         if chat is not None and not private:
             cluster = await cluster_by_chat(session, chat.id)
@@ -293,13 +292,13 @@ async def _unit_of_work(func: HandlerFunc, update: Update, context: BotContext) 
         try:
             await func(update, context, turn)
         except Refusal as refusal:
-            await session.rollback()
+            await session.rollback()  # the update's id goes too: recorded again on its own
             message = refusal.message
             turn.outgoing = [lambda: turn.refuse(message)]
-        if not await record_processed(session, update.update_id):
-            await session.rollback()
-            log.info("update %s was handled meanwhile by its twin; dropped", update.update_id)
-            return None
+            if not await record_processed(session, update.update_id):
+                await session.rollback()
+                log.info("update %s was handled meanwhile by its twin; dropped", update.update_id)
+                return None
         await session.commit()
     return turn
 

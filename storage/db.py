@@ -46,6 +46,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import ORMExecuteState, Session
+
+from storage import sqlite_inline
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 DEFAULT_SQLITE_FILENAME = "thidua.sqlite3"
@@ -110,9 +113,13 @@ def install_sqlite_pragmas(sync_engine: Engine, *, foreign_keys: bool = True) ->
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Turn off the driver's implicit BEGIN; we emit our own in _on_begin.
         dbapi_connection.isolation_level = None
+        driver = getattr(dbapi_connection, "driver_connection", None)
+        waits_async = getattr(driver, "waits_async", False)
+        if waits_async:  # storage/sqlite_inline.py: the waiting is done without blocking the loop
+            driver.busy_timeout_ms = SQLITE_BUSY_TIMEOUT_MS
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute(f"PRAGMA busy_timeout = {0 if waits_async else SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
         finally:
@@ -121,6 +128,70 @@ def install_sqlite_pragmas(sync_engine: Engine, *, foreign_keys: bool = True) ->
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class UpdateSession(Session):
+    """The session of one unit of work, which keeps what it loaded until it closes.
+
+    SQLAlchemy's identity map holds objects weakly: a row a service loaded and let go of is
+    forgotten, and the next `session.get` of it (the same ballot, year, unit, a few calls
+    later in the same update) goes back to the database. A session here lives for one update
+    (or one scheduler step), so holding its objects for that long costs little and makes
+    every repeated `get` free (SQLAlchemy's "strong reference" recipe, events below).
+
+    It also carries `memo`: values computed from queries (a person's roles, a chat's cluster)
+    kept for the rest of the transaction, and dropped as soon as the transaction writes
+    anything (a flush with changes, a Core INSERT/UPDATE/DELETE) or ends, so a read after a
+    write always sees the write.
+    """
+
+
+_REFS = "strong_refs"
+MEMO = "memo"
+
+
+@event.listens_for(UpdateSession, "pending_to_persistent")
+@event.listens_for(UpdateSession, "deleted_to_persistent")
+@event.listens_for(UpdateSession, "detached_to_persistent")
+@event.listens_for(UpdateSession, "loaded_as_persistent")
+def _hold(session: Session, instance: Any) -> None:
+    session.info.setdefault(_REFS, set()).add(instance)
+
+
+@event.listens_for(UpdateSession, "persistent_to_detached")
+@event.listens_for(UpdateSession, "persistent_to_deleted")
+@event.listens_for(UpdateSession, "persistent_to_transient")
+def _let_go(session: Session, instance: Any) -> None:
+    refs = session.info.get(_REFS)
+    if refs is not None:
+        refs.discard(instance)
+
+
+@event.listens_for(UpdateSession, "after_flush")
+def _forget_after_flush(session: Session, _context: Any) -> None:
+    session.info.pop(MEMO, None)
+
+
+@event.listens_for(UpdateSession, "after_transaction_end")
+def _forget_after_transaction(session: Session, _transaction: Any) -> None:
+    session.info.pop(MEMO, None)
+
+
+@event.listens_for(UpdateSession, "do_orm_execute")
+def _forget_on_write(state: ORMExecuteState) -> None:
+    if not state.is_select:
+        state.session.info.pop(MEMO, None)
+
+
+async def memo(session: AsyncSession, key: Any, load: Callable[[], Awaitable[Any]]) -> Any:
+    """`await load()` once per transaction of `session` until it writes (see `UpdateSession`).
+
+    For read-only values only: the result is shared by every caller in the transaction."""
+    cache = session.info.setdefault(MEMO, {})
+    if key in cache:
+        return cache[key]
+    value = cache[key] = await load()
+    return value
 
 
 class Database:
@@ -138,6 +209,8 @@ class Database:
             path = sqlite_file_of(url)
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
+            if make_url(url).get_driver_name() == "aiosqlite":
+                options["module"] = sqlite_inline.dbapi()  # no thread hop per call (see there)
         else:
             # A server may drop idle connections (restarts, NAT timeouts); check before use.
             options["pool_pre_ping"] = True
@@ -145,7 +218,7 @@ class Database:
         if self.is_sqlite:
             install_sqlite_pragmas(self.engine.sync_engine)
         self.sessionmaker: async_sessionmaker[AsyncSession] = async_sessionmaker(
-            self.engine, expire_on_commit=False
+            self.engine, expire_on_commit=False, sync_session_class=UpdateSession
         )
 
     def session(self) -> AsyncSession:
@@ -171,11 +244,11 @@ class Database:
             # SQLAlchemy-level statement would start.
             raw = await conn.get_raw_connection()
             driver = raw.driver_connection
-            assert driver is not None
-            async with driver.execute("VACUUM"):
-                pass
-            async with driver.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
-                row = await cursor.fetchone()
+            assert isinstance(driver, sqlite_inline.InlineConnection)
+            # On a worker thread: both read and write the whole file.
+            await driver.run_in_thread(lambda: driver.raw.execute("VACUUM").close())
+            row = await driver.run_in_thread(
+                lambda: driver.raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone())
         return row is not None and row[0] == 0
 
     async def vacuum_ballot_tables(self) -> None:

@@ -4,14 +4,19 @@ These functions never commit: the caller's session is the update's unit of work,
 decides when the whole update is done.
 """
 
+import functools
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage.db import memo
 from storage.models import Cluster, EmulationYear, Person, Role, RoleAssignment, Unit, utcnow
+
+LAST_SEEN_PRECISION = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +51,10 @@ async def upsert_person(
 ) -> Person:
     """Record that this Telegram user was seen, creating them on first contact.
 
-    Name, username and Telegram's language code are refreshed every time because users
-    change them; ``locale`` (the explicit ``/lang`` choice) is left alone. Two updates from a
+    Name, username and Telegram's language code are refreshed when they changed (users
+    change them); ``locale`` (the explicit ``/lang`` choice) is left alone. ``last_seen_at``
+    is kept to the hour (`LAST_SEEN_PRECISION`): rewriting it on every update made every
+    update a write. Two updates from a
     new user arriving at once may both try to insert; the loser's insert runs in a savepoint,
     so it can fall back to updating the winner's row instead of failing the update.
     """
@@ -71,11 +78,13 @@ async def upsert_person(
                 raise
         else:
             return candidate
-    person.full_name = full_name
-    person.username = username
-    person.language_code = language_code
-    person.last_seen_at = now
-    await session.flush()
+    changed = (person.full_name, person.username, person.language_code) != (full_name, username, language_code)
+    if changed or now - person.last_seen_at >= LAST_SEEN_PRECISION:
+        person.full_name = full_name
+        person.username = username
+        person.language_code = language_code
+        person.last_seen_at = now
+        await session.flush()
     return person
 
 
@@ -86,23 +95,32 @@ async def set_person_locale(session: AsyncSession, person: Person, locale: str |
 
 
 async def cluster_by_chat(session: AsyncSession, chat_id: int) -> Cluster | None:
-    """The cluster bound to a Telegram group, if any."""
-    return await session.scalar(select(Cluster).where(Cluster.telegram_chat_id == chat_id))
+    """The cluster bound to a Telegram group, if any (read once per transaction)."""
+    return await memo(session, ("cluster_by_chat", chat_id), lambda: session.scalar(
+        select(Cluster).where(Cluster.telegram_chat_id == chat_id)))
 
 
 async def roles_of(session: AsyncSession, person_id: int) -> list[RoleView]:
     """The person's active roles in every cluster, ordered by cluster, role, unit.
 
     A representative role of an inactive unit is left out: a unit that left the cluster no
-    longer acts in it, even if nobody revoked its representatives.
+    longer acts in it, even if nobody revoked its representatives. Read once per transaction
+    until it writes (`storage.db.memo`): an update asks for them in several places.
     """
-    latest = (
-        select(EmulationYear.cluster_id, func.max(EmulationYear.year).label("year"))
-        .group_by(EmulationYear.cluster_id)
-        .subquery("latest_year")
-    )
+    return list(await memo(session, ("roles_of", person_id), lambda: _roles_of(session, person_id)))
+
+
+@functools.cache
+def _roles_statement() -> Select:
+    """Built once (building a statement costs more than running it), with the person as a
+    parameter. The latest year is looked up per role's cluster (an index lookup), not over
+    every cluster's years."""
     year = aliased(EmulationYear, name="current_year")
-    stmt = (
+    later = aliased(EmulationYear, name="later_year")
+    latest = (
+        select(func.max(later.year)).where(later.cluster_id == RoleAssignment.cluster_id).scalar_subquery()
+    )
+    return (
         select(
             RoleAssignment.cluster_id,
             Cluster.name,
@@ -114,10 +132,9 @@ async def roles_of(session: AsyncSession, person_id: int) -> list[RoleView]:
         )
         .join(Cluster, Cluster.id == RoleAssignment.cluster_id)
         .outerjoin(Unit, Unit.id == RoleAssignment.unit_id)
-        .outerjoin(latest, latest.c.cluster_id == RoleAssignment.cluster_id)
-        .outerjoin(year, and_(year.cluster_id == latest.c.cluster_id, year.year == latest.c.year))
+        .outerjoin(year, and_(year.cluster_id == RoleAssignment.cluster_id, year.year == latest))
         .where(
-            RoleAssignment.person_id == person_id,
+            RoleAssignment.person_id == bindparam("person_id"),
             RoleAssignment.active.is_(True),
             (RoleAssignment.unit_id.is_(None)) | Unit.active.is_(True),
         )
@@ -131,8 +148,12 @@ async def roles_of(session: AsyncSession, person_id: int) -> list[RoleView]:
             Unit.id,
         )
     )
-    rows = (await session.execute(stmt)).all()
-    return [
+
+
+async def _roles_of(session: AsyncSession, person_id: int) -> tuple[RoleView, ...]:
+    stmt = _roles_statement()
+    rows = (await session.execute(stmt, {"person_id": person_id})).all()
+    return tuple(
         RoleView(
             cluster_id=cluster_id,
             cluster_name=cluster_name,
@@ -143,4 +164,4 @@ async def roles_of(session: AsyncSession, person_id: int) -> list[RoleView]:
             is_vice_chair_unit=unit_id is not None and unit_id == vice_id,
         )
         for cluster_id, cluster_name, role, unit_id, unit_name, chair_id, vice_id in rows
-    ]
+    )

@@ -3,9 +3,10 @@ pruning. Nothing here commits; the caller's transaction decides (see `handlers/b
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import Insert, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,19 +45,25 @@ async def record_processed(session: AsyncSession, update_id: int, now: datetime 
     the rows older than `RETENTION`.
     """
     now = now or utcnow()
-    insert = _INSERT[session.get_bind().dialect.name]
-    statement = insert(ProcessedUpdate).values(update_id=update_id, processed_at=now)
-    statement = statement.on_conflict_do_update(
-        index_elements=[ProcessedUpdate.update_id],
-        set_={"processed_at": statement.excluded.processed_at},
-        where=ProcessedUpdate.processed_at < now - RETENTION,
-    )
-    result = await session.execute(statement)
+    statement = _record_statement(session.get_bind().dialect.name)
+    result = await session.execute(statement, {"id": update_id, "now": now, "stale_before": now - RETENTION})
     if result.rowcount != 1:
         return False
     if update_id % PRUNE_EVERY == 0:
         await prune_processed(session, now - RETENTION)
     return True
+
+
+@functools.cache
+def _record_statement(dialect: str) -> Insert:
+    """Built once per backend: it runs on every update, and building costs more than running."""
+    # On the table, not the mapped class: with parameters, an ORM insert would be a bulk insert.
+    statement = _INSERT[dialect](ProcessedUpdate.__table__).values(update_id=bindparam("id"), processed_at=bindparam("now"))
+    return statement.on_conflict_do_update(
+        index_elements=[ProcessedUpdate.update_id],
+        set_={"processed_at": statement.excluded.processed_at},
+        where=ProcessedUpdate.__table__.c.processed_at < bindparam("stale_before"),
+    )
 
 
 async def prune_processed(session: AsyncSession, before: datetime) -> int:

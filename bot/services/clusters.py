@@ -26,6 +26,7 @@ from bot.services import notify
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.views import members
+from storage.db import memo
 from storage.models import (
     ChairHandover,
     Cluster,
@@ -224,13 +225,14 @@ def _signing_concluded(cluster: Cluster, year: EmulationYear) -> bool:
 
 
 async def current_year(session: AsyncSession, cluster_id: int) -> EmulationYear | None:
-    """The cluster's latest emulation year (the one being run)."""
-    return await session.scalar(
+    """The cluster's latest emulation year (the one being run); read once per transaction
+    until it writes (`storage.db.memo`)."""
+    return await memo(session, ("current_year", cluster_id), lambda: session.scalar(
         select(EmulationYear)
         .where(EmulationYear.cluster_id == cluster_id)
         .order_by(EmulationYear.year.desc())
         .limit(1)
-    )
+    ))
 
 
 async def assign_office(

@@ -26,6 +26,7 @@ from bot.phases import OpenPlan, PhaseView
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.clusters import current_year
+from storage.db import memo
 from storage.models import Cluster, EmulationYear, Phase, PhaseKind, ScoringTable, utcnow
 from storage.schedule import schedule_changed
 
@@ -82,8 +83,13 @@ async def ensure_phases(session: AsyncSession, year_id: int) -> dict[PhaseKind, 
 
 
 async def phase_views(session: AsyncSession, year_id: int) -> list[PhaseView]:
-    """All seven phases in order; reading creates nothing."""
-    return rules.complete(view(p) for p in await _phases(session, year_id))
+    """All seven phases in order; reading creates nothing. Read once per transaction until it
+    writes (`storage.db.memo`): an update asks in several places."""
+    return list(await memo(session, ("phase_views", year_id), lambda: _phase_views(session, year_id)))
+
+
+async def _phase_views(session: AsyncSession, year_id: int) -> tuple[PhaseView, ...]:
+    return tuple(rules.complete(view(p) for p in await _phases(session, year_id)))
 
 
 async def year_views(session: AsyncSession, cluster_id: int) -> tuple[EmulationYear | None, list[PhaseView]]:

@@ -33,7 +33,7 @@ from bot.scoring_table import (
 from bot.services.actors import Actor
 from bot.services.audit import record
 from storage.conversation import get_state
-from storage.db import Database
+from storage.db import Database, memo
 from storage.models import (
     Cluster,
     Criterion,
@@ -65,8 +65,10 @@ def default_normal_total(cluster: Cluster) -> Decimal:
 
 
 async def current_table(session: AsyncSession, year_id: int) -> ScoringTable | None:
-    """The year's table with its criteria (in order), or None before first use."""
-    return await session.scalar(select(ScoringTable).where(ScoringTable.year_id == year_id))
+    """The year's table with its criteria (in order), or None before first use; read once per
+    transaction until it writes (`storage.db.memo`)."""
+    return await memo(session, ("current_table", year_id), lambda: session.scalar(
+        select(ScoringTable).where(ScoringTable.year_id == year_id)))
 
 
 async def ensure_default_table(session: AsyncSession, year_id: int) -> ScoringTable:
