@@ -1,8 +1,9 @@
 """Faults, tested (issue 13 item 3): what the bot does on its bad days, through the real
 Application, the offline harness and a real database.
 
-- **The database briefly unavailable**: one apology that says the update is kept, nothing
-  half-written, and the update handled once the database is back (handlers/retry.py).
+- **The database briefly unavailable** (for real: SQLite's folder taken away, the PostgreSQL
+  server stopped and started): one apology that says the update is kept, nothing half-written,
+  and the update handled once the database is back (handlers/retry.py).
 """
 
 from __future__ import annotations
@@ -10,10 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shlex
+import subprocess
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select
 
 from bot.i18n import _, use_locale
 from bot.offline import OfflineTelegram
@@ -57,12 +61,15 @@ async def eventually(check, within: float = 10.0) -> None:
 
 @asynccontextmanager
 async def outage(db: Database):
-    """The database cannot be reached until the block ends. SQLite: its folder goes away (as a
-    network mount would) and the pooled connections are closed, so the next connection fails
-    with SQLite's own "unable to open database file"."""
+    """The database cannot be reached until the block ends, for real. SQLite: its folder goes
+    away (as a network mount would) and the pooled connections are closed, so the next one
+    fails with SQLite's own "unable to open database file". PostgreSQL: the server is stopped
+    (`pg_ctl stop -m fast`, which also ends the pooled connections) and started again."""
     path = sqlite_file_of(db.url)
     if path is None:
-        pytest.skip("an outage is staged for SQLite only")  # PostgreSQL: see pg_outage
+        async with _server_stopped(db):
+            yield
+        return
     away = path.parent.with_name(path.parent.name + ".away")
     path.parent.rename(away)
     await db.engine.dispose()
@@ -70,6 +77,38 @@ async def outage(db: Database):
         yield
     finally:
         away.rename(path.parent)
+
+
+def _pg_ctl(url: str):
+    """A function running `pg_ctl` on the throwaway server of .ci/with-postgres, started with
+    the options it has now (the port, the socket, the settings), or None elsewhere."""
+    data = Path(str(make_url(url).query.get("host"))) / "data"
+    binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+    if not (data / "postmaster.opts").is_file() or not binaries:
+        return None
+    argv = shlex.split((data / "postmaster.opts").read_text())
+    options = shlex.join(argv[argv.index("-D") + 2 :])
+
+    def pg(action: str) -> None:
+        args = ["-m", "fast", "stop"] if action == "stop" else ["-l", str(data.parent / "log"), "-o", options, "start"]
+        command = shlex.join([str(binaries[-1]), "-D", str(data), "-w", *args])
+        if os.geteuid() == 0:
+            command = shlex.join(["su", "postgres", "-s", "/bin/sh", "-c", command])
+        subprocess.run(command, shell=True, check=True, capture_output=True, timeout=60)
+
+    return pg
+
+
+@asynccontextmanager
+async def _server_stopped(db: Database):
+    pg = _pg_ctl(db.url)
+    if pg is None:
+        pytest.skip("needs the throwaway server of .ci/with-postgres")
+    await asyncio.to_thread(pg, "stop")
+    try:
+        yield
+    finally:
+        await asyncio.to_thread(pg, "start")
 
 
 async def test_while_the_database_is_away_a_typed_list_is_kept_and_added_once_it_is_back(settings, db):
