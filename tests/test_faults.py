@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import shlex
 import subprocess
 from contextlib import asynccontextmanager
@@ -23,9 +24,10 @@ from bot.i18n import _, use_locale
 from bot.offline import OfflineTelegram
 from handlers.errors import apology, kept_apology
 from storage.db import Database, is_unavailable, sqlite_file_of
-from storage.models import AuditLog, Unit
+from storage.models import AuditLog, BallotMark, BallotPaper, Unit, VoterRegister
 from tests.conftest import BOT_USERNAME, make_app
 from tests.support import bound_cluster
+from tests.test_ballots import open_flag, turnout, voting
 
 
 @pytest.fixture
@@ -164,3 +166,34 @@ async def test_an_outage_longer_than_the_retries_is_logged_without_the_message_a
     given_up = [r for r in caplog.records if r.name == "thidua.retry" and r.levelname == "ERROR"]
     assert len(given_up) == 1 and "given up" in given_up[0].getMessage()
     assert "Bí Mật" not in caplog.text  # nor in any traceback: SQL parameters are hidden
+
+
+# ------------------------------------------------------------------ 30 casting at once
+
+
+async def test_thirty_representatives_casting_at_the_same_instant_store_thirty_papers(unthrottled, db):
+    tg = unthrottled  # 30 turnout edits into one group: the limiter's 20/min is not the subject
+    names = [f"Sở số {i:02d}" for i in range(1, 31)]
+    w = await voting(tg, db, names)
+    ballot_id = await open_flag(w)
+    for i, rep in enumerate(w.reps):
+        await rep.send(f"/start vote-{ballot_id}")
+        await rep.press("⬜ " + names[(i + 1) % 30])  # the next unit: never its own
+        await rep.press("➡️ Xem lại và bỏ phiếu")
+    async with db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(BallotPaper)) == 0  # filling in stores nothing
+    await asyncio.gather(*(rep.press("🗳 Bỏ phiếu") for rep in w.reps))
+    async with db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(BallotPaper)) == 30
+        assert await s.scalar(select(func.count()).select_from(BallotMark)) == 30
+        voted = (await s.scalars(select(VoterRegister.unit_id).where(VoterRegister.ballot_id == ballot_id))).all()
+        assert sorted(voted) == sorted(w.units)
+        marks = (await s.scalars(select(BallotMark.candidate_unit_id))).all()
+        assert sorted(marks) == sorted(w.units)  # each unit marked once: by the unit before it
+    receipts = [re.findall(r"Mã phiếu của đơn vị: (\w+)", "\n".join(rep.private.texts())) for rep in w.reps]
+    assert all(len(r) == 1 for r in receipts) and len({r[0] for r in receipts}) == 30
+    await eventually(lambda: _turnout_says(w.scene.group, "30/30 đơn vị đã bỏ phiếu"))
+
+
+async def _turnout_says(group, fragment: str) -> bool:
+    return fragment in turnout(group)
