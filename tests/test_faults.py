@@ -13,7 +13,11 @@ import logging
 import os
 import re
 import shlex
+import signal
+import sqlite3
 import subprocess
+import sys
+import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -24,8 +28,9 @@ from bot.i18n import _, use_locale
 from bot.offline import OfflineTelegram
 from handlers.errors import apology, kept_apology
 from storage.db import Database, is_unavailable, sqlite_file_of
-from storage.models import AuditLog, BallotMark, BallotPaper, Unit, VoterRegister
+from storage.models import AuditLog, BallotMark, BallotPaper, OutboxMessage, Unit, VoterRegister
 from tests.conftest import BOT_USERNAME, make_app
+from tests.faults_writer import PER_COMMIT
 from tests.support import bound_cluster
 from tests.test_ballots import open_flag, turnout, voting
 
@@ -197,3 +202,65 @@ async def test_thirty_representatives_casting_at_the_same_instant_store_thirty_p
 
 async def _turnout_says(group, fragment: str) -> bool:
     return fragment in turnout(group)
+
+
+# ------------------------------------------------------------------ kill -9 of a SQLite writer
+
+WRITER = Path(__file__).with_name("faults_writer.py")
+
+
+def _kill_after(url: str, round_: str, acks: int | None, seconds: float | None) -> set[int]:
+    """Start the writer, SIGKILL it after `acks` acknowledged commits (or `seconds` after its
+    first one, wherever it is then), and return the commits it acknowledged."""
+    env = {**os.environ, "PYTHONPATH": str(WRITER.parent.parent)}
+    child = subprocess.Popen([sys.executable, str(WRITER), url, round_], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
+    acknowledged: set[int] = set()
+    try:
+        first = child.stdout.readline()
+        assert first.strip().isdigit(), child.stderr.read()
+        acknowledged.add(int(first))
+        if seconds is not None:
+            time.sleep(seconds)
+        else:
+            while len(acknowledged) < acks:
+                acknowledged.add(int(child.stdout.readline()))
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        acknowledged |= {int(line) for line in child.stdout.read().split()}  # printed before death
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == -signal.SIGKILL
+    return acknowledged
+
+
+def _integrity(path: Path) -> str:
+    connection = sqlite3.connect(path)
+    try:
+        return connection.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("kill", [{"acks": 1}, {"acks": 12}, {"acks": 40}, {"seconds": 0.05}, {"seconds": 0.3}],
+                         ids=["after-1", "after-12", "after-40", "mid-burst-50ms", "mid-burst-300ms"])  # fmt: skip
+async def test_a_sqlite_writer_killed_mid_burst_leaves_the_file_intact_with_every_acknowledged_write(db, kill):
+    path = sqlite_file_of(db.url)
+    if path is None:
+        pytest.skip("SQLite's file is the subject")
+    await db.dispose()
+    for round_ in ("a", "b"):  # the second writer starts on the file the first was killed over
+        acknowledged = await asyncio.to_thread(_kill_after, db.url, round_, **{"acks": None, "seconds": None, **kill})
+        assert await asyncio.to_thread(_integrity, path) == "ok"
+        async with db.session() as s:
+            keys = (await s.scalars(select(OutboxMessage.dedupe_key)
+                                    .where(OutboxMessage.dedupe_key.like(f"burst:{round_}:%")))).all()  # fmt: skip
+        committed: dict[int, int] = {}
+        for key in keys:
+            n = int(key.split(":")[2])
+            committed[n] = committed.get(n, 0) + 1
+        assert acknowledged <= set(committed), sorted(acknowledged - set(committed))
+        assert set(committed.values()) == {PER_COMMIT}  # no commit half there
+        assert len(committed) - len(acknowledged) <= 1  # at most the one that was being acknowledged
