@@ -28,11 +28,21 @@ from bot.i18n import _, use_locale
 from bot.offline import OfflineTelegram
 from handlers.errors import apology, kept_apology
 from storage.db import Database, is_unavailable, sqlite_file_of
-from storage.models import AuditLog, BallotMark, BallotPaper, OutboxMessage, Unit, VoterRegister
+from storage.models import (
+    AuditLog,
+    BallotMark,
+    BallotPaper,
+    OutboxMessage,
+    ScoringTable,
+    Unit,
+    VoterRegister,
+)
 from tests.conftest import BOT_USERNAME, make_app
 from tests.faults_writer import PER_COMMIT
 from tests.support import bound_cluster
-from tests.test_ballots import open_flag, turnout, voting
+from tests.test_ballots import open_flag, turnout, vote, voting
+from tests.test_table_handlers import NEW_CSV, start_replacing
+from tests.test_table_handlers import stored as stored_table
 
 
 @pytest.fixture
@@ -264,3 +274,40 @@ async def test_a_sqlite_writer_killed_mid_burst_leaves_the_file_intact_with_ever
         assert acknowledged <= set(committed), sorted(acknowledged - set(committed))
         assert set(committed.values()) == {PER_COMMIT}  # no commit half there
         assert len(committed) - len(acknowledged) <= 1  # at most the one that was being acknowledged
+
+
+# ------------------------------------------------------------------ the same update twice
+# Typed text and button presses, redelivered and twice at once: tests/test_repeated_updates.py.
+# A cast twice at once: tests/test_ballots.py. Here: a file, and a cast redelivered later.
+
+TABLE_REPLACED = "✅ Đã thay bảng chấm điểm: 5 tiêu chí."
+
+
+@pytest.mark.parametrize("how", ["twice at once", "again later", "twice at once, then again"])
+async def test_an_uploaded_table_delivered_twice_replaces_the_table_once(tg, db, how):
+    scene = await bound_cluster(tg, db)
+    await start_replacing(scene)
+    upload = await scene.admin.send_document(NEW_CSV, "bang-moi.csv", copies=1 if how == "again later" else 2)
+    if how != "twice at once":
+        await tg.redeliver(upload)
+    async with db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "table.replace")) == 1
+        assert await s.scalar(select(func.count()).select_from(ScoringTable)) == 1
+    assert [c for c, _m, _k in await stored_table(db)] == ["1.1", "1.2", "B.1", "B.2", "D.1"]
+    assert sum(TABLE_REPLACED in t for t in scene.admin.private.texts()) == 1
+    await scene.admin.send("xin chào")  # the wait ended once, and stays ended
+    assert TABLE_REPLACED not in scene.admin.private.last.plain
+
+
+async def test_a_cast_delivered_again_after_its_receipt_stores_no_second_paper(tg, db):
+    w = await voting(tg, db)
+    ballot_id = await open_flag(w)
+    tracker = await vote(w.reps[2], ballot_id, "⬜ Sở Tài chính")
+    await tg.redeliver()  # the final press, as Telegram sends it after a lost confirmation
+    await tg.redeliver(copies=2)  # and twice at once
+    async with db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(BallotPaper)) == 1
+        assert await s.scalar(select(func.count()).select_from(BallotMark)) == 1
+        assert await s.scalar(select(func.count()).select_from(VoterRegister)) == 1
+    assert sum(tracker in t for t in w.reps[2].private.texts()) == 1
+    assert "1/5 đơn vị đã bỏ phiếu" in turnout(w.scene.group)
