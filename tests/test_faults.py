@@ -9,8 +9,10 @@ Application, the offline harness and a real database.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
+import pkgutil
 import re
 import shlex
 import signal
@@ -18,31 +20,51 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, make_url, select
 
 from bot.i18n import _, use_locale
-from bot.offline import OfflineTelegram
+from bot.offline import OfflineTelegram, SimUser
+from handlers import awaiting
+from handlers.awaiting import INPUT_FLOW
 from handlers.errors import apology, kept_apology
 from storage.db import Database, is_unavailable, sqlite_file_of
 from storage.models import (
+    Adjustment,
     AuditLog,
     BallotMark,
     BallotPaper,
+    Cluster,
+    ConversationState,
+    EmulationYear,
     OutboxMessage,
+    Phase,
+    PhaseKind,
+    PledgeRevision,
+    PledgeStatus,
     ScoringTable,
     Unit,
     VoterRegister,
 )
+from storage.people import person_by_telegram_id
+from tests import test_pledges as pledges
 from tests.conftest import BOT_USERNAME, make_app
 from tests.faults_writer import PER_COMMIT
-from tests.support import bound_cluster
+from tests.support import add_units, bound_cluster
 from tests.test_ballots import open_flag, turnout, vote, voting
+from tests.test_pledges import cast as pledge_cast
+from tests.test_scoring import NAMES, sheet_values
+from tests.test_scoring import world as score_world
 from tests.test_table_handlers import NEW_CSV, start_replacing
 from tests.test_table_handlers import stored as stored_table
+from tests.test_verification import open_sheet, verification_world
 
 
 @pytest.fixture
@@ -311,3 +333,290 @@ async def test_a_cast_delivered_again_after_its_receipt_stores_no_second_paper(t
         assert await s.scalar(select(func.count()).select_from(VoterRegister)) == 1
     assert sum(tracker in t for t in w.reps[2].private.texts()) == 1
     assert "1/5 đơn vị đã bỏ phiếu" in turnout(w.scene.group)
+
+
+# ------------------------------------------------------------------ a restart mid-conversation
+# Every step that waits for typed input (handlers/awaiting.py's `_STEPS`): the bot is stopped
+# while it waits, a new Application starts on the same database (Telegram and the people stay
+# as they were: the same harness), and the person's next message is taken by the saved step.
+
+
+@dataclass(frozen=True)
+class Midway:
+    step: str
+    reach: Callable[[OfflineTelegram, Database], Awaitable[tuple[SimUser, Any]]]  # who answers
+    answer: Callable[[SimUser], Awaitable[Any]]  # what they send after the restart
+    reply: str  # what the bot then says (part of it)
+    stored: Callable[[Database, Any], Awaitable[None]]  # asserts the answer was stored
+    then: str | None = None  # the step after it, for a conversation of several steps
+
+    def __str__(self) -> str:
+        return self.step
+
+
+def typed(text: str) -> Callable[[SimUser], Awaitable[Any]]:
+    return lambda who: who.send(text)
+
+
+async def _units_add(tg, db):
+    scene = await bound_cluster(tg, db)
+    await scene.admin.send("/units")
+    await scene.admin.press("➕ Thêm đơn vị")
+    return scene.admin, scene
+
+
+async def _units_added_named(db, scene) -> None:
+    async with db.session() as s:
+        assert (await s.scalars(select(Unit.name).where(Unit.cluster_id == scene.cluster_id))).all() == ["Hội A", "Hội B"]
+
+
+async def _unit_rename(tg, db):
+    scene = await bound_cluster(tg, db)
+    await add_units(db, scene.cluster_id, ["Hội A"])
+    await scene.admin.send("/units")
+    await scene.admin.press("✏️ Đổi tên")
+    await scene.admin.press("Hội A")
+    return scene.admin, scene
+
+
+async def _unit_renamed(db, scene) -> None:
+    async with db.session() as s:
+        assert (await s.scalars(select(Unit.name))).all() == ["Hội A Việt Nam"]
+
+
+async def _setup_year(tg, db):
+    scene = await bound_cluster(tg, db)
+    await scene.admin.press("✍️ Năm khác…", chat=scene.group)
+    return scene.admin, scene
+
+
+async def _year_is_2017(db, scene) -> None:
+    async with db.session() as s:
+        assert (await s.get(EmulationYear, scene.year_id)).year == 2017
+
+
+async def _setup_place(tg, db):
+    scene = await bound_cluster(tg, db)
+    await scene.admin.press("📍 Địa danh…", chat=scene.group)
+    return scene.admin, scene
+
+
+async def _place_is(db, scene, place: str = "Huế") -> None:
+    async with db.session() as s:
+        assert (await s.get(Cluster, scene.cluster_id)).settings["pledge_place"] == place
+
+
+async def _phase_deadline(tg, db):
+    scene = await bound_cluster(tg, db)
+    await scene.admin.send("/phase")
+    await scene.admin.press("▶️ Mở Đăng ký thi đua")
+    await scene.admin.press("🗓 Đặt hạn chót")
+    await scene.admin.press("✍️ Nhập ngày giờ")
+    return scene.admin, scene
+
+
+async def _deadline_set(db, scene) -> None:
+    async with db.session() as s:
+        phase = await s.scalar(select(Phase).where(Phase.year_id == scene.year_id, Phase.kind == PhaseKind.REGISTRATION))
+        assert phase.deadline_at is not None
+
+
+async def _table_upload(tg, db):
+    scene = await bound_cluster(tg, db)
+    await start_replacing(scene)
+    return scene.admin, scene
+
+
+async def _table_replaced(db, scene) -> None:
+    assert [code for code, _m, _k in await stored_table(db)] == ["1.1", "1.2", "B.1", "B.2", "D.1"]
+
+
+async def _pledge_settings(tg, db, which: str):
+    c = await pledge_cast(tg, db)
+    await c.scene.admin.send("/pledges")
+    await c.scene.admin.press("⚙️ Địa danh và nội dung chung của văn bản")
+    await c.scene.admin.press(which)
+    return c.scene.admin, c.scene
+
+
+async def _common_content_is(db, scene) -> None:
+    async with db.session() as s:
+        assert (await s.get(Cluster, scene.cluster_id)).settings["pledge_common_content"] == "Đoàn kết, sáng tạo."
+
+
+async def _pledge_text(tg, db):
+    c = await pledge_cast(tg, db)
+    await c.reps[2].send("/pledge")
+    await c.reps[2].press(pledges.ADD)
+    return c.reps[2], c
+
+
+async def _pledge_target(tg, db):
+    rep, c = await _pledge_text(tg, db)
+    await rep.send("Một")
+    return rep, c
+
+
+async def _text_kept(db, c) -> None:
+    async with db.session() as s:
+        person = await person_by_telegram_id(s, c.reps[2].id)
+        state = await s.scalar(select(ConversationState).where(ConversationState.person_id == person.id))
+        assert state.data["text"] == "Một"
+
+
+async def _item_stored(db, c) -> None:
+    assert await pledges.items_of(db, c.units[2]) == [("Một", Decimal(5), "lớp")]
+
+
+async def _pledge_reason(tg, db):
+    c = await pledge_cast(tg, db)
+    await pledges.accepted_pledges(db, c.scene.year_id, [c.units[2]])
+    await pledges.open_phase(c.scene, pledges.OPEN_SIGNING)
+    rep = c.reps[2]
+    await rep.send("/pledge")
+    for label in (pledges.SIGN, pledges.AMEND, pledges.EDIT, "1", "✏️ Sửa nội dung"):
+        await rep.press(label)
+    await rep.send("Cam kết số một, điều chỉnh")
+    return rep, c
+
+
+async def _amended(db, c) -> None:
+    assert (await pledges.items_of(db, c.units[2]))[0][0] == "Cam kết số một, điều chỉnh"
+    async with db.session() as s:
+        assert (await s.scalar(select(PledgeRevision))).reason == "Theo kết luận của Ban Thường vụ"
+
+
+async def _return_comment(tg, db):
+    c = await pledge_cast(tg, db)
+    await pledges.register(c.reps[2], ("Một", None))
+    await c.chair.press(pledges.RETURN)
+    return c.chair, c
+
+
+async def _returned(db, c) -> None:
+    assert (await pledges.pledge_of(db, c.units[2])).status == PledgeStatus.RETURNED
+
+
+async def _score_value(tg, db):
+    w = await score_world(tg, db)
+    await w.reps[0].send("/score")
+    return w.reps[0], w
+
+
+async def _score_note(tg, db):
+    rep, w = await _score_value(tg, db)
+    await rep.press("📝 Ghi chú")
+    return rep, w
+
+
+async def _entry_is(db, w, index: int = 0, value: Any = Decimal("8.5"), unit: int = 0) -> None:
+    """Criterion 1.1 of the unit's sheet: (self, verified, decided, note)[index] is `value`."""
+    _sheet, values = await sheet_values(db, w.units[unit])
+    assert values["1.1"][index] == value
+
+
+async def _verify_value(tg, db):
+    w = await verification_world(tg, db)
+    await open_sheet(w.reps[0], NAMES[2])
+    await w.reps[0].press("✏️ Điều chỉnh")
+    return w.reps[0], w
+
+
+async def _verify_reason(tg, db):
+    chair, w = await _verify_value(tg, db)
+    await chair.send("25,5")
+    return chair, w
+
+
+async def _value_kept(db, w) -> None:
+    async with db.session() as s:
+        person = await person_by_telegram_id(s, w.reps[0].id)
+        state = await s.scalar(select(ConversationState).where(ConversationState.person_id == person.id))
+        assert Decimal(str(state.data["value"])) == Decimal("25.5"), state.data
+
+
+async def _verify_explain(tg, db):
+    chair, w = await _verify_reason(tg, db)
+    await chair.send("Thiếu quyết định giao chỉ tiêu năm 2024")
+    rep = w.reps[2]
+    await rep.press("💬 Giải trình", message_id=rep.private.last.message_id)
+    return rep, w
+
+
+async def _explained(db, w) -> None:
+    async with db.session() as s:
+        assert (await s.scalar(select(Adjustment))).explanation.startswith("Quyết định số 12/QĐ")
+
+
+async def _verify_decide(tg, db):
+    rep, w = await _verify_explain(tg, db)
+    await rep.send("Quyết định số 12/QĐ ngày 15/01/2024.")
+    await w.reps[0].press("✍️ Mức điểm khác")
+    return w.reps[0], w
+
+
+MIDWAYS = [
+    Midway("units_add", _units_add, typed("Hội A\nHội B"), "Đã thêm 2 đơn vị", _units_added_named),
+    Midway("unit_rename", _unit_rename, typed("Hội A Việt Nam"), "Hội A Việt Nam", _unit_renamed),
+    Midway("setup_year", _setup_year, typed("2017"), "năm thi đua 2017", _year_is_2017),
+    Midway("setup_place", _setup_place, typed("Huế"), "Huế", _place_is),
+    Midway("phase_deadline", _phase_deadline, typed("31/12/2099 17:00"),
+           "Đã lưu: hạn chót của giai đoạn Đăng ký thi đua là 31/12/2099 17:00.", _deadline_set),
+    Midway("table_upload", _table_upload, lambda who: who.send_document(NEW_CSV, "bang-moi.csv"),
+           TABLE_REPLACED, _table_replaced),
+    Midway("pledge_place", lambda tg, db: _pledge_settings(tg, db, "📍 Đổi địa danh"), typed("Đà Nẵng"),
+           "Địa danh ghi trước ngày tháng: Đà Nẵng", lambda db, scene: _place_is(db, scene, "Đà Nẵng")),
+    Midway("pledge_common", lambda tg, db: _pledge_settings(tg, db, "📄 Đổi nội dung chung"),
+           typed("Đoàn kết, sáng tạo."), "Đoàn kết, sáng tạo.", _common_content_is),
+    Midway("pledge_text", _pledge_text, typed("Một"), "Chỉ tiêu", _text_kept, then="pledge_target"),
+    Midway("pledge_target", _pledge_target, typed("5 lớp"), "🎯 Chỉ tiêu: 5 lớp", _item_stored),
+    Midway("pledge_reason", _pledge_reason, typed("Theo kết luận của Ban Thường vụ"),
+           "Đã lưu: sửa nội dung cam kết 1.", _amended),
+    Midway("pledge_return_comment", _return_comment, typed("Đề nghị bổ sung chỉ tiêu cụ thể."),
+           "Đã trả lại bản đăng ký cho đơn vị kèm góp ý", _returned),
+    Midway("score_value", _score_value, typed("8,5"), "✅ Đã lưu tiêu chí 1.1", _entry_is,
+           then="score_value"),  # the next criterion's value
+    Midway("score_note", _score_note, typed("Báo cáo tổng kết, trang 3"), "📝 Đã lưu ghi chú.",
+           lambda db, w: _entry_is(db, w, index=3, value="Báo cáo tổng kết, trang 3"), then="score_value"),
+    Midway("verify_value", _verify_value, typed("25,5"), "Bây giờ hãy gõ lý do điều chỉnh tiêu chí 1.1",
+           _value_kept, then="verify_reason"),
+    Midway("verify_reason", _verify_reason, typed("Thiếu quyết định giao chỉ tiêu năm 2024"),
+           "✏️ Đã điều chỉnh tiêu chí 1.1: 28 → 25,5",
+           lambda db, w: _entry_is(db, w, index=1, value=Decimal("25.5"), unit=2)),
+    Midway("verify_explain", _verify_explain, typed("Quyết định số 12/QĐ ngày 15/01/2024."),
+           "Đã gửi giải trình về tiêu chí 1.1", _explained),
+    Midway("verify_decide", _verify_decide, typed("27"), "⚖️ Quyết định: 27",
+           lambda db, w: _entry_is(db, w, index=2, value=Decimal(27), unit=2)),
+]
+
+
+async def _step_of(db: Database, who: SimUser) -> str | None:
+    async with db.session() as s:
+        person = await person_by_telegram_id(s, who.id)
+        state = await s.scalar(select(ConversationState).where(
+            ConversationState.person_id == person.id, ConversationState.flow == INPUT_FLOW))  # fmt: skip
+        return state.step if state is not None else None
+
+
+def test_every_typed_input_step_has_a_restart_row():
+    """A new `@on_input` step fails here until MIDWAYS says how to stop the bot in it."""
+    import handlers
+
+    for module in pkgutil.iter_modules(handlers.__path__):  # importing registers the steps
+        importlib.import_module(f"handlers.{module.name}")
+    assert sorted(m.step for m in MIDWAYS) == sorted(awaiting._STEPS), "a Midway row for each step"
+
+
+@pytest.mark.parametrize("midway", MIDWAYS, ids=str)
+async def test_a_restart_in_the_middle_of_a_conversation_continues_from_the_saved_step(settings, db, midway):
+    tg = OfflineTelegram(bot_username=BOT_USERNAME)
+    async with tg.running(make_app(settings, db, tg)):
+        who, kept = await midway.reach(tg, db)
+        assert await _step_of(db, who) == midway.step
+    # The process stops; Telegram and its chats stay. A new process starts on the same database.
+    async with tg.running(make_app(settings, db, tg)):
+        await midway.answer(who)
+        assert midway.reply in who.private.last.plain, who.private.render_transcript()
+        await midway.stored(db, kept)
+        assert await _step_of(db, who) == midway.then
+    assert tg.errors == [] and tg.rejections == []
