@@ -1,9 +1,22 @@
 """Faults, tested (issue 13 item 3): what the bot does on its bad days, through the real
-Application, the offline harness and a real database.
+Application, the offline harness and a real database (SQLite, or PostgreSQL with
+`.ci/with-postgres`).
 
+- **A restart in the middle of every conversation**: one row per typed-input step (`MIDWAYS`;
+  a guard fails when a new `@on_input` step has none). The bot stops while the step waits, a
+  new Application starts on the same database and the same Telegram, and the person's next
+  message is taken by the saved step. (Earlier single cases: test_pledges, test_scoring,
+  test_phase_handlers, test_table_handlers.)
+- **The same update twice**: typed text and button presses, redelivered later and twice at
+  once, are in tests/test_repeated_updates.py; a cast twice at once in tests/test_ballots.py;
+  a submission in tests/test_scoring_notices.py. Here: an uploaded file, and a cast
+  redelivered after its receipt.
+- **30 representatives casting at the same instant**: 30 papers, none lost or doubled.
 - **The database briefly unavailable** (for real: SQLite's folder taken away, the PostgreSQL
   server stopped and started): one apology that says the update is kept, nothing half-written,
   and the update handled once the database is back (handlers/retry.py).
+- **kill -9 of a SQLite writer** (tests/faults_writer.py) mid-burst: the file is intact and
+  every acknowledged commit is in it.
 """
 
 from __future__ import annotations
