@@ -338,15 +338,15 @@ class SimUser:
 
     async def send_document(self, data: bytes, filename: str, mime_type: str | None = None,
                             caption: str | None = None, chat: SimChat | None = None,
-                            file_size: int | None = None) -> Record:  # fmt: skip
+                            file_size: int | None = None, copies: int = 1) -> Record:  # fmt: skip
         """Upload a file; `file_size` overrides the size Telegram reports (for 'over 20 MB'
-        tests without 20 MB of bytes)."""
+        tests without 20 MB of bytes); `copies=2` delivers its update twice at the same instant."""
         mime = mime_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
         fid = self.tg._store_file(data, filename, mime, "document", size=file_size)
         return await self.tg._user_message(self, chat, "document", caption=caption,
                                            plain=caption or "", file_id=fid,
                                            document_name=filename, document_bytes=data,
-                                           mime_type=mime)  # fmt: skip
+                                           mime_type=mime, copies=copies)  # fmt: skip
 
     async def send_photo(self, data: bytes, caption: str | None = None,
                          chat: SimChat | None = None) -> Record:  # fmt: skip

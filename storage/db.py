@@ -30,6 +30,7 @@ INSERT of ballot marks next to a logged register row would reveal a secret vote.
 
 import json
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
@@ -40,6 +41,7 @@ from typing import Any
 
 from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -302,3 +304,52 @@ async def scrub_ballot_tables(db: Database) -> None:
         await db.scrub_write_history()
     else:
         await db.vacuum_ballot_tables()
+
+
+# What says "the database cannot be reached right now" rather than "this statement is wrong".
+# PostgreSQL SQLSTATEs: class 08 (connection exception), 57P01-57P03 (the server is shutting
+# down, crashed, or not yet accepting connections), 53300 (too many connections).
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+# SQLite: another process holds the write lock past busy_timeout; the file (or its directory,
+# a network mount) cannot be opened.
+_UNAVAILABLE_SQLITE = ("database is locked", "unable to open database file")
+_DRIVER_MODULES = ("sqlalchemy.", "asyncpg", "aiosqlite", "sqlite3")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` means the database was briefly out of reach, so the same work may
+    succeed if tried again in a moment (handlers/retry.py does): a connection SQLAlchemy found
+    broken, PostgreSQL refusing connections or going away, SQLite locked or not openable, or a
+    socket error raised inside the driver (asyncpg's connect does not wrap those). A wrong
+    statement, a constraint or a bug is not unavailability: that is reported, not retried."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DBAPIError):
+            if current.connection_invalidated:
+                return True
+            orig = current.orig
+            sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+            if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+                return True
+            if isinstance(current, OperationalError) and isinstance(orig, sqlite3.Error):
+                if str(orig).lower().startswith(_UNAVAILABLE_SQLITE):
+                    return True
+            current = orig if isinstance(orig, BaseException) else current.__cause__
+            continue
+        if isinstance(current, OSError) and _raised_in_driver(current):
+            return True
+        current = current.__cause__
+    return False
+
+
+def _raised_in_driver(exc: BaseException) -> bool:
+    """An OSError that passed through the database driver or SQLAlchemy's pool (a refused or
+    reset connection, a missing socket), not one from elsewhere in a handler."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if str(tb.tb_frame.f_globals.get("__name__", "")).startswith(_DRIVER_MODULES):
+            return True
+        tb = tb.tb_next
+    return False
