@@ -312,8 +312,10 @@ async def scrub_ballot_tables(db: Database) -> None:
 _UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
 # SQLite: another process holds the write lock past busy_timeout; the file (or its directory,
 # a network mount) cannot be opened.
-_UNAVAILABLE_SQLITE = ("database is locked", "unable to open database file")
-_DRIVER_MODULES = ("sqlalchemy.", "asyncpg", "aiosqlite", "sqlite3")
+# SQLite's result codes (stable, unlike its messages): locked past the busy timeout, the file
+# not openable (its folder gone, a disk unmounted), an I/O error.
+_UNAVAILABLE_SQLITE = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR})
+_DRIVER_MODULES = ("sqlalchemy.", "asyncpg", "aiosqlite", "sqlite3", "storage.sqlite_inline")
 
 
 def is_unavailable(exc: BaseException) -> bool:
@@ -334,7 +336,8 @@ def is_unavailable(exc: BaseException) -> bool:
             if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
                 return True
             if isinstance(current, OperationalError) and isinstance(orig, sqlite3.Error):
-                if str(orig).lower().startswith(_UNAVAILABLE_SQLITE):
+                code = getattr(orig, "sqlite_errorcode", None)
+                if code is not None and code & 0xFF in _UNAVAILABLE_SQLITE:  # extended codes too
                     return True
             current = orig if isinstance(orig, BaseException) else current.__cause__
             continue
