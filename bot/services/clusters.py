@@ -227,12 +227,19 @@ def _signing_concluded(cluster: Cluster, year: EmulationYear) -> bool:
 async def current_year(session: AsyncSession, cluster_id: int) -> EmulationYear | None:
     """The cluster's latest emulation year (the one being run); read once per transaction
     until it writes (`storage.db.memo`)."""
-    return await memo(session, ("current_year", cluster_id), lambda: session.scalar(
-        select(EmulationYear)
+    return await memo(session, ("current_year", cluster_id), lambda: _current_year(session, cluster_id))
+
+
+async def _current_year(session: AsyncSession, cluster_id: int) -> EmulationYear | None:
+    # The id first: the year is usually loaded already (a button named it), and a `get` of a
+    # loaded row costs nothing, where loading it again would load its phases again too.
+    year_id = await session.scalar(
+        select(EmulationYear.id)
         .where(EmulationYear.cluster_id == cluster_id)
         .order_by(EmulationYear.year.desc())
         .limit(1)
-    ))
+    )
+    return await session.get(EmulationYear, year_id) if year_id is not None else None
 
 
 async def assign_office(

@@ -78,6 +78,9 @@ async def ensure_phases(session: AsyncSession, year_id: int) -> dict[PhaseKind, 
                 session.add_all(Phase(year_id=year_id, kind=k) for k in missing)
         except IntegrityError:  # created by a concurrent update meanwhile
             pass
+        year = session.sync_session.identity_map.get(session.sync_session.identity_key(EmulationYear, year_id))
+        if year is not None:
+            session.expire(year, ["phases"])  # loaded without the new rows (see loaded_phases)
         rows = {p.kind: p for p in await _phases(session, year_id, lock=True)}
     return rows
 
@@ -89,7 +92,20 @@ async def phase_views(session: AsyncSession, year_id: int) -> list[PhaseView]:
 
 
 async def _phase_views(session: AsyncSession, year_id: int) -> tuple[PhaseView, ...]:
-    return tuple(rules.complete(view(p) for p in await _phases(session, year_id)))
+    loaded = loaded_phases(session, year_id)
+    phases = loaded if loaded is not None else await _phases(session, year_id)
+    return tuple(rules.complete(view(p) for p in phases))
+
+
+def loaded_phases(session: AsyncSession, year_id: int) -> list[Phase] | None:
+    """The year's phases as loaded with the year in this session (they come with it), or None
+    when the year is not loaded here. `ensure_phases` forgets the collection when it adds
+    rows, so what is loaded is never short of a phase this transaction created."""
+    sync = session.sync_session
+    year = sync.identity_map.get(sync.identity_key(EmulationYear, year_id))
+    if year is None or "phases" not in year.__dict__:
+        return None
+    return list(year.phases)
 
 
 async def year_views(session: AsyncSession, cluster_id: int) -> tuple[EmulationYear | None, list[PhaseView]]:
