@@ -1,0 +1,114 @@
+"""What a session remembers within an update (storage/db.py `UpdateSession`, `memo`), and that a
+read after a write in the same transaction always sees the write.
+
+Counted with a statement listener on the real engine (SQLite file or PostgreSQL): the point is
+"asked the database again or not", which is exact, not a timing."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from sqlalchemy import event, update
+
+from bot.services.clusters import current_year
+from bot.services.phases import ensure_phases, phase_views
+from storage.db import Database
+from storage.models import Cluster, EmulationYear, Person, PhaseKind, RoleAssignment, Unit
+from storage.people import cluster_by_chat, roles_of
+
+
+@contextmanager
+def counting(db: Database):
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, _params, _context, _many):
+        statements.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+
+
+async def _cluster_with_year(db: Database, chat_id: int = -100777) -> tuple[int, int, int, int]:
+    async with db.session() as s:
+        cluster = Cluster(name="Cụm thi đua số 7", telegram_chat_id=chat_id)
+        cluster.units = [Unit(name="Sở Tài chính", position=0), Unit(name="Sở Xây dựng", position=1)]
+        person = Person(telegram_user_id=7007, full_name="Trần Thị Bảy")
+        s.add_all([cluster, person])
+        await s.flush()
+        year = EmulationYear(cluster_id=cluster.id, year=2026)
+        s.add(year)
+        await s.flush()
+        s.add(RoleAssignment(cluster_id=cluster.id, person_id=person.id, role="representative",
+                             unit_id=cluster.units[0].id))  # fmt: skip
+        await s.commit()
+        return cluster.id, year.id, person.id, cluster.units[1].id
+
+
+async def test_a_row_loaded_once_is_not_asked_for_again_in_the_same_session(db):
+    cluster_id, year_id, _person, _unit = await _cluster_with_year(db)
+    async with db.session() as s:
+        with counting(db) as statements:
+            await s.get(EmulationYear, year_id)
+            first = len(statements)
+            await s.get(EmulationYear, year_id)  # nothing refers to the first result any more
+            await s.get(Cluster, cluster_id)
+            await s.get(Cluster, cluster_id)
+        assert first >= 1
+        assert len(statements) == first + 1  # the cluster once; the year not again
+
+
+async def test_roles_are_read_once_until_the_transaction_writes(db):
+    cluster_id, _year, person_id, other_unit = await _cluster_with_year(db)
+    async with db.session() as s:
+        with counting(db) as statements:
+            before = await roles_of(s, person_id)
+            asked = len(statements)
+            assert await roles_of(s, person_id) == before
+            assert len(statements) == asked  # the second call asked nothing
+        s.add(RoleAssignment(cluster_id=cluster_id, person_id=person_id, role="representative",
+                             unit_id=other_unit))  # fmt: skip
+        await s.flush()
+        after = await roles_of(s, person_id)
+    assert len(before) == 1
+    assert {r.unit_id for r in after} == {before[0].unit_id, other_unit}
+
+
+async def test_a_core_update_makes_the_next_read_ask_again(db):
+    cluster_id, _year, person_id, _unit = await _cluster_with_year(db)
+    async with db.session() as s:
+        assert len(await roles_of(s, person_id)) == 1
+        await s.execute(update(RoleAssignment).where(RoleAssignment.person_id == person_id).values(active=False))
+        assert await roles_of(s, person_id) == []
+
+
+async def test_the_current_year_after_a_new_year_is_added_is_the_new_one(db):
+    cluster_id, year_id, _person, _unit = await _cluster_with_year(db)
+    async with db.session() as s:
+        assert (await current_year(s, cluster_id)).id == year_id
+        s.add(EmulationYear(cluster_id=cluster_id, year=2027))
+        await s.flush()
+        assert (await current_year(s, cluster_id)).year == 2027
+
+
+async def test_a_chats_cluster_is_found_once_bound_in_the_same_transaction(db):
+    async with db.session() as s:
+        assert await cluster_by_chat(s, -100888) is None
+        s.add(Cluster(name="Cụm mới", telegram_chat_id=-100888))
+        await s.flush()
+        assert (await cluster_by_chat(s, -100888)).name == "Cụm mới"
+
+
+async def test_phases_created_in_the_transaction_are_in_the_views_of_a_year_loaded_before(db):
+    _cluster, year_id, _person, _unit = await _cluster_with_year(db)
+    async with db.session() as s:
+        year = await s.get(EmulationYear, year_id)  # its (empty) phases come with it
+        assert year is not None
+        assert all(v.opened_at is None and v.deadline_at is None for v in await phase_views(s, year_id))
+        rows = await ensure_phases(s, year_id)
+        rows[PhaseKind.ordered()[0]].opened_at = rows[PhaseKind.ordered()[0]].opened_at or year.created_at
+        await s.flush()
+        views = await phase_views(s, year_id)
+    assert views[0].opened_at is not None
