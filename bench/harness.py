@@ -11,7 +11,9 @@ between updates (the outbox's sender, the scheduler) is counted apart, as `betwe
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import os
 import tempfile
 import time
@@ -20,6 +22,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import event, text
+from telegram import Update
 from telegram.ext import Application
 
 from bot.app import build_application
@@ -58,6 +61,7 @@ class Feed:
     """What the harness fed in: per update kind, the latencies (s) and SQL statement counts."""
 
     latency: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    handled: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))  # the handler alone
     statements: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     between: int = 0  # statements run while no update was being handled
     payloads: list[dict] = field(default_factory=list)  # the updates, to replay into the echo bot
@@ -90,11 +94,30 @@ class MeasuredTelegram(OfflineTelegram):
         self._current = counter = [0]
         started = time.perf_counter()
         try:
-            await super()._feed(update, copies)
+            await self._feed_timed(update, copies, kind)
         finally:
             self.feed.latency[kind].append(time.perf_counter() - started)
             self.feed.statements[kind].append(counter[0])
             self._current = None
+
+    async def _feed_timed(self, update: dict, copies: int, kind: str) -> None:
+        """`OfflineTelegram._feed` (one copy), with the moment the handler returned noted
+        apart from the moment its background tasks (a count's papers) finished."""
+        if copies != 1:
+            await super()._feed(update, copies)
+            return
+        app = self.app
+        started = time.perf_counter()
+        before = set(self._app_tasks())
+        first = Update.de_json(json.loads(json.dumps(update)), app.bot)
+        await app.update_processor.process_update(first, app.process_update(first))
+        self.feed.handled[kind].append(time.perf_counter() - started)
+        deadline = asyncio.get_running_loop().time() + 600
+        while pending := {t for t in set(self._app_tasks()) - before if not t.done()}:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                break
+            await asyncio.wait(pending, timeout=remaining)
 
 
 @contextlib.contextmanager
