@@ -15,13 +15,18 @@ The echo bot is an `Application` with one `MessageHandler` (replies) and one
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
-from dataclasses import dataclass
 
 from telegram import Update
-from telegram.ext import AIORateLimiter, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    AIORateLimiter,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from bench.harness import BOT, Feed, MeasuredTelegram, running_bot
 from bot.demo_ballots import cast, close_ballot, open_ballot
@@ -50,10 +55,10 @@ async def pick(user: SimUser, wanted: str, chat: SimChat | None = None, message_
     await user.press(wanted, chat=chat, message_id=message.message_id)
 
 
-@dataclass
-class Cycle:
-    updates: int
-    seconds: float
+def group_calls(tg: OfflineTelegram) -> int:
+    """The bot's calls addressed to a group: what Telegram (and PTB's limiter) holds to 20 a
+    minute per group."""
+    return sum(1 for _method, params in tg.calls if str(params.get("chat_id", "")).startswith("-"))
 
 
 async def play(tg: OfflineTelegram, units: int) -> None:
@@ -138,13 +143,13 @@ async def play(tg: OfflineTelegram, units: int) -> None:
     await chair.press(vi("✅ Count now"), chat=group)
 
 
-async def bot_cycle(url: str, units: int, rate_limit: bool) -> tuple[Feed, float]:
-    """The full cycle through the real bot: (what was fed in, wall seconds)."""
+async def bot_cycle(url: str, units: int, rate_limit: bool) -> tuple[Feed, float, int]:
+    """The full cycle through the real bot: (what was fed in, wall seconds, calls into groups)."""
     async with running_bot(url, rate_limit=rate_limit) as (tg, _db):
         started = time.perf_counter()
         await play(tg, units)
         seconds = time.perf_counter() - started
-    return tg.feed, seconds
+    return tg.feed, seconds, group_calls(tg)
 
 
 # ------------------------------------------------------------------------------ the echo bot
@@ -176,8 +181,8 @@ class _EchoTelegram(MeasuredTelegram):
                                       "answered": False}  # fmt: skip
 
 
-async def echo_cycle(payloads: list[dict], rate_limit: bool) -> tuple[Feed, float]:
-    """The same updates through a bare echo bot: (what was fed in, wall seconds)."""
+async def echo_cycle(payloads: list[dict], rate_limit: bool) -> tuple[Feed, float, int]:
+    """The same updates through a bare echo bot: (what was fed in, wall seconds, calls into groups)."""
     tg = _EchoTelegram(bot_username="EchoBot")
     builder = ApplicationBuilder().token(tg.token).request(tg.make_request()).get_updates_request(tg.make_request())
     if rate_limit:
@@ -190,28 +195,19 @@ async def echo_cycle(payloads: list[dict], rate_limit: bool) -> tuple[Feed, floa
     async with tg.running(app):
         started = time.perf_counter()
         for payload in payloads:
-            if "my_chat_member" in payload:  # nothing to reply to; PTB drops it unhandled
-                pass
-            await tg._deliver(payload)
+            await tg._deliver(payload)  # a my_chat_member update matches no handler: PTB drops it
         seconds = time.perf_counter() - started
     if tg.errors or tg.rejections:
         raise RuntimeError(f"the echo bot failed: {tg.errors[:3]!r} {tg.rejections[:3]}")
-    return tg.feed, seconds
+    return tg.feed, seconds, group_calls(tg)
 
 
 async def both(url: str, units: int, rate_limit: bool) -> dict:
-    bot_feed, bot_seconds = await bot_cycle(url, units, rate_limit)
-    echo_feed, echo_seconds = await echo_cycle(bot_feed.payloads, rate_limit)
+    bot_feed, bot_seconds, bot_group = await bot_cycle(url, units, rate_limit)
+    echo_feed, echo_seconds, echo_group = await echo_cycle(bot_feed.payloads, rate_limit)
     assert echo_feed.count == bot_feed.count, (echo_feed.count, bot_feed.count)
-    return {"rate_limit": rate_limit, "updates": bot_feed.count, "bot_seconds": bot_seconds,
-            "echo_seconds": echo_seconds, "bot": bot_feed, "echo": echo_feed}  # fmt: skip
+    return {"rate_limit": rate_limit, "units": units, "updates": bot_feed.count, "bot_seconds": bot_seconds,
+            "echo_seconds": echo_seconds, "bot": bot_feed, "echo": echo_feed, "group_calls": bot_group,
+            "echo_group_calls": echo_group}  # fmt: skip
 
 
-if __name__ == "__main__":
-    import sys
-
-    from bench.harness import database_url
-
-    with database_url(None) as u:
-        r = asyncio.run(both(u, int(sys.argv[1]) if len(sys.argv) > 1 else 30, len(sys.argv) > 2))
-    print(r["updates"], r["bot_seconds"], r["echo_seconds"])

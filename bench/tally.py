@@ -25,9 +25,8 @@ from bot import tally as rules
 from bot.ballots import new_tracker
 from bot.demo_scoring import vi
 from bot.services import phases as phase_service
-from bot.services import tables
+from bot.services import tables, tally_papers
 from bot.services import tally as service
-from bot.services import tally_papers
 from storage.models import (
     Ballot,
     BallotCandidate,
