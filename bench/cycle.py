@@ -112,8 +112,8 @@ async def play(tg: OfflineTelegram, units: int) -> None:
 
     # Scoring: every unit scores the default table's criteria; three attach evidence.
     await open_phase(chair, PhaseKind.SCORING)
-    evidence = {2: (0, "Bao-cao-tong-ket.pdf", "Báo cáo tổng kết năm, mục II.1."),
-                5: (3, None, "Ảnh hội nghị điển hình tiên tiến."),
+    evidence = {0: (0, "Bao-cao-tong-ket.pdf", "Báo cáo tổng kết năm, mục II.1."),
+                1: (3, None, "Ảnh hội nghị điển hình tiên tiến."),
                 9: (1, "Quyet-dinh-khen-thuong.pdf", "Quyết định khen thưởng kèm theo.")}  # fmt: skip
     for i, rep in enumerate(reps):
         await score_and_submit(rep, SCORES[i % len(SCORES)], evidence.get(i))
