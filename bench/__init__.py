@@ -43,6 +43,7 @@ class Config:
     tally_units: tuple[int, ...] = (30, 300, 3000)
     clusters: int = 1000
     postgres: str | None = None
+    sections: str = "abc"  # which of (a), (b), (c) to run; (d), (e), (f) come with them
 
     @classmethod
     def quick(cls) -> Config:
@@ -106,21 +107,22 @@ async def run(config: Config, progress: Callable[[str], None] = lambda _line: No
         report.backend = await _backend(url)
         progress(f"bench: {report.backend}")
         for rate_limit, units in ((False, config.units), (True, config.limited_units)):
-            if units <= 0:
+            if units <= 0 or "a" not in config.sections:
                 continue
             progress(f"bench: (a) full cycle, {units} units, rate limiter {'on' if rate_limit else 'off'}")
             with database_url(config.postgres) as u:
                 report.cycles.append(await cycle.both(u, units, rate_limit))
             report.rss_mib[f"(a) cycle, limiter {'on' if rate_limit else 'off'}"] = peak_rss_mib()
-        for units in config.tally_units:
+        for units in config.tally_units if "b" in config.sections else ():
             progress(f"bench: (b) /tally, {units} units")
             with database_url(config.postgres) as u:
                 report.tallies.append(await tally.tally_at(u, units))
             report.rss_mib[f"(b) /tally {units:,}"] = peak_rss_mib()
-        progress(f"bench: (c) digest round, {config.clusters} clusters")
-        with database_url(config.postgres) as u:
-            report.digest = await digests.digest_round(u, config.clusters)
-        report.rss_mib["(c) digest round"] = peak_rss_mib()
+        if "c" in config.sections:
+            progress(f"bench: (c) digest round, {config.clusters} clusters")
+            with database_url(config.postgres) as u:
+                report.digest = await digests.digest_round(u, config.clusters)
+            report.rss_mib["(c) digest round"] = peak_rss_mib()
     report.seconds = time.perf_counter() - began
     return report
 
@@ -157,7 +159,7 @@ def render(report: Report) -> str:
                      f"bot's calls into the group {c['group_calls']}, echo's {c['echo_group_calls']}"
                      + (f" (Telegram's 20/min makes those ≥ {max(0, c['group_calls'] - 20) * 3} s)"
                         if c["rate_limit"] else "")))  # fmt: skip
-    if cfg.limited_units <= 0:
+    if cfg.limited_units <= 0 and "a" in cfg.sections:
         rows.append(("(a)", "full cycle, rate limiter on", "skipped", "--limited-units 0"))
     if report.cycles:
         c = report.cycles[0]
@@ -165,14 +167,14 @@ def render(report: Report) -> str:
         every = [v for vs in feed.latency.values() for v in vs]
         sql = [v for vs in feed.statements.values() for v in vs]
         echo_all = [v for vs in c["echo"].latency.values() for v in vs]
-        rows.append(("(a) (f)", "every update (limiter off): latency median · p95 | SQL median · max",
-                     f"{ms(statistics.median(every))} · {ms(p95(every))} | {statistics.median(sql):g} · {max(sql)}",
+        rows.append(("(a) (f)", "every update (limiter off): latency median · p95 — SQL statements median · max",
+                     f"{ms(statistics.median(every))} · {ms(p95(every))} — SQL {statistics.median(sql):g} · {max(sql)}",
                      f"n={len(every)}; echo bot median {ms(statistics.median(echo_all))}; "
                      f"statements between updates {feed.between}"))  # fmt: skip
         for kind in sorted(feed.latency, key=lambda k: -len(feed.latency[k])):
             lat, st = feed.latency[kind], feed.statements[kind]
-            rows.append(("(a) (f)", f"`{kind}`", f"{ms(statistics.median(lat))} · {ms(p95(lat))} | "
-                         f"{statistics.median(st):g} · {max(st)}", f"n={len(lat)}"))  # fmt: skip
+            rows.append(("(a) (f)", f"`{kind}`", f"{ms(statistics.median(lat))} · {ms(p95(lat))} — "
+                         f"SQL {statistics.median(st):g} · {max(st)}", f"n={len(lat)}"))  # fmt: skip
     for t in report.tallies:
         pure = t["pure"]
         rows.append(("(b)", f"/tally, {t['units']:,} units ({t['papers']:,} papers): confirm · count press",
@@ -193,7 +195,7 @@ def render(report: Report) -> str:
         rows.append(("(d)", "peak RSS of the run", f"**{max(report.rss_mib.values()):,.0f} MiB**",
                      "; ".join(f"after {k}: {v:,.0f}" for k, v in report.rss_mib.items())))  # fmt: skip
     head = (f"Backend: {report.backend}. Python {platform.python_version()}, {_cores()} cores. "
-            f"Sizes: cycle {cfg.units} units (limiter on: {cfg.limited_units}), /tally "
+            f"Sections {cfg.sections}; sizes: cycle {cfg.units} units (limiter on: {cfg.limited_units}), /tally "
             f"{', '.join(f'{n:,}' for n in cfg.tally_units)}, digest {cfg.clusters:,} clusters. "
             f"Whole run {report.seconds:.0f} s.")  # fmt: skip
     lines = [head, "", "| § | measurement | result | detail |", "|---|---|---|---|"]

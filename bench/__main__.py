@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clusters", type=int, help="clusters in the digest round (default 1000)")
     parser.add_argument("--limited-units", type=int,
                         help="units in the cycle run with the rate limiter (default: as --units)")
+    parser.add_argument("--sections", default="abc", help="which of a, b, c to run (default abc)")
     parser.add_argument("--quick", action="store_true", help="a 1-2 minute smoke run (smaller sizes)")
     parser.add_argument("--postgres", metavar="URL", default=os.environ.get("BENCH_DATABASE_URL"),
                         help="run on PostgreSQL (postgresql+asyncpg://...; also BENCH_DATABASE_URL). "
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.clusters:
         config.clusters = args.clusters
     config.postgres = args.postgres or None
+    config.sections = args.sections
     report = asyncio.run(run(config, progress=lambda line: print(line, file=sys.stderr, flush=True)))
     report.command = os.environ.get("BENCH_COMMAND") or "python -m bench " + shlex.join(argv)
     table = render(report)
