@@ -214,7 +214,7 @@ def write_results(path: Path, report: Report, table: str) -> Path:
     key = "postgresql" if report.backend.startswith("PostgreSQL") else "sqlite"
     start, end = f"<!-- bench:{key}:start -->", f"<!-- bench:{key}:end -->"
     body = (f"{start}\n### {report.backend.split(' (')[0]}\n\n`{report.command}` — "
-            f"{dt.date.today().isoformat()}, {platform.node() or 'this machine'}\n\n{table}\n{end}")  # fmt: skip
+            f"{dt.date.today().isoformat()}\n\n{table}\n{end}")  # fmt: skip
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
     if start in text and end in text:
         text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _m: body, text, flags=re.S)
