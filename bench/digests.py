@@ -105,7 +105,7 @@ async def digest_round(url: str, clusters: int) -> dict:
     now = utcnow()
     tomorrow = (now.astimezone(HCM) + dt.timedelta(days=1)).date()
     at = dt.datetime(tomorrow.year, tomorrow.month, tomorrow.day, 8, tzinfo=HCM).astimezone(dt.UTC)
-    async with running_bot(url) as (tg, db):
+    async with running_bot(url, schedules=False) as (tg, db):
         for i in range(1, clusters + 1):
             tg.user(f"Thư ký {i}", language_code="vi", id=FIRST_PERSON + i, started=True)
         started = time.perf_counter()
