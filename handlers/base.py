@@ -30,7 +30,7 @@ from telegram.ext import CallbackContext, ExtBot
 from bot.errors import Refusal
 from bot.i18n import pick_locale, set_locale
 from bot.settings import Settings
-from storage.db import Database, run_after_commit
+from storage.db import AFTER_COMMIT, Database, run_after_commit
 from storage.models import Cluster, Person
 from storage.outbox import ENQUEUED
 from storage.people import cluster_by_chat, upsert_person
@@ -254,10 +254,12 @@ def handler(func: HandlerFunc) -> Callable[[Update, BotContext], Awaitable[Any]]
             await turn.answer_now()  # a press nobody answered would leave the button spinning
         except TelegramError:
             log.warning("the press of update %s could not be answered", update.update_id, exc_info=True)
-        # Work the transaction asked for once committed (a ballot's scrub, a count's files):
-        # after the replies, so the person is not kept waiting for it.
-        if await run_after_commit(turn.session, context.db):
-            context.bot_data["outbox"].wake()  # it queued messages
+        # Work the transaction asked for once committed (a ballot's scrub, a count's files): a
+        # task of its own, after the replies, so neither the person nor the chat's next update
+        # waits for it (the files of a count at 3,000 units take half a minute; bench/).
+        if turn.session.info.get(AFTER_COMMIT):
+            context.application.create_task(_after_commit(turn.session, context),
+                                            name=f"after-commit:{update.update_id}")  # fmt: skip
         if refused is not None:
             raise refused  # after the other replies: handlers/errors.py logs it and apologises
 
@@ -301,6 +303,11 @@ async def _unit_of_work(func: HandlerFunc, update: Update, context: BotContext) 
                 return None
         await session.commit()
     return turn
+
+
+async def _after_commit(session: AsyncSession, context: BotContext) -> None:
+    if await run_after_commit(session, context.db):
+        context.bot_data["outbox"].wake()  # it queued messages
 
 
 async def _handled_meanwhile(db: Database, update_id: int) -> bool:
