@@ -114,3 +114,12 @@ async def people_by_id(session: AsyncSession, ids: set[int]) -> dict[int, Person
         return {}
     rows = await session.scalars(select(Person).where(Person.id.in_(ids)))
     return {p.id: p for p in rows.all()}
+
+
+async def units_by_id(session: AsyncSession, ids: list[int]) -> list[Unit]:
+    """The units with these ids, in the order given, in one query."""
+    if not ids:
+        return []
+    rows = await session.scalars(select(Unit).where(Unit.id.in_(ids)))
+    found = {u.id: u for u in rows.all()}
+    return [found[i] for i in ids if i in found]

@@ -81,6 +81,7 @@ from storage.pledges import (
     representatives_of,
     revision_count,
     revisions_of_year,
+    units_by_id,
 )
 
 SIGNING_KEY = "pledge_signing"  # Cluster.settings: {year id: {"concluded_at": iso, "concluded_by": id}}
@@ -637,13 +638,14 @@ async def finalize_signing(
     signed = [p for p in pledges.values() if p.status == PledgeStatus.SIGNED]
     if not signed:
         return None
-    signed_active = sum(1 for u in units if u.id in pledges and pledges[u.id].status == PledgeStatus.SIGNED)
+    signed_ids = {p.unit_id for p in signed}
+    signed_active = sum(1 for u in units if u.id in signed_ids)
     _update_signing_record(cluster, year_id, concluded_at=now.isoformat(), concluded_by=by_person_id)
     record(
         session, cluster_id=cluster.id, actor_person_id=by_person_id,
         action="pledge.signing_concluded", subject=f"year:{year_id}",
         signed=sorted(p.unit_id for p in signed),
-        not_signed=sorted(u.id for u in units if u.id not in {p.unit_id for p in signed}),
+        not_signed=sorted(u.id for u in units if u.id not in signed_ids),
     )  # fmt: skip
     await session.flush()
     await _show_board(session, cluster, year_id)
@@ -712,9 +714,8 @@ async def _states(session: AsyncSession, cluster_id: int, year_id: int) -> list[
     pledges = await pledges_of_year(session, year_id)
     units = await active_units(session, cluster_id)
     active = {u.id for u in units}
-    for unit_id, pledge in pledges.items():
-        if unit_id not in active and pledge.status == PledgeStatus.SIGNED:
-            units.append(await session.get(Unit, unit_id))
+    units += await units_by_id(session, [unit_id for unit_id, pledge in pledges.items()
+                                         if unit_id not in active and pledge.status == PledgeStatus.SIGNED])  # fmt: skip
     states = []
     for unit in units:
         pledge = pledges.get(unit.id)
@@ -767,8 +768,9 @@ async def document_of(session: AsyncSession, cluster: Cluster, year: EmulationYe
     tz = cluster_timezone(cluster)
     pledges = await pledges_of_year(session, year.id)
     units = await active_units(session, cluster.id)
-    signed_elsewhere = [await session.get(Unit, uid) for uid, p in pledges.items()
-                        if p.status == PledgeStatus.SIGNED and uid not in {u.id for u in units}]  # fmt: skip
+    active_ids = {u.id for u in units}
+    signed_elsewhere = await units_by_id(session, [uid for uid, p in pledges.items()
+                                                   if p.status == PledgeStatus.SIGNED and uid not in active_ids])  # fmt: skip
     people = await people_by_id(session, {p.signed_by_person_id for p in pledges.values() if p.signed_by_person_id})
     amendments: dict[int, list[Amendment]] = {}
     for revision in await revisions_of_year(session, year.id):
