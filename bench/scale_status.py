@@ -1,7 +1,8 @@
 """How /status grows with the cluster: a representative's and the chair's, in private, at
 several cluster sizes (`bench/scale_scene.py`: every step has units in every state, the voting
 phase open, one ballot half cast). Per update: the median and p95 time from the send until the
-bot's last Bot API call returned, the SQL statements, and the messages sent.
+bot's last Bot API call returned, the median CPU time the process spent on it (steadier than
+the wall clock on a shared machine), the SQL statements, and the messages sent.
 
     .venv/bin/python bench/scale_status.py --units 30 3000 --rounds 30
 """
@@ -22,7 +23,7 @@ from scale_scene import backend_url, cluster_scene  # noqa: E402
 from storage.models import EmulationYear  # noqa: E402
 
 
-async def measure(units: int, rounds: int) -> dict[str, tuple[list[float], int, int]]:
+async def measure(units: int, rounds: int) -> dict[str, tuple[list[float], list[float], int, int]]:
     results = {}
     async with cluster_scene(units, reps=2) as scene:
         async with scene.db.session() as s:
@@ -31,16 +32,17 @@ async def measure(units: int, rounds: int) -> dict[str, tuple[list[float], int, 
             await s.commit()
         chair, rep = scene.reps
         for who, user in (("representative", rep), ("chair", chair)):
-            times = []
+            times, cpu = [], []
             for _round in range(rounds + 2):
                 sent = len(user.private.bot_messages())
                 before = scene.statements[0]
-                started = time.perf_counter()
+                started, started_cpu = time.perf_counter(), time.process_time()
                 await user.send("/status")
                 times.append(time.perf_counter() - started)
+                cpu.append(time.process_time() - started_cpu)
                 statements = scene.statements[0] - before
                 messages = len(user.private.bot_messages()) - sent
-            results[who] = (times[2:], statements, messages)  # the first two warm the caches
+            results[who] = (times[2:], cpu[2:], statements, messages)  # the first two warm the caches
     return results
 
 
@@ -51,10 +53,11 @@ def main() -> None:
     args = parser.parse_args()
     print(f"backend={backend_url('').split(':', 1)[0]} rounds={args.rounds}")
     for units in args.units:
-        for who, (times, statements, messages) in asyncio.run(measure(units, args.rounds)).items():
+        for who, (times, cpu, statements, messages) in asyncio.run(measure(units, args.rounds)).items():
             q = statistics.quantiles(times, n=20)
             print(f"  units={units:5}  {who:14}  median {statistics.median(times) * 1000:7.1f} ms"
-                  f"  p95 {q[18] * 1000:7.1f} ms  {statements:3} SQL  {messages} message(s)")
+                  f"  p95 {q[18] * 1000:7.1f} ms  cpu {statistics.median(cpu) * 1000:7.1f} ms"
+                  f"  {statements:3} SQL  {messages} message(s)")
 
 
 if __name__ == "__main__":

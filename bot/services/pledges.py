@@ -72,16 +72,20 @@ from storage.models import (
     utcnow,
 )
 from storage.pledges import (
+    active_unit_names,
     active_units,
     ensure_pledge,
     people_by_id,
     people_with_role,
     pledge_of,
+    pledge_states,
+    pledges_of_units,
     pledges_of_year,
     representatives_of,
     revision_count,
     revisions_of_year,
     units_by_id,
+    unsigned_active_units,
 )
 
 SIGNING_KEY = "pledge_signing"  # Cluster.settings: {year id: {"concluded_at": iso, "concluded_by": id}}
@@ -566,7 +570,7 @@ async def sign(
     actor.require(Action.EDIT_PLEDGE)
     year = await _year_of(session, actor.cluster_id)
     cluster = await _lock_cluster(session, actor.cluster_id)  # first: then read (see there)
-    pledges = await pledges_of_year(session, year.id, fresh=True)
+    pledges = await pledges_of_units(session, year.id, actor.unit_ids, fresh=True)
     if unit_id is None:
         units = sorted(actor.unit_ids)
         if len(units) > 1:
@@ -608,9 +612,8 @@ async def sign(
         action="pledge.sign", subject=f"pledge:{pledge.id}", unit_id=pledge.unit_id,
     )  # fmt: skip
     await _flush(session, pledge)
-    units = await active_units(session, actor.cluster_id)
     outcome = None
-    if all(u.id in pledges and pledges[u.id].status == PledgeStatus.SIGNED for u in units):
+    if await unsigned_active_units(session, actor.cluster_id, year.id) == 0:
         outcome = await finalize_signing(session, year.id, now)
     if outcome is None:  # (a conclusion shows its own final board)
         await _show_board(session, cluster, year.id)
@@ -711,19 +714,23 @@ async def overview(session: AsyncSession, actor: Actor, cluster: Cluster) -> tup
 
 
 async def _states(session: AsyncSession, cluster_id: int, year_id: int) -> list[UnitState]:
-    pledges = await pledges_of_year(session, year_id)
-    units = await active_units(session, cluster_id)
-    active = {u.id for u in units}
-    units += await units_by_id(session, [unit_id for unit_id, pledge in pledges.items()
-                                         if unit_id not in active and pledge.status == PledgeStatus.SIGNED])  # fmt: skip
+    """Every active unit, then any inactive one that signed, with its pledge's state: read as
+    plain rows (`storage.pledges.pledge_states`), since the signing message redraws it at every
+    signature and needs no pledge or commitment as an object."""
+    pledges = await pledge_states(session, year_id)
+    units = await active_unit_names(session, cluster_id)
+    active = {unit_id for unit_id, _name in units}
+    units += [(u.id, u.name) for u in await units_by_id(session, [
+        unit_id for unit_id, pledge in pledges.items() if unit_id not in active and pledge.status == PledgeStatus.SIGNED
+    ])]  # fmt: skip
     states = []
-    for unit in units:
-        pledge = pledges.get(unit.id)
+    for unit_id, name in units:
+        pledge = pledges.get(unit_id)
         states.append(
             UnitState(
-                unit.id, unit.name,
+                unit_id, name,
                 pledge.status if pledge else None,
-                len(pledge.items) if pledge else 0,
+                pledge.items if pledge else 0,
                 pledge.id if pledge else None,
                 pledge.version if pledge else None,
                 pledge.signed_at if pledge else None,
