@@ -103,10 +103,10 @@ async def status_report(
 ) -> StatusReport:
     """The year's status for `actor`; `public` (a group chat) never carries unit names.
 
-    The counts are aggregates in the database (`_counts`, `_cast_counts`); units are read one
-    by one only where they are shown: every active unit for who sees the names, else the
-    viewer's own units. So a representative's /status reads the same rows in a cluster of 30
-    units as in one of 3,000."""
+    The counts are aggregates in the database (`_counts`, `_cast_counts`); units are read as
+    rows only where the report shows them: every active unit for whoever sees the names, else
+    the viewer's own units. So a representative's /status reads the same rows in a cluster of
+    30 units as in one of 3,000 (the database still counts the 3,000)."""
     now = now or utcnow()
     tz = cluster_timezone(cluster)
     year, views = await year_views(session, cluster.id)
@@ -144,7 +144,7 @@ async def status_report(
     ballots = await _ballots(session, year)
     if ballots:
         counts.update(await _cast_counts(session, cluster.id, [b.id for b in ballots]))
-        cast = await _cast(session, [b.id for b in ballots], [u.id for u in shown])
+        cast = await _cast(session, cluster.id, [b.id for b in ballots], None if names else own_units) if shown else set()
         for ballot in ballots:
             report.steps.append(step(f"ballot:{ballot.id}", ballot_title(ballot),
                                      lambda u, ballot=ballot: (ballot.id, u.id) in cast))  # fmt: skip
@@ -219,17 +219,21 @@ async def _cast_counts(session: AsyncSession, cluster_id: int, ballot_ids: list[
     return {f"ballot:{ballot_id}": found.get(ballot_id, 0) for ballot_id in ballot_ids}
 
 
-async def _cast(session: AsyncSession, ballot_ids: list[int], unit_ids: list[int]) -> set[tuple[int, int]]:
-    """(ballot, unit) for the units shown that have cast (the register only)."""
-    if not unit_ids:
-        return set()
-    rows = await session.execute(
-        select(VoterRegister.ballot_id, VoterRegister.unit_id).where(
+async def _cast(session: AsyncSession, cluster_id: int, ballot_ids: list[int],
+                only: frozenset[int] | None) -> set[tuple[int, int]]:  # fmt: skip
+    """(ballot, unit) for the active units that have cast (the register only); `only`: just
+    these units (as `_units_shown`)."""
+    query = (
+        select(VoterRegister.ballot_id, VoterRegister.unit_id)
+        .join(Unit, Unit.id == VoterRegister.unit_id)
+        .where(
             VoterRegister.ballot_id.in_(ballot_ids), VoterRegister.cast_at.is_not(None),
-            VoterRegister.unit_id.in_(unit_ids),
+            Unit.cluster_id == cluster_id, Unit.active.is_(True),
         )  # fmt: skip
     )
-    return {(ballot_id, unit_id) for ballot_id, unit_id in rows.all()}
+    if only is not None:
+        query = query.where(VoterRegister.unit_id.in_(only))
+    return {(ballot_id, unit_id) for ballot_id, unit_id in (await session.execute(query)).all()}
 
 
 async def _statuses(session: AsyncSession, stmt) -> dict[int, str]:
