@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scale_scene import backend_url, cluster_scene  # noqa: E402
+from scale_scene import analyze, backend_url, cluster_scene  # noqa: E402
 from sqlalchemy import update  # noqa: E402
 
 from bot import pledge_document  # noqa: E402
@@ -56,6 +56,7 @@ async def measure(units: int, rounds: int) -> dict[str, list[float]]:
                 ))  # fmt: skip
             await s.execute(update(Unit).where(Unit.id.in_(scene.unit_ids[1::10])).values(active=False))
             await s.commit()
+        await analyze(scene.db)
         pledge_document.render = lambda _doc: b"docx"  # measured in bench/papers.py
         signer = Actor(person_id=None, cluster_id=scene.cluster_id, roles=frozenset({"representative"}),
                        unit_ids=frozenset({scene.unit_ids[-2]}))  # fmt: skip
