@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
     Person,
     Pledge,
+    PledgeItem,
     PledgeRevision,
+    PledgeStatus,
     RoleAssignment,
     Unit,
 )
@@ -50,6 +56,56 @@ async def pledges_of_year(session: AsyncSession, year_id: int, *, fresh: bool = 
         query = query.execution_options(populate_existing=True)
     rows = await session.scalars(query)
     return {p.unit_id: p for p in rows.all()}
+
+
+async def pledges_of_units(session: AsyncSession, year_id: int, unit_ids: Iterable[int], *,
+                           fresh: bool = False) -> dict[int, Pledge]:  # fmt: skip
+    """unit id -> pledge, for these units only (`fresh`: as in `pledges_of_year`)."""
+    ids = list(unit_ids)
+    if not ids:
+        return {}
+    query = select(Pledge).where(Pledge.year_id == year_id, Pledge.unit_id.in_(ids))
+    if fresh:
+        query = query.execution_options(populate_existing=True)
+    return {p.unit_id: p for p in (await session.scalars(query)).all()}
+
+
+@dataclass(frozen=True)
+class PledgeState:
+    id: int
+    status: PledgeStatus
+    version: int
+    signed_at: datetime | None
+    items: int  # commitments
+
+
+async def pledge_states(session: AsyncSession, year_id: int) -> dict[int, PledgeState]:
+    """unit id -> the state of its pledge, every pledge of the year, as rows (no objects, no
+    commitments loaded: their number is counted), in the order `pledges_of_year` reads them."""
+    items = dict((await session.execute(
+        select(PledgeItem.pledge_id, func.count())
+        .join(Pledge, Pledge.id == PledgeItem.pledge_id)
+        .where(Pledge.year_id == year_id)
+        .group_by(PledgeItem.pledge_id)
+    )).all())  # fmt: skip
+    rows = await session.execute(
+        select(Pledge.unit_id, Pledge.id, Pledge.status, Pledge.version, Pledge.signed_at).where(Pledge.year_id == year_id)
+    )
+    return {unit_id: PledgeState(pid, status, version, signed_at, items.get(pid, 0))
+            for unit_id, pid, status, version, signed_at in rows.all()}  # fmt: skip
+
+
+async def unsigned_active_units(session: AsyncSession, cluster_id: int, year_id: int) -> int:
+    """How many active units of the cluster have no signed pledge for the year (0: all signed)."""
+    return await session.scalar(
+        select(func.count())
+        .select_from(Unit)
+        .outerjoin(Pledge, (Pledge.unit_id == Unit.id) & (Pledge.year_id == year_id))
+        .where(
+            Unit.cluster_id == cluster_id, Unit.active.is_(True),
+            or_(Pledge.id.is_(None), Pledge.status != PledgeStatus.SIGNED),
+        )  # fmt: skip
+    ) or 0
 
 
 async def revision_count(session: AsyncSession, pledge_id: int) -> int:
@@ -109,8 +165,27 @@ async def active_units(session: AsyncSession, cluster_id: int) -> list[Unit]:
     return list(rows.all())
 
 
+async def active_unit_names(session: AsyncSession, cluster_id: int) -> list[tuple[int, str]]:
+    """(id, name) of the active units, in the cluster's order, as rows."""
+    rows = await session.execute(
+        select(Unit.id, Unit.name)
+        .where(Unit.cluster_id == cluster_id, Unit.active.is_(True))
+        .order_by(Unit.position, Unit.id)
+    )
+    return [(unit_id, name) for unit_id, name in rows.all()]
+
+
 async def people_by_id(session: AsyncSession, ids: set[int]) -> dict[int, Person]:
     if not ids:
         return {}
     rows = await session.scalars(select(Person).where(Person.id.in_(ids)))
     return {p.id: p for p in rows.all()}
+
+
+async def units_by_id(session: AsyncSession, ids: list[int]) -> list[Unit]:
+    """The units with these ids, in the order given, in one query."""
+    if not ids:
+        return []
+    rows = await session.scalars(select(Unit).where(Unit.id.in_(ids)))
+    found = {u.id: u for u in rows.all()}
+    return [found[i] for i in ids if i in found]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.errors import Refusal
 from bot.i18n import use_locale
@@ -27,6 +27,7 @@ from storage.models import (
     PledgeRevision,
     PledgeStatus,
     RoleAssignment,
+    Unit,
     utcnow,
 )
 from storage.people import person_by_telegram_id, upsert_person
@@ -643,6 +644,31 @@ async def test_finalize_signing_is_the_idempotent_hook_for_closing_the_phase(tg,
         assert await service.finalize_signing(s, c.scene.year_id, now + dt.timedelta(minutes=1)) is None
         concluded = (await s.scalars(select(AuditLog).where(AuditLog.action == "pledge.signing_concluded"))).all()
     assert len(concluded) == 1 and concluded[0].details["signed"] == [c.units[2]]
+
+
+async def test_a_unit_that_signed_and_then_left_stays_in_the_document_and_in_pledges(tg, db):
+    c = await cast(tg, db)
+    await accepted_pledges(db, c.scene.year_id, [c.units[2], c.units[3]])
+    await open_phase(c.scene, OPEN_SIGNING)
+    for index in (2, 3):
+        await c.reps[index].send("/pledge")
+        await c.reps[index].press(SIGN)
+    async with db.session() as s:
+        await s.execute(update(Unit).where(Unit.id == c.units[3]).values(active=False))
+        await s.commit()
+    await c.chair.send("/pledges")
+    await c.chair.press("🏁 Kết thúc ký kết")
+    await c.chair.press("🏁 Kết thúc ký kết")
+    async with db.session() as s:
+        concluded = await s.scalar(select(AuditLog).where(AuditLog.action == "pledge.signing_concluded"))
+    assert concluded.details["signed"] == sorted([c.units[2], c.units[3]])
+    assert concluded.details["not_signed"] == sorted(u for u in c.units if u not in (c.units[2], c.units[3]))
+    document = next(r for r in c.scene.group.bot_messages() if r.kind == "document")
+    text = document_text(document.document_bytes)
+    assert ECONOMIC_CLUSTER_2024[3] in text and "Đại Diện 3" in text
+    assert text.count("Chưa ký") == 7  # the eight units still in the cluster, but the one that signed
+    await c.reps[2].send("/pledges")
+    assert ECONOMIC_CLUSTER_2024[3] in c.reps[2].private.last.plain
 
 
 # ------------------------------------------------------------------------------ after signing

@@ -194,3 +194,84 @@ async def test_status_counts_ballots_from_the_register_only(tg, db):
     assert papers == 2  # the papers are there, yet the count is the register's
     await scene.admin.send("/status")
     assert "Đã bỏ phiếu — Cờ thi đua: 2/8" in scene.admin.private.last.plain
+
+
+PLEDGE_CYCLE = (PledgeStatus.SIGNED, PledgeStatus.ACCEPTED, PledgeStatus.SUBMITTED,
+                PledgeStatus.RETURNED, PledgeStatus.DRAFT, None)  # fmt: skip
+SHEET_CYCLE = (SheetStatus.VERIFIED, SheetStatus.SUBMITTED, SheetStatus.DRAFT, None)
+
+
+async def test_a_representative_in_a_cluster_of_hundreds_sees_every_unit_counted_and_their_own(tg, db):
+    """The counts come from the database's aggregates, the own units from their rows alone:
+    the same facts as the chair's (whose report reads every unit), checked against what was
+    written here."""
+    scene = await bound_cluster(tg, db)
+    names = [f"Đơn vị thành viên số {i + 1}" for i in range(240)]
+    units = await add_units(db, scene.cluster_id, names)
+    inactive = set(units[3::10])  # left the cluster, with their pledges, sheets and votes
+    async with db.session() as s:
+        ballot = Ballot(year_id=scene.year_id, kind=BallotKind.MERIT, quota=2, label="Đợt 1")
+        s.add(ballot)
+        await s.flush()
+        for i, unit_id in enumerate(units):
+            if PLEDGE_CYCLE[i % 6] is not None:
+                s.add(Pledge(year_id=scene.year_id, unit_id=unit_id, status=PLEDGE_CYCLE[i % 6]))
+            if SHEET_CYCLE[i % 4] is not None:
+                s.add(ScoreSheet(year_id=scene.year_id, unit_id=unit_id, status=SHEET_CYCLE[i % 4]))
+            if i % 5 == 0:  # the mid-year round is not the year-end one
+                s.add(ScoreSheet(year_id=scene.year_id, unit_id=unit_id, status=SheetStatus.VERIFIED,
+                                 round=ScoreRound.MIDYEAR))  # fmt: skip
+            s.add(VoterRegister(ballot_id=ballot.id, unit_id=unit_id, issued_at=NOW,
+                                cast_at=NOW if i % 3 else None))  # fmt: skip
+        await s.execute(update(Unit).where(Unit.id.in_(inactive)).values(active=False))
+        await s.commit()
+    await open_until(db, scene, PhaseKind.VOTING)
+    rep = await make_representative(tg, db, scene.cluster_id, units[12], "Đại Diện Hai Đơn Vị")
+    async with db.session() as s:
+        person = await upsert_person(s, telegram_user_id=rep.id, full_name=rep.name, username=None,
+                                     language_code="vi")  # fmt: skip
+        s.add(RoleAssignment(cluster_id=scene.cluster_id, person_id=person.id, role="representative",
+                             unit_id=units[7]))  # fmt: skip
+        await s.commit()
+    await set_chair(db, scene.year_id, units[0])
+    chair = await make_representative(tg, db, scene.cluster_id, units[0], "Cụm Trưởng")
+
+    active = [i for i, u in enumerate(units) if u not in inactive]
+    submitted = sum(PLEDGE_CYCLE[i % 6] in (PledgeStatus.SUBMITTED, PledgeStatus.ACCEPTED, PledgeStatus.SIGNED)
+                    for i in active)  # fmt: skip
+    accepted = sum(PLEDGE_CYCLE[i % 6] in (PledgeStatus.ACCEPTED, PledgeStatus.SIGNED) for i in active)
+    signed = sum(PLEDGE_CYCLE[i % 6] == PledgeStatus.SIGNED for i in active)
+    sheets = sum(SHEET_CYCLE[i % 4] in (SheetStatus.SUBMITTED, SheetStatus.VERIFIED) for i in active)
+    verified = sum(SHEET_CYCLE[i % 4] == SheetStatus.VERIFIED for i in active)
+    cast = sum(1 for i in active if i % 3)
+    total = len(active)
+    counts = [
+        f"Đã gửi đăng ký thi đua: {submitted}/{total}",
+        f"Bản đăng ký đã được chấp nhận: {accepted}/{total}",
+        f"Đã ký giao ước: {signed}/{total}",
+        f"Đã nộp phiếu tự chấm điểm: {sheets}/{total}",
+        f"Phiếu đã được thẩm định: {verified}/{total}",
+        f"Đã bỏ phiếu — Bằng khen (Đợt 1): {cast}/{total}",
+    ]
+    await rep.send("/status")
+    assert len(rep.private.bot_messages()) == 2  # the /start answer, then one page
+    text = rep.private.last.plain
+    assert f"Số đơn vị đang hoạt động: {total}" in text
+    seven, twelve = "đơn vị bạn (Đơn vị thành viên số 8)", "đơn vị bạn (Đơn vị thành viên số 13)"
+    # unit 8 (index 7): accepted pledge, no sheet, cast; unit 13 (index 12): signed, verified, not cast
+    own = [(True, True), (True, True), (False, True), (False, True), (False, True), (True, False)]
+    sections = text.split("\n\n")[1:]
+    assert len(sections) == len(counts)
+    for section, count, (done_7, done_12) in zip(sections, counts, own, strict=True):
+        assert section.splitlines() == [
+            count,
+            ("   ✅ " if done_7 else "   ⏳ ") + seven + (": đã xong" if done_7 else ": chưa xong"),
+            ("   ✅ " if done_12 else "   ⏳ ") + twelve + (": đã xong" if done_12 else ": chưa xong"),
+        ], section
+    await chair.send("/status")
+    chair_text = "\n".join(m.plain for m in chair.private.bot_messages()[1:])
+    for count in counts:
+        assert count in chair_text
+    missing = chair_text.split(counts[2], 1)[1].split("\n\n", 1)[0]
+    assert f"Chưa xong ({total - signed}):" in missing
+    assert "• Đơn vị thành viên số 2\n" in missing and "• Đơn vị thành viên số 4\n" not in missing  # index 3: left

@@ -72,15 +72,20 @@ from storage.models import (
     utcnow,
 )
 from storage.pledges import (
+    active_unit_names,
     active_units,
     ensure_pledge,
     people_by_id,
     people_with_role,
     pledge_of,
+    pledge_states,
+    pledges_of_units,
     pledges_of_year,
     representatives_of,
     revision_count,
     revisions_of_year,
+    units_by_id,
+    unsigned_active_units,
 )
 
 SIGNING_KEY = "pledge_signing"  # Cluster.settings: {year id: {"concluded_at": iso, "concluded_by": id}}
@@ -565,7 +570,7 @@ async def sign(
     actor.require(Action.EDIT_PLEDGE)
     year = await _year_of(session, actor.cluster_id)
     cluster = await _lock_cluster(session, actor.cluster_id)  # first: then read (see there)
-    pledges = await pledges_of_year(session, year.id, fresh=True)
+    pledges = await pledges_of_units(session, year.id, actor.unit_ids, fresh=True)
     if unit_id is None:
         units = sorted(actor.unit_ids)
         if len(units) > 1:
@@ -607,9 +612,8 @@ async def sign(
         action="pledge.sign", subject=f"pledge:{pledge.id}", unit_id=pledge.unit_id,
     )  # fmt: skip
     await _flush(session, pledge)
-    units = await active_units(session, actor.cluster_id)
     outcome = None
-    if all(u.id in pledges and pledges[u.id].status == PledgeStatus.SIGNED for u in units):
+    if await unsigned_active_units(session, actor.cluster_id, year.id) == 0:
         outcome = await finalize_signing(session, year.id, now)
     if outcome is None:  # (a conclusion shows its own final board)
         await _show_board(session, cluster, year.id)
@@ -637,13 +641,14 @@ async def finalize_signing(
     signed = [p for p in pledges.values() if p.status == PledgeStatus.SIGNED]
     if not signed:
         return None
-    signed_active = sum(1 for u in units if u.id in pledges and pledges[u.id].status == PledgeStatus.SIGNED)
+    signed_ids = {p.unit_id for p in signed}
+    signed_active = sum(1 for u in units if u.id in signed_ids)
     _update_signing_record(cluster, year_id, concluded_at=now.isoformat(), concluded_by=by_person_id)
     record(
         session, cluster_id=cluster.id, actor_person_id=by_person_id,
         action="pledge.signing_concluded", subject=f"year:{year_id}",
         signed=sorted(p.unit_id for p in signed),
-        not_signed=sorted(u.id for u in units if u.id not in {p.unit_id for p in signed}),
+        not_signed=sorted(u.id for u in units if u.id not in signed_ids),
     )  # fmt: skip
     await session.flush()
     await _show_board(session, cluster, year_id)
@@ -709,20 +714,23 @@ async def overview(session: AsyncSession, actor: Actor, cluster: Cluster) -> tup
 
 
 async def _states(session: AsyncSession, cluster_id: int, year_id: int) -> list[UnitState]:
-    pledges = await pledges_of_year(session, year_id)
-    units = await active_units(session, cluster_id)
-    active = {u.id for u in units}
-    for unit_id, pledge in pledges.items():
-        if unit_id not in active and pledge.status == PledgeStatus.SIGNED:
-            units.append(await session.get(Unit, unit_id))
+    """Every active unit, then any inactive one that signed, with its pledge's state: read as
+    plain rows (`storage.pledges.pledge_states`), since the signing message redraws it at every
+    signature and needs no pledge or commitment as an object."""
+    pledges = await pledge_states(session, year_id)
+    units = await active_unit_names(session, cluster_id)
+    active = {unit_id for unit_id, _name in units}
+    units += [(u.id, u.name) for u in await units_by_id(session, [
+        unit_id for unit_id, pledge in pledges.items() if unit_id not in active and pledge.status == PledgeStatus.SIGNED
+    ])]  # fmt: skip
     states = []
-    for unit in units:
-        pledge = pledges.get(unit.id)
+    for unit_id, name in units:
+        pledge = pledges.get(unit_id)
         states.append(
             UnitState(
-                unit.id, unit.name,
+                unit_id, name,
                 pledge.status if pledge else None,
-                len(pledge.items) if pledge else 0,
+                pledge.items if pledge else 0,
                 pledge.id if pledge else None,
                 pledge.version if pledge else None,
                 pledge.signed_at if pledge else None,
@@ -767,8 +775,9 @@ async def document_of(session: AsyncSession, cluster: Cluster, year: EmulationYe
     tz = cluster_timezone(cluster)
     pledges = await pledges_of_year(session, year.id)
     units = await active_units(session, cluster.id)
-    signed_elsewhere = [await session.get(Unit, uid) for uid, p in pledges.items()
-                        if p.status == PledgeStatus.SIGNED and uid not in {u.id for u in units}]  # fmt: skip
+    active_ids = {u.id for u in units}
+    signed_elsewhere = await units_by_id(session, [uid for uid, p in pledges.items()
+                                                   if p.status == PledgeStatus.SIGNED and uid not in active_ids])  # fmt: skip
     people = await people_by_id(session, {p.signed_by_person_id for p in pledges.values() if p.signed_by_person_id})
     amendments: dict[int, list[Amendment]] = {}
     for revision in await revisions_of_year(session, year.id):
