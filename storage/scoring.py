@@ -7,6 +7,8 @@ are not done in SQL (SQLite's SUM works on floats): callers add `Decimal`s in Py
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +21,7 @@ from storage.models import (
     ScoreEntry,
     ScoreRound,
     ScoreSheet,
+    SheetStatus,
     Unit,
 )
 
@@ -64,6 +67,19 @@ async def sheets_of_year(
             )
         ).all()
     )
+
+
+async def unassigned_sheet_exists(
+    session: AsyncSession, year_id: int, round_: ScoreRound, statuses: Iterable[SheetStatus]
+) -> bool:
+    """Whether a sheet of the year in one of `statuses` still has no verifying unit."""
+    found = await session.scalar(
+        select(ScoreSheet.id)
+        .where(ScoreSheet.year_id == year_id, ScoreSheet.round == round_,
+               ScoreSheet.status.in_(list(statuses)), ScoreSheet.verifier_unit_id.is_(None))
+        .limit(1)
+    )  # fmt: skip
+    return found is not None
 
 
 async def entry_of(session: AsyncSession, entry_id: int) -> ScoreEntry | None:

@@ -89,7 +89,12 @@ async def set_mode(session: AsyncSession, actor: Actor, cluster: Cluster, new_mo
 
 
 async def ensure_assignment(session: AsyncSession, cluster: Cluster, year: EmulationYear) -> None:
-    """Give every submitted sheet without a verifier its verifying unit (see `bot.rotation`)."""
+    """Give every submitted sheet without a verifier its verifying unit (see `bot.rotation`).
+
+    Asked on every verification press: one indexed look for a sheet still without a verifier
+    first, and the year's sheets (with all their entries) are read only when there is one."""
+    if not await queries.unassigned_sheet_exists(session, year.id, scoring.ROUND, _REVIEWABLE):
+        return
     sheets = [s for s in await queries.sheets_of_year(session, year.id, scoring.ROUND) if s.status in _REVIEWABLE]
     todo = [s for s in sheets if s.verifier_unit_id is None]
     if not todo:
@@ -128,6 +133,7 @@ async def assigned_sheets(session: AsyncSession, actor: Actor, cluster: Cluster)
     """The sheets this person verifies now (never their own unit's)."""
     year = await _verification_year(session, cluster.id)
     await ensure_assignment(session, cluster, year)
+    await units_of(session, cluster.id)  # the units in the session at once, not one query per sheet
     views = []
     for sheet in await queries.sheets_of_year(session, year.id, scoring.ROUND):
         if sheet.status in _REVIEWABLE and rotation.may_verify(sheet.unit_id, sheet.verifier_unit_id, actor.unit_ids):
