@@ -59,6 +59,14 @@ async def voted_units(session: AsyncSession, ballot_id: int) -> set[int]:
     ))  # fmt: skip
 
 
+async def cast_count(session: AsyncSession, ballot_id: int) -> int:
+    """How many units have cast a paper on the ballot (the register's count, never the papers')."""
+    return await session.scalar(
+        select(func.count()).select_from(VoterRegister)
+        .where(VoterRegister.ballot_id == ballot_id, VoterRegister.cast_at.is_not(None))
+    ) or 0  # fmt: skip
+
+
 async def trackers(session: AsyncSession, ballot_id: int) -> set[str]:
     return set(await session.scalars(select(BallotPaper.tracker).where(BallotPaper.ballot_id == ballot_id)))
 
