@@ -220,7 +220,14 @@ async def current_year_of(session: AsyncSession, cluster_id: int) -> EmulationYe
 
 async def own_units(session: AsyncSession, actor: Actor) -> list[Unit]:
     """The active units this person represents in the cluster, in the cluster's order."""
-    return [u for u in await units_of(session, actor.cluster_id, active_only=True) if u.id in actor.unit_ids]
+    if not actor.unit_ids:
+        return []
+    rows = await session.scalars(
+        select(Unit)
+        .where(Unit.cluster_id == actor.cluster_id, Unit.active.is_(True), Unit.id.in_(sorted(actor.unit_ids)))
+        .order_by(Unit.position, Unit.id)
+    )  # by key: the person's own few, however many units the cluster has
+    return list(rows.all())
 
 
 def check_own_unit(actor: Actor, unit_id: int) -> None:
