@@ -144,17 +144,19 @@ class ScoreEntry(Base):
     note: Mapped[str | None] = mapped_column(String(1000))
 
     sheet: Mapped[ScoreSheet] = relationship(back_populates="entries", lazy="raise_on_sql")
+    # Joined into the query that loads the entries (a sheet is then two statements, not four):
+    # an entry has a handful of files and adjustments at most.
     evidence: Mapped[list["Evidence"]] = relationship(
         order_by="Evidence.id",
         cascade="all, delete-orphan",
         passive_deletes=True,
-        lazy="selectin",
+        lazy="joined",
     )
     adjustments: Mapped[list["Adjustment"]] = relationship(
         order_by="Adjustment.id",
         cascade="all, delete-orphan",
         passive_deletes=True,
-        lazy="selectin",
+        lazy="joined",
     )
 
 
