@@ -51,6 +51,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from storage import sqlite_inline
+from storage.sqlite_inline import offloaded  # noqa: F401  (the one place services take it from)
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 DEFAULT_SQLITE_FILENAME = "thidua.sqlite3"

@@ -18,9 +18,11 @@ long:
 - **COMMIT**, which waits for the disk (`synchronous=FULL`: the WAL is synced), runs in a
   worker thread; so do `VACUUM` and checkpoints (`run_in_thread`).
 
-A long query still holds the loop while SQLite works (the bot's are milliseconds at most:
-measured in bench/). Nothing here changes what is stored or when: the statements, their order
-and the transactions are SQLAlchemy's, as with aiosqlite.
+A long query would hold the loop while SQLite works. An update's queries take milliseconds
+(bench/), but the few reads that grow with the data (the count's inputs, the papers', a digest
+round over every cluster: seconds at 3,000 units or 1,000 clusters) run inside `offloaded()`,
+where every statement and fetch goes to a worker thread as with aiosqlite. Nothing here changes
+what is stored or when: the statements, their order and the transactions are SQLAlchemy's.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import aiosqlite
@@ -41,6 +45,20 @@ from sqlalchemy.util.concurrency import await_
 _BUSY = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
 _FIRST_PAUSE = 0.001
 _LONGEST_PAUSE = 0.05
+
+
+_OFFLOADED: ContextVar[bool] = ContextVar("thidua_sqlite_offloaded", default=False)
+
+
+@contextmanager
+def offloaded() -> Iterator[None]:
+    """Run this block's SQLite statements on a worker thread: reads that grow with the data
+    (see the module docstring). Nothing on PostgreSQL, whose driver never blocks the loop."""
+    token = _OFFLOADED.set(True)
+    try:
+        yield
+    finally:
+        _OFFLOADED.reset(token)
 
 
 def _busy(error: sqlite3.OperationalError) -> bool:
@@ -65,16 +83,23 @@ class InlineCursor:
             return self
         return itself().__await__()
 
+    async def _run(self, call: Callable[[], Any]) -> Any:
+        if _OFFLOADED.get():
+            return await self._connection.run_in_thread(call)
+        return await self._connection.retry_busy(call)
+
     async def execute(self, sql: str, parameters: Any = ()) -> InlineCursor:
-        await self._connection.retry_busy(lambda: self._cursor.execute(sql, parameters))
+        await self._run(lambda: self._cursor.execute(sql, parameters))
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Any]) -> InlineCursor:
         rows = list(parameters)
-        await self._connection.retry_busy(lambda: self._cursor.executemany(sql, rows))
+        await self._run(lambda: self._cursor.executemany(sql, rows))
         return self
 
     async def fetchall(self) -> list[Any]:
+        if _OFFLOADED.get():
+            return await asyncio.to_thread(self._cursor.fetchall)
         return self._cursor.fetchall()
 
     async def fetchone(self) -> Any:

@@ -1061,3 +1061,43 @@ async def test_roles_of_without_any_year(db: Database) -> None:
         (view,) = await roles_of(s, person.id)
     assert view.unit_name == ECONOMIC_CLUSTER_UNITS[0]
     assert not view.is_chair_unit and not view.is_vice_chair_unit
+
+
+async def test_reads_that_grow_with_the_data_run_off_the_event_loop_when_offloaded(db: Database) -> None:
+    """An update's statements run on the loop's thread (storage/sqlite_inline.py); inside
+    `offloaded()` (the count's inputs, the papers, a digest round) SQLite works on a worker
+    thread and the loop keeps answering others meanwhile."""
+    import threading
+    import time as clock
+
+    from storage.db import offloaded
+
+    if not db.is_sqlite:
+        pytest.skip("SQLite only: PostgreSQL's driver never blocks the loop")
+    threads: list[str] = []
+
+    def slow_probe() -> int:
+        threads.append(threading.current_thread().name)
+        clock.sleep(0.2)  # SQLite busy with a long read
+        return 1
+
+    async with db.session() as s:
+        raw = await (await s.connection()).get_raw_connection()
+        raw.driver_connection.raw.create_function("slow_probe", 0, slow_probe)
+        await s.scalar(text("SELECT slow_probe()"))
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        ticking = asyncio.create_task(ticker())
+        await asyncio.sleep(0)
+        with offloaded():
+            assert await s.scalar(text("SELECT slow_probe()")) == 1
+        ticking.cancel()
+    assert threads[0] == threading.main_thread().name
+    assert threads[1] != threading.main_thread().name
+    assert ticks >= 5  # the loop ran while SQLite worked (0.2 s, a tick every 10 ms)

@@ -47,6 +47,7 @@ from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.phases import cluster_timezone, view
 from bot.views import digest as words
+from storage.db import offloaded
 from storage.models import (
     Adjustment,
     Ballot,
@@ -378,6 +379,10 @@ class DigestSource:
         return slots
 
     async def run(self, session: AsyncSession, slot: Slot, now: dt.datetime) -> str:
+        with offloaded():  # a round reads every cluster: off the event loop (storage.db.offloaded)
+            return await self._run(session, slot, now)
+
+    async def _run(self, session: AsyncSession, slot: Slot, now: dt.datetime) -> str:
         clusters = [c for c in (await current_years(session)).values() if c.year_id is not None]
         if slot.name == PHASE:
             due = [c for c in clusters if _changed_at(c, slot.at)]

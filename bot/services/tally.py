@@ -36,7 +36,7 @@ from bot.services.phases import cluster_timezone, require_phase
 from bot.views import ballots as ballot_views
 from bot.views import tally as views
 from storage import ballots as ballot_store
-from storage.db import after_commit
+from storage.db import after_commit, offloaded
 from storage.models import (
     Ballot,
     BallotKind,
@@ -131,7 +131,13 @@ async def prepare(session: AsyncSession, actor: Actor, *, year_id: int | None = 
 
 
 async def inputs_of(session: AsyncSession, cluster: Cluster, year: EmulationYear) -> rules.YearInputs:
-    """Everything the count reads, from the database only."""
+    """Everything the count reads, from the database only (off the event loop: it grows with
+    the cluster, `storage.db.offloaded`)."""
+    with offloaded():
+        return await _inputs_of(session, cluster, year)
+
+
+async def _inputs_of(session: AsyncSession, cluster: Cluster, year: EmulationYear) -> rules.YearInputs:
     from bot.services import scoring  # the services import each other lazily
 
     units = list(await session.scalars(select(Unit).where(Unit.cluster_id == cluster.id).order_by(Unit.position, Unit.id)))

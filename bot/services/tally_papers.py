@@ -32,6 +32,7 @@ from bot.services.phases import cluster_timezone
 from bot.services.slots import Slot, Source
 from bot.views.scoring import score_table_build
 from storage import ballots as ballot_store
+from storage.db import offloaded
 from storage.models import (
     Ballot,
     BallotKind,
@@ -141,7 +142,13 @@ def slot_of(row: TallyResult, cluster_id: int) -> Slot:
 
 
 async def plan(session: AsyncSession, result_id: int) -> Planned | None:
-    """What to build for a stored count; None when its files were already sent."""
+    """What to build for a stored count; None when its files were already sent. Its reads grow
+    with the cluster: off the event loop (`storage.db.offloaded`)."""
+    with offloaded():
+        return await _plan(session, result_id)
+
+
+async def _plan(session: AsyncSession, result_id: int) -> Planned | None:
     from bot.i18n import use_locale
     from bot.papers import chart, minutes, proposal
     from bot.services import scoring, tally
