@@ -82,7 +82,7 @@ async def _backend(url: str) -> str:
     if not url.startswith("postgresql"):
         import sqlite3
 
-        return f"SQLite {sqlite3.sqlite_version} (file, aiosqlite)"
+        return f"SQLite {sqlite3.sqlite_version} (file; sqlite3 on the loop's thread, storage/sqlite_inline.py)"
     from sqlalchemy import text
 
     from storage.db import Database
