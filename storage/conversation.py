@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 if TYPE_CHECKING:
@@ -16,12 +17,16 @@ from storage.models import ConversationState
 async def get_state(
     session: AsyncSession, person_id: int, chat_id: int, flow: str
 ) -> ConversationState | None:
-    return await session.scalar(
-        select(ConversationState).where(
-            ConversationState.person_id == person_id,
-            ConversationState.chat_id == chat_id,
-            ConversationState.flow == flow,
-        )
+    return await session.scalar(_state_statement(), {"person_id": person_id, "chat_id": chat_id, "flow": flow})
+
+
+@functools.cache
+def _state_statement() -> Select:
+    """Built once (asked on every typed message and most presses)."""
+    return select(ConversationState).where(
+        ConversationState.person_id == bindparam("person_id"),
+        ConversationState.chat_id == bindparam("chat_id"),
+        ConversationState.flow == bindparam("flow"),
     )
 
 

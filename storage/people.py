@@ -38,7 +38,13 @@ class RoleView:
 
 
 async def person_by_telegram_id(session: AsyncSession, telegram_user_id: int) -> Person | None:
-    return await session.scalar(select(Person).where(Person.telegram_user_id == telegram_user_id))
+    return await session.scalar(_person_statement(), {"telegram_user_id": telegram_user_id})
+
+
+@functools.cache
+def _person_statement() -> Select:
+    """Built once: every update asks it, and building a statement costs more than running it."""
+    return select(Person).where(Person.telegram_user_id == bindparam("telegram_user_id"))
 
 
 async def upsert_person(

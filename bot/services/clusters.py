@@ -11,11 +11,12 @@ What may still be corrected after set-up, and until when:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import setup_input
@@ -233,13 +234,19 @@ async def current_year(session: AsyncSession, cluster_id: int) -> EmulationYear 
 async def _current_year(session: AsyncSession, cluster_id: int) -> EmulationYear | None:
     # The id first: the year is usually loaded already (a button named it), and a `get` of a
     # loaded row costs nothing, where loading it again would load its phases again too.
-    year_id = await session.scalar(
+    year_id = await session.scalar(_current_year_statement(), {"cluster_id": cluster_id})
+    return await session.get(EmulationYear, year_id) if year_id is not None else None
+
+
+@functools.cache
+def _current_year_statement() -> Select:
+    """Built once: asked by nearly every update."""
+    return (
         select(EmulationYear.id)
-        .where(EmulationYear.cluster_id == cluster_id)
+        .where(EmulationYear.cluster_id == bindparam("cluster_id"))
         .order_by(EmulationYear.year.desc())
         .limit(1)
     )
-    return await session.get(EmulationYear, year_id) if year_id is not None else None
 
 
 async def assign_office(

@@ -13,10 +13,11 @@ person's next file is awaited as a table), so no transaction waits on Telegram.
 from __future__ import annotations
 
 import asyncio
+import functools
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePath
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import Select, bindparam, delete, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -68,7 +69,13 @@ async def current_table(session: AsyncSession, year_id: int) -> ScoringTable | N
     """The year's table with its criteria (in order), or None before first use; read once per
     transaction until it writes (`storage.db.memo`)."""
     return await memo(session, ("current_table", year_id), lambda: session.scalar(
-        select(ScoringTable).where(ScoringTable.year_id == year_id)))
+        _table_statement(), {"year_id": year_id}))
+
+
+@functools.cache
+def _table_statement() -> Select:
+    """Built once: every score and verification press asks it."""
+    return select(ScoringTable).where(ScoringTable.year_id == bindparam("year_id"))
 
 
 async def ensure_default_table(session: AsyncSession, year_id: int) -> ScoringTable:
