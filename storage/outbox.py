@@ -11,12 +11,13 @@ outcome of the one that took the row over.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Select, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -142,20 +143,7 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int = 50,
     """Lease up to `limit` due rows, none to a chat in `exclude_chats` (being served by this
     instance already), to a new claim token; commits. Returns (token, rows)."""
     token = uuid.uuid4().hex
-    ids = list(
-        await session.scalars(
-            select(OutboxMessage.id)
-            .where(
-                OutboxMessage.status == OutboxStatus.PENDING,
-                OutboxMessage.not_before <= now,
-                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-                OutboxMessage.chat_id.not_in(list(exclude_chats)),
-            )
-            .order_by(OutboxMessage.not_before, OutboxMessage.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    )
+    ids = list(await session.scalars(_due_statement(limit), {"now": now, "exclude": list(exclude_chats)}))
     if not ids:
         await session.commit()
         return token, []
@@ -171,6 +159,24 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int = 50,
     )
     await session.commit()
     return token, rows
+
+
+@functools.cache
+def _due_statement(limit: int) -> Select:
+    """Built once per batch size: the sender asks it before every batch."""
+    now = bindparam("now")
+    return (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.not_before <= now,
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+            OutboxMessage.chat_id.not_in(bindparam("exclude", expanding=True)),
+        )
+        .order_by(OutboxMessage.not_before, OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
 
 
 async def renew(session: AsyncSession, row: OutboxMessage, token: str, now: datetime) -> bool:
