@@ -311,8 +311,6 @@ async def scrub_ballot_tables(db: Database) -> None:
 # PostgreSQL SQLSTATEs: class 08 (connection exception), 57P01-57P03 (the server is shutting
 # down, crashed, or not yet accepting connections), 53300 (too many connections).
 _UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
-# SQLite: another process holds the write lock past busy_timeout; the file (or its directory,
-# a network mount) cannot be opened.
 # SQLite's result codes (stable, unlike its messages): locked past the busy timeout, the file
 # not openable (its folder gone, a disk unmounted), an I/O error.
 _UNAVAILABLE_SQLITE = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR})
