@@ -258,8 +258,11 @@ def handler(func: HandlerFunc) -> Callable[[Update, BotContext], Awaitable[Any]]
         # task of its own, after the replies, so neither the person nor the chat's next update
         # waits for it (the files of a count at 3,000 units take half a minute; bench/).
         if turn.session.info.get(AFTER_COMMIT):
-            context.application.create_task(_after_commit(turn.session, context),
-                                            name=f"after-commit:{update.update_id}")  # fmt: skip
+            if context.application.running:
+                context.application.create_task(_after_commit(turn.session, context),
+                                                name=f"after-commit:{update.update_id}")  # fmt: skip
+            else:  # stopping: PTB would not wait for a task started now (a ballot's scrub lost)
+                await _after_commit(turn.session, context)
         if refused is not None:
             raise refused  # after the other replies: handlers/errors.py logs it and apologises
 

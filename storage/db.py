@@ -197,6 +197,18 @@ async def memo(session: AsyncSession, key: Any, load: Callable[[], Awaitable[Any
     return value
 
 
+def _checkpoint(raw: Any) -> Any:
+    """`wal_checkpoint(TRUNCATE)` waiting up to the busy timeout for other connections' write
+    transactions to end. It waits through SQLite's busy handler, not by failing, so the inline
+    connections' timeout of 0 (storage/sqlite_inline.py) would make it give up at once; it runs
+    on a worker thread, where waiting blocks nothing."""
+    raw.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").close()
+    try:
+        return raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    finally:
+        raw.execute("PRAGMA busy_timeout = 0").close()
+
+
 class Database:
     """Owns the engine and hands out sessions. Create one per process; ``dispose`` on exit."""
 
@@ -250,9 +262,11 @@ class Database:
             assert isinstance(driver, sqlite_inline.InlineConnection)
             # On a worker thread: both read and write the whole file.
             await driver.run_in_thread(lambda: driver.raw.execute("VACUUM").close())
-            row = await driver.run_in_thread(
-                lambda: driver.raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone())
-        return row is not None and row[0] == 0
+            row = await driver.run_in_thread(lambda: _checkpoint(driver.raw))
+        if row is None or row[0] != 0:
+            log.warning("the write-ahead log could not be emptied after a ballot closed (busy)")
+            return False
+        return True
 
     async def vacuum_ballot_tables(self) -> None:
         """PostgreSQL: `VACUUM` the paper tables, so the dead row versions a rewrite left behind

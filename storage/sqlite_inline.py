@@ -62,7 +62,8 @@ def offloaded() -> Iterator[None]:
 
 
 def _busy(error: sqlite3.OperationalError) -> bool:
-    return getattr(error, "sqlite_errorcode", None) in _BUSY
+    code = getattr(error, "sqlite_errorcode", None)  # the extended code: the primary one is its low byte
+    return code is not None and code & 0xFF in _BUSY
 
 
 class InlineCursor:

@@ -1101,3 +1101,67 @@ async def test_reads_that_grow_with_the_data_run_off_the_event_loop_when_offload
     assert threads[0] == threading.main_thread().name
     assert threads[1] != threading.main_thread().name
     assert ticks >= 5  # the loop ran while SQLite worked (0.2 s, a tick every 10 ms)
+
+
+async def test_the_scrub_after_a_ballot_waits_for_a_writer_and_empties_the_write_ahead_log(
+    db: Database, monkeypatch
+) -> None:
+    """The checkpoint that empties the WAL (a ballot's papers in commit order) waits for an
+    update's transaction that opens between the VACUUM and it, instead of giving up at once
+    (the inline connections' own busy timeout is 0: storage/sqlite_inline.py). The writer is
+    started right after the VACUUM returns: the moment the bot's next update would come."""
+    from storage import sqlite_inline
+
+    if not db.is_sqlite:
+        pytest.skip("SQLite only")
+    async with db.session() as s:
+        s.add(Person(telegram_user_id=4242, full_name="Người ghi"))
+        await s.commit()
+    writer_open = asyncio.Event()
+    tasks: list[asyncio.Task] = []
+
+    async def writer() -> None:
+        async with db.session() as s:
+            await s.scalar(select(Person.id).where(Person.telegram_user_id == 4242))  # BEGIN IMMEDIATE
+            writer_open.set()
+            await asyncio.sleep(0.3)
+            await s.commit()
+
+    original = sqlite_inline.InlineConnection.run_in_thread
+    calls = 0
+
+    async def run_in_thread(self, call):
+        nonlocal calls
+        result = await original(self, call)
+        calls += 1
+        if calls == 1:  # the VACUUM is done: an update opens its transaction now
+            tasks.append(asyncio.create_task(writer()))
+            await writer_open.wait()
+        return result
+
+    monkeypatch.setattr(sqlite_inline.InlineConnection, "run_in_thread", run_in_thread)
+    scrubbed = await db.scrub_write_history()
+    await asyncio.gather(*tasks)
+    assert scrubbed is True
+    assert _wal_size(str(db.engine.url.database)) == 0
+
+
+def _wal_size(database: str) -> int:
+    wal = Path(database + "-wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
+@pytest.mark.parametrize(
+    ("code", "waits"),
+    [(5, True), (6, True), (261, True), (517, True), (262, True), (2067, False), (14, False), (None, False)],
+)
+def test_busy_and_locked_are_waited_for_in_their_extended_forms_too(code, waits) -> None:
+    """SQLITE_BUSY, _LOCKED and their extended codes (BUSY_RECOVERY 261, BUSY_SNAPSHOT 517,
+    LOCKED_SHAREDCACHE 262) are retried; a constraint (2067) or CANTOPEN (14) is not."""
+    import sqlite3
+
+    from storage.sqlite_inline import _busy
+
+    error = sqlite3.OperationalError("refused")
+    error.sqlite_errorcode = code
+    assert _busy(error) is waits

@@ -549,10 +549,11 @@ async def final_totals(session: AsyncSession, cluster: Cluster) -> dict[int, Dec
     return {row.unit.id: row.view.totals(arithmetic.FINAL).total for row in table.units if row.view is not None}
 
 
-async def score_report(session: AsyncSession, cluster: Cluster) -> ClusterScores:
+async def score_report(session: AsyncSession, cluster: Cluster, year_id: int | None = None) -> ClusterScores:
     """`cluster_scores` without the permission check, for callers that made their own (the
-    count's papers: `Action.TALLY`)."""
-    year = await current_year_of(session, cluster.id)
+    count's papers: `Action.TALLY`, which name the counted year: the next year may have been
+    started while they were being built)."""
+    year = await current_year_of(session, cluster.id) if year_id is None else await session.get(EmulationYear, year_id)
     table = await tables.ensure_default_table(session, year.id)
     sheets = {s.unit_id: s for s in await queries.sheets_of_year(session, year.id, ROUND)}
     rows = []

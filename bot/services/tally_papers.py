@@ -168,7 +168,7 @@ async def _plan(session: AsyncSession, result_id: int) -> Planned | None:
     minutes_data, proposal_data = await _papers(session, cluster, year, row, result, chair)
     with use_locale("vi"):  # the papers are Vietnamese documents of the cluster
         picture = chart_of(result, year.year, cluster.name)
-    scores, scores_name = score_table_build(await scoring.score_report(session, cluster), place=place_of(cluster),
+    scores, scores_name = score_table_build(await scoring.score_report(session, cluster, year.id), place=place_of(cluster),
                                             date=day, chair_unit=chair.name if chair else None)  # fmt: skip
     y, n = year.year, row.number
 
