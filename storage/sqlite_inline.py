@@ -79,11 +79,6 @@ class InlineCursor:
     async def __aexit__(self, *_exc: Any) -> None:
         self._cursor.close()
 
-    def __await__(self):  # `await connection.execute(...)` as with aiosqlite
-        async def itself() -> InlineCursor:
-            return self
-        return itself().__await__()
-
     async def _run(self, call: Callable[[], Any]) -> Any:
         if _OFFLOADED.get():
             return await self._connection.run_in_thread(call)
@@ -182,25 +177,6 @@ class InlineConnection:
 
     def cursor(self) -> InlineCursor:
         return InlineCursor(self)
-
-    def execute(self, sql: str, parameters: Any = ()) -> Any:
-        """`await conn.execute(...)` or `async with conn.execute(...) as cursor`, as aiosqlite."""
-        cursor = self.cursor()
-
-        class _Pending:
-            async def _run(self) -> InlineCursor:
-                return await cursor.execute(sql, parameters)
-
-            def __await__(self):
-                return self._run().__await__()
-
-            async def __aenter__(self) -> InlineCursor:
-                return await self._run()
-
-            async def __aexit__(self, *_exc: Any) -> None:
-                await cursor.close()
-
-        return _Pending()
 
     async def commit(self) -> None:
         if self.raw.in_transaction:

@@ -82,6 +82,26 @@ async def db(tmp_path: Path):
         await database.dispose()
 
 
+class LoopTurns:
+    """Counts how often a task on the event loop gets to run meanwhile: a loop that SQLite
+    blocks (a busy wait or a long read in place) would not turn."""
+
+    def __init__(self, every: float) -> None:
+        self.every, self.count = every, 0
+
+    async def _turn(self) -> None:
+        while True:
+            await asyncio.sleep(self.every)
+            self.count += 1
+
+    async def __aenter__(self) -> "LoopTurns":
+        self._task = asyncio.create_task(self._turn())
+        return self
+
+    async def __aexit__(self, *_exc) -> None:
+        self._task.cancel()
+
+
 async def make_cluster(db: Database, *, chat_id: int = -100123, n_units: int = 3) -> int:
     async with db.session() as s:
         cluster = Cluster(name="Cụm thi đua kinh tế", telegram_chat_id=chat_id)
@@ -187,7 +207,6 @@ async def test_a_session_waiting_for_the_write_lock_does_not_hold_up_the_event_l
     running: the first can finish only because the wait does not block the loop."""
     if not db.is_sqlite:
         pytest.skip("SQLite only")
-    ticks = 0
     first_has_lock = asyncio.Event()
 
     async def first() -> None:
@@ -206,17 +225,10 @@ async def test_a_session_waiting_for_the_write_lock_does_not_hold_up_the_event_l
             await s.commit()
             return found
 
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.005)
-            ticks += 1
-
-    ticking = asyncio.create_task(ticker())
-    _, found = await asyncio.gather(first(), second())
-    ticking.cancel()
+    async with LoopTurns(every=0.005) as turns:
+        _, found = await asyncio.gather(first(), second())
     assert found is not None
-    assert ticks >= 5
+    assert turns.count >= 5
 
 
 async def test_a_write_lock_held_past_the_busy_timeout_fails_with_sqlites_error(tmp_path: Path, monkeypatch) -> None:
@@ -1085,22 +1097,13 @@ async def test_reads_that_grow_with_the_data_run_off_the_event_loop_when_offload
         raw = await (await s.connection()).get_raw_connection()
         raw.driver_connection.raw.create_function("slow_probe", 0, slow_probe)
         await s.scalar(text("SELECT slow_probe()"))
-        ticks = 0
-
-        async def ticker() -> None:
-            nonlocal ticks
-            while True:
-                await asyncio.sleep(0.01)
-                ticks += 1
-
-        ticking = asyncio.create_task(ticker())
-        await asyncio.sleep(0)
-        with offloaded():
-            assert await s.scalar(text("SELECT slow_probe()")) == 1
-        ticking.cancel()
+        async with LoopTurns(every=0.01) as turns:
+            await asyncio.sleep(0)
+            with offloaded():
+                assert await s.scalar(text("SELECT slow_probe()")) == 1
     assert threads[0] == threading.main_thread().name
     assert threads[1] != threading.main_thread().name
-    assert ticks >= 5  # the loop ran while SQLite worked (0.2 s, a tick every 10 ms)
+    assert turns.count >= 5  # the loop ran while SQLite worked (0.2 s, a turn every 10 ms)
 
 
 async def test_the_scrub_after_a_ballot_waits_for_a_writer_and_empties_the_write_ahead_log(
