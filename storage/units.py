@@ -17,6 +17,13 @@ async def units_of(session: AsyncSession, cluster_id: int, *, active_only: bool 
     return list((await session.scalars(stmt.order_by(Unit.position, Unit.id))).all())
 
 
+async def active_unit_count(session: AsyncSession, cluster_id: int) -> int:
+    """How many units of the cluster are active, counted in the database."""
+    return await session.scalar(
+        select(func.count()).select_from(Unit).where(Unit.cluster_id == cluster_id, Unit.active.is_(True))
+    ) or 0
+
+
 async def unit_in_cluster(session: AsyncSession, cluster_id: int, unit_id: int) -> Unit | None:
     unit = await session.get(Unit, unit_id)
     return unit if unit is not None and unit.cluster_id == cluster_id else None

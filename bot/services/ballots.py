@@ -20,7 +20,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup
 
@@ -54,6 +54,7 @@ from storage.outbox import erase_pending_secrets
 from storage.pledges import active_units as active_unit_rows
 from storage.pledges import representatives_of
 from storage.schedule import schedule_changed
+from storage.units import active_unit_count
 
 MAX_CANDIDATES = PAPER_SIZE  # a paper is one keyboard, and Telegram draws at most 100 buttons
 
@@ -102,12 +103,6 @@ async def active_units(session: AsyncSession, cluster_id: int) -> list[int]:
     return list(await session.scalars(
         select(Unit.id).where(Unit.cluster_id == cluster_id, Unit.active.is_(True)).order_by(Unit.position, Unit.id)
     ))  # fmt: skip
-
-
-async def active_unit_count(session: AsyncSession, cluster_id: int) -> int:
-    return await session.scalar(
-        select(func.count()).select_from(Unit).where(Unit.cluster_id == cluster_id, Unit.active.is_(True))
-    ) or 0
 
 
 async def pickable_units(session: AsyncSession, cluster_id: int) -> list[Unit]:

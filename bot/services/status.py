@@ -37,6 +37,7 @@ from storage.models import (
     VoterRegister,
     utcnow,
 )
+from storage.units import active_unit_count
 
 BALLOT_NAMES = {
     BallotKind.FLAG: N_("Emulation flag"),
@@ -113,10 +114,8 @@ async def status_report(
     names = may_see_names(actor, public)
     undelivered = await undelivered_count(session, actor) if not public else None
     if year is None:
-        total = await session.scalar(
-            select(func.count()).select_from(Unit).where(Unit.cluster_id == cluster.id, Unit.active.is_(True))
-        )
-        return StatusReport(cluster.name, None, tz, now, views, total or 0, names_shown=names, undelivered=undelivered)
+        total = await active_unit_count(session, cluster.id)
+        return StatusReport(cluster.name, None, tz, now, views, total, names_shown=names, undelivered=undelivered)
     own_units = frozenset() if public or actor is None else frozenset(actor.unit_ids)
     counts = await _counts(session, cluster.id, year.id)
     report = StatusReport(cluster.name, year.year, tz, now, views, counts["units"],
