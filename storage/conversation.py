@@ -5,13 +5,17 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, bindparam, delete, select
+from sqlalchemy import Insert, Select, bindparam, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 if TYPE_CHECKING:
     from storage.db import Database
 
-from storage.models import ConversationState
+from storage.models import ConversationState, utcnow
+
+_INSERT = {"postgresql": pg_insert, "sqlite": sqlite_insert}
 
 
 async def get_state(
@@ -37,16 +41,46 @@ async def set_state(
     flow: str,
     step: str,
     data: dict[str, Any] | None = None,
-) -> ConversationState:
-    """Create or replace the state of one flow."""
-    state = await get_state(session, person_id, chat_id, flow)
-    if state is None:
-        state = ConversationState(person_id=person_id, chat_id=chat_id, flow=flow, step=step)
-        session.add(state)
-    state.step = step
-    state.data = dict(data or {})
-    await session.flush()
-    return state
+) -> None:
+    """Create or replace the state of one flow: one `INSERT ... ON CONFLICT` (most presses set
+    the next typed-input step, so this runs on most updates). When this session holds the
+    row as an object (the update read the step it answers), the object is changed instead, so
+    its own pending edits cannot overwrite the new step at the flush."""
+    loaded = _loaded(session, person_id, chat_id, flow)
+    if loaded is not None:
+        loaded.step = step
+        loaded.data = dict(data or {})
+        await session.flush()
+        return
+    await session.execute(
+        _upsert_statement(session.get_bind().dialect.name),
+        {"person_id": person_id, "chat_id": chat_id, "flow": flow, "step": step, "data": dict(data or {}),
+         "now": utcnow()},
+    )  # fmt: skip
+
+
+def _loaded(session: AsyncSession, person_id: int, chat_id: int, flow: str) -> ConversationState | None:
+    for obj in session.sync_session.identity_map.values():
+        if (isinstance(obj, ConversationState) and obj.person_id == person_id and obj.chat_id == chat_id
+                and obj.flow == flow):  # fmt: skip
+            return obj
+    return None
+
+
+@functools.cache
+def _upsert_statement(dialect: str) -> Insert:
+    """Built once per backend. On the table, not the mapped class (with parameters, an ORM
+    insert would be a bulk insert)."""
+    table = ConversationState.__table__
+    statement = _INSERT[dialect](table).values(
+        person_id=bindparam("person_id"), chat_id=bindparam("chat_id"), flow=bindparam("flow"),
+        step=bindparam("step"), data=bindparam("data"), updated_at=bindparam("now"),
+    )  # fmt: skip
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.person_id, table.c.chat_id, table.c.flow],
+        set_={"step": statement.excluded.step, "data": statement.excluded.data,
+              "updated_at": statement.excluded.updated_at},
+    )  # fmt: skip
 
 
 async def forget_step(db: Database, person_id: int, chat_id: int, flow: str) -> None:

@@ -5,8 +5,10 @@ decides when the whole update is done.
 """
 
 import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
@@ -135,6 +137,7 @@ def _roles_statement() -> Select:
             Unit.name,
             year.chair_unit_id,
             year.vice_chair_unit_id,
+            year.id,
         )
         .join(Cluster, Cluster.id == RoleAssignment.cluster_id)
         .outerjoin(Unit, Unit.id == RoleAssignment.unit_id)
@@ -159,6 +162,10 @@ def _roles_statement() -> Select:
 async def _roles_of(session: AsyncSession, person_id: int) -> tuple[RoleView, ...]:
     stmt = _roles_statement()
     rows = (await session.execute(stmt, {"person_id": person_id})).all()
+    for cluster_id, *_rest, year_id in rows:
+        # The roles' query has found each cluster's current year: keep its id for the rest of
+        # the transaction (`bot.services.clusters.current_year` asks for it next).
+        await memo(session, (CURRENT_YEAR_ID, cluster_id), _known(year_id))
     return tuple(
         RoleView(
             cluster_id=cluster_id,
@@ -169,5 +176,15 @@ async def _roles_of(session: AsyncSession, person_id: int) -> tuple[RoleView, ..
             is_chair_unit=unit_id is not None and unit_id == chair_id,
             is_vice_chair_unit=unit_id is not None and unit_id == vice_id,
         )
-        for cluster_id, cluster_name, role, unit_id, unit_name, chair_id, vice_id in rows
+        for cluster_id, cluster_name, role, unit_id, unit_name, chair_id, vice_id, _year_id in rows
     )
+
+
+CURRENT_YEAR_ID = "current_year_id"  # memo key with a cluster's id: its latest year's id, or None
+
+
+def _known(value: Any) -> Callable[[], Awaitable[Any]]:
+    async def load() -> Any:
+        return value
+
+    return load

@@ -7,14 +7,17 @@ are not done in SQL (SQLite's SUM works on floats): callers add `Decimal`s in Py
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
-from sqlalchemy import exists, select
+from sqlalchemy import Select, bindparam, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
     Adjustment,
+    Cluster,
+    EmulationYear,
     Evidence,
     Person,
     RoleAssignment,
@@ -24,6 +27,26 @@ from storage.models import (
     SheetStatus,
     Unit,
 )
+
+
+async def sheet_in_context(session: AsyncSession, sheet_id: int) -> ScoreSheet | None:
+    """The sheet, loaded in one statement with its year, unit and cluster (a score or
+    verification press needs all four: each `get` after this one is free). Its entries and the
+    year's phases follow in their own statements, as they always do."""
+    row = (await session.execute(_sheet_in_context_statement(), {"sheet_id": sheet_id})).first()
+    return row[0] if row is not None else None
+
+
+@functools.cache
+def _sheet_in_context_statement() -> Select:
+    """Built once: every score and verification press asks it."""
+    return (
+        select(ScoreSheet, EmulationYear, Unit, Cluster)
+        .join(EmulationYear, EmulationYear.id == ScoreSheet.year_id)
+        .join(Unit, Unit.id == ScoreSheet.unit_id)
+        .join(Cluster, Cluster.id == EmulationYear.cluster_id)
+        .where(ScoreSheet.id == bindparam("sheet_id"))
+    )
 
 
 async def sheet_of(

@@ -38,7 +38,7 @@ from storage.models import (
     RoleAssignment,
     Unit,
 )
-from storage.people import cluster_by_chat
+from storage.people import CURRENT_YEAR_ID, cluster_by_chat
 from storage.text import visible
 from storage.units import unit_in_cluster
 
@@ -234,7 +234,8 @@ async def current_year(session: AsyncSession, cluster_id: int) -> EmulationYear 
 async def _current_year(session: AsyncSession, cluster_id: int) -> EmulationYear | None:
     # The id first: the year is usually loaded already (a button named it), and a `get` of a
     # loaded row costs nothing, where loading it again would load its phases again too.
-    year_id = await session.scalar(_current_year_statement(), {"cluster_id": cluster_id})
+    year_id = await memo(session, (CURRENT_YEAR_ID, cluster_id), lambda: session.scalar(
+        _current_year_statement(), {"cluster_id": cluster_id}))  # the roles' query may have found it
     return await session.get(EmulationYear, year_id) if year_id is not None else None
 
 

@@ -20,6 +20,7 @@ from pathlib import PurePath
 from sqlalchemy import Select, bindparam, delete, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from bot.errors import Refusal
 from bot.i18n import _
@@ -68,14 +69,23 @@ def default_normal_total(cluster: Cluster) -> Decimal:
 async def current_table(session: AsyncSession, year_id: int) -> ScoringTable | None:
     """The year's table with its criteria (in order), or None before first use; read once per
     transaction until it writes (`storage.db.memo`)."""
-    return await memo(session, ("current_table", year_id), lambda: session.scalar(
-        _table_statement(), {"year_id": year_id}))
+    return await memo(session, ("current_table", year_id), lambda: _load_table(session, year_id))
+
+
+async def _load_table(session: AsyncSession, year_id: int) -> ScoringTable | None:
+    result = await session.execute(_table_statement(), {"year_id": year_id})
+    return result.unique().scalar_one_or_none()  # one table a year (a unique key)
 
 
 @functools.cache
 def _table_statement() -> Select:
-    """Built once: every score and verification press asks it."""
-    return select(ScoringTable).where(ScoringTable.year_id == bindparam("year_id"))
+    """Built once: every score and verification press asks it. The criteria come joined, in
+    the same statement (their `selectin` default would be a second one)."""
+    return (
+        select(ScoringTable)
+        .where(ScoringTable.year_id == bindparam("year_id"))
+        .options(joinedload(ScoringTable.criteria))
+    )
 
 
 async def ensure_default_table(session: AsyncSession, year_id: int) -> ScoringTable:
