@@ -60,10 +60,13 @@ async def set_state(
 
 
 def _loaded(session: AsyncSession, person_id: int, chat_id: int, flow: str) -> ConversationState | None:
+    """The row's object if this session holds it with its attributes (read from `__dict__`:
+    an expired object, after a rollback, has none, and no edits to lose either)."""
     for obj in session.sync_session.identity_map.values():
-        if (isinstance(obj, ConversationState) and obj.person_id == person_id and obj.chat_id == chat_id
-                and obj.flow == flow):  # fmt: skip
-            return obj
+        if isinstance(obj, ConversationState):
+            seen = obj.__dict__
+            if seen.get("person_id") == person_id and seen.get("chat_id") == chat_id and seen.get("flow") == flow:
+                return obj
     return None
 
 

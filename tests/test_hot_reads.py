@@ -1,0 +1,179 @@
+"""The reads a score or verification press makes, folded into fewer statements (issue 13
+item 5), and still right: the current year found by the roles' query, a sheet loaded with its
+year, unit and cluster, the table with its criteria, the typed-input step as one upsert.
+
+Counted with a statement listener on the real engine (SQLite file or PostgreSQL): "asked the
+database again or not" is exact, not a timing."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from decimal import Decimal
+
+from bot.services.clusters import current_year
+from bot.services.tables import current_table, ensure_default_table
+from storage.conversation import get_state, set_state
+from storage.db import Database
+from storage.models import (
+    Cluster,
+    ConversationState,
+    EmulationYear,
+    Person,
+    RoleAssignment,
+    ScoreSheet,
+    Unit,
+)
+from storage.people import roles_of
+from storage.scoring import sheet_in_context
+
+
+@contextmanager
+def counting(db: Database):
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, _params, _context, _many):
+        statements.append(statement)
+
+    from sqlalchemy import event
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+
+
+async def _scene(db: Database) -> dict[str, int]:
+    async with db.session() as s:
+        cluster = Cluster(name="Cụm thi đua số 9", telegram_chat_id=-100999)
+        cluster.units = [Unit(name="Sở Y tế", position=0), Unit(name="Sở Nội vụ", position=1)]
+        person = Person(telegram_user_id=9009, full_name="Lê Văn Chín")
+        s.add_all([cluster, person])
+        await s.flush()
+        year = EmulationYear(cluster_id=cluster.id, year=2026)
+        s.add(year)
+        await s.flush()
+        s.add(RoleAssignment(cluster_id=cluster.id, person_id=person.id, role="representative",
+                             unit_id=cluster.units[0].id))  # fmt: skip
+        sheet = ScoreSheet(year_id=year.id, unit_id=cluster.units[0].id)
+        s.add(sheet)
+        await s.commit()
+        return {"cluster": cluster.id, "year": year.id, "person": person.id, "unit": cluster.units[0].id,
+                "sheet": sheet.id}  # fmt: skip
+
+
+async def test_the_roles_query_answers_which_year_is_current(db):
+    ids = await _scene(db)
+    async with db.session() as s:
+        await s.get(EmulationYear, ids["year"])  # as a button naming it would have
+        await roles_of(s, ids["person"])
+        with counting(db) as statements:
+            year = await current_year(s, ids["cluster"])
+        assert year is not None and year.id == ids["year"]
+        assert statements == []  # the id came with the roles, the year is in the session
+
+
+async def test_a_year_started_in_the_transaction_is_the_current_one_after_the_roles(db):
+    ids = await _scene(db)
+    async with db.session() as s:
+        await roles_of(s, ids["person"])
+        assert (await current_year(s, ids["cluster"])).id == ids["year"]
+        s.add(EmulationYear(cluster_id=ids["cluster"], year=2027))
+        await s.flush()  # a write: what the roles' query said about the current year is dropped
+        assert (await current_year(s, ids["cluster"])).year == 2027
+
+
+async def test_a_cluster_without_a_year_has_none_after_the_roles_too(db):
+    ids = await _scene(db)
+    async with db.session() as s:
+        other = Cluster(name="Khối thi đua mới", telegram_chat_id=-100998)
+        s.add(other)
+        await s.flush()
+        s.add(RoleAssignment(cluster_id=other.id, person_id=ids["person"], role="admin"))
+        await s.commit()
+    async with db.session() as s:
+        roles = await roles_of(s, ids["person"])
+        assert {r.cluster_id for r in roles} == {ids["cluster"], other.id}
+        assert await current_year(s, other.id) is None
+        assert (await current_year(s, ids["cluster"])).id == ids["year"]
+
+
+async def test_a_sheet_comes_with_its_year_unit_and_cluster_in_one_statement(db):
+    ids = await _scene(db)
+    async with db.session() as s:
+        with counting(db) as statements:
+            sheet = await sheet_in_context(s, ids["sheet"])
+            loaded = len([q for q in statements if q.lstrip().upper().startswith("SELECT")])
+            year = await s.get(EmulationYear, sheet.year_id)
+            unit = await s.get(Unit, sheet.unit_id)
+            cluster = await s.get(Cluster, year.cluster_id)
+        assert (sheet.id, year.id, unit.id, cluster.id) == (ids["sheet"], ids["year"], ids["unit"], ids["cluster"])
+        assert loaded <= 3, statements  # the four rows, then the sheet's entries and the year's phases
+        assert len([q for q in statements if q.lstrip().upper().startswith("SELECT")]) == loaded  # the gets: none
+        assert await sheet_in_context(s, ids["sheet"] + 1000) is None
+
+
+async def test_the_table_comes_with_its_criteria_in_order_in_one_statement(db):
+    ids = await _scene(db)
+    async with db.session() as s:
+        made = await ensure_default_table(s, ids["year"])
+        expected = [(c.position, c.id) for c in made.criteria]
+        await s.commit()
+    assert len(expected) > 3
+    async with db.session() as s:
+        with counting(db) as statements:
+            table = await current_table(s, ids["year"])
+        assert len([q for q in statements if q.lstrip().upper().startswith("SELECT")]) == 1
+        assert [(c.position, c.id) for c in table.criteria] == sorted(expected)
+        assert table.normal_total > Decimal(0)
+
+
+async def test_the_step_is_created_and_replaced_by_one_statement_each(db):
+    ids = await _scene(db)
+    for step, data in (("value", {"sheet_id": 1}), ("note", {"sheet_id": 2, "criterion_id": 3})):
+        async with db.session() as s:
+            with counting(db) as statements:
+                await set_state(s, ids["person"], 9009, "input", step, data)
+            assert len([q for q in statements if not q.upper().startswith("BEGIN")]) == 1
+            await s.commit()
+        async with db.session() as s:
+            state = await get_state(s, ids["person"], 9009, "input")
+            assert (state.step, state.data) == (step, data)
+    async with db.session() as s:
+        from sqlalchemy import func, select
+
+        assert await s.scalar(select(func.count()).select_from(ConversationState)) == 1
+
+
+async def test_a_step_held_by_the_session_with_edits_is_replaced_whole(db):
+    """The update read the step it answers and changed its data in place; the next step set
+    afterwards is what is stored, not the pending in-place edit."""
+    ids = await _scene(db)
+    async with db.session() as s:
+        await set_state(s, ids["person"], 9009, "input", "value", {"sheet_id": 1})
+        await s.commit()
+    async with db.session() as s:
+        state = await get_state(s, ids["person"], 9009, "input")
+        state.data["sheet_id"] = 99  # pending, flushed at the latest by the commit
+        await set_state(s, ids["person"], 9009, "input", "note", {"sheet_id": 5})
+        await s.commit()
+    async with db.session() as s:
+        state = await get_state(s, ids["person"], 9009, "input")
+        assert (state.step, state.data) == ("note", {"sheet_id": 5})
+
+
+async def test_a_step_set_after_a_rollback_is_stored(db):
+    """After a refusal's rollback the session's objects are expired: setting the step must not
+    try to read them (no lazy load in async code) and must still store the new step."""
+    ids = await _scene(db)
+    async with db.session() as s:
+        await set_state(s, ids["person"], 9009, "input", "value", {"sheet_id": 1})
+        await s.commit()
+    async with db.session() as s:
+        await get_state(s, ids["person"], 9009, "input")
+        await s.rollback()
+        await set_state(s, ids["person"], 9009, "input", "note", {"sheet_id": 7})
+        await s.commit()
+    async with db.session() as s:
+        state = await get_state(s, ids["person"], 9009, "input")
+        assert (state.step, state.data) == ("note", {"sheet_id": 7})
