@@ -39,8 +39,9 @@ async def digest_scene(tg: OfflineTelegram, admin: SimUser, chair: SimUser, reps
     await admin.send("/phase")
     await admin.press(vi("🗓 Set a deadline"))
     await admin.press(vi("✍️ Type a date and time"))
-    deadline = utcnow().astimezone(TZ) + dt.timedelta(days=4)
-    await admin.send(deadline.strftime("%d/%m/%Y 17:00"))
+    day = (utcnow().astimezone(TZ) + dt.timedelta(days=4)).date()
+    deadline = dt.datetime.combine(day, dt.time(17, 0), tzinfo=TZ)
+    await admin.send(deadline.strftime("%d/%m/%Y %H:%M"))
     for rep, text in ((reps[0], "Tổ chức hội nghị tổng kết phong trào"), (reps[1], "Phát triển 30 hội viên mới")):
         await rep.send("/pledge")
         await add_commitment(rep, text, None)
@@ -55,6 +56,8 @@ async def digest_scene(tg: OfflineTelegram, admin: SimUser, chair: SimUser, reps
     await add_commitment(reps[3], "Xây dựng mô hình hợp tác xã kiểu mới", None)
     await reps[3].press(SUBMIT)
     for _step in range(3 * 4 + 2):
+        await tg.travel(hours=6)
+    while utcnow() <= deadline:  # begun before 05:00 local, 14 steps stop short of 17:00
         await tg.travel(hours=6)
     await chair.send(f"/status@{bot}", chat=group)
 
