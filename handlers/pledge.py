@@ -42,6 +42,7 @@ from handlers.clusters import acting_in, rerunnable, stale
 from handlers.keyboards import label
 from storage.conversation import get_state
 from storage.models import Cluster, EmulationYear, Pledge, PledgeStatus, Unit
+from storage.pledges import pledge_in_context
 from storage.units import units_of
 
 log = logging.getLogger(__name__)
@@ -318,7 +319,7 @@ async def button(update: Update, context: BotContext, turn: Turn) -> None:
         actor = await actor_in(turn.session, turn.person.id, cluster.id)
         await open_unit(turn, actor, press.unit_id, edit=True)
         return
-    pledge = await turn.session.get(Pledge, press.pledge_id)
+    pledge = await pledge_in_context(turn.session, press.pledge_id)  # with its year, unit, cluster
     year = await turn.session.get(EmulationYear, pledge.year_id) if pledge is not None else None
     if pledge is None or year is None:
         raise stale()
@@ -400,7 +401,7 @@ async def _press(turn: Turn, context: BotContext, actor: Actor, pledge: Pledge, 
 
 async def _step_actor(turn: Turn, data: dict[str, Any]) -> tuple[Actor, Pledge] | None:
     """Who is typing and for which pledge; None (and the step dropped) when it is gone."""
-    pledge = await turn.session.get(Pledge, data.get("pledge_id") or 0)
+    pledge = await pledge_in_context(turn.session, data.get("pledge_id") or 0)  # with its year, unit, cluster
     year = await turn.session.get(EmulationYear, pledge.year_id) if pledge is not None else None
     if pledge is None or year is None:
         await done(turn)

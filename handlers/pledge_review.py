@@ -34,6 +34,7 @@ from handlers.base import BotContext, Turn, handler
 from handlers.buttons import callback_handler, pressed
 from handlers.clusters import stale
 from storage.models import EmulationYear, Pledge, Unit
+from storage.pledges import pledge_in_context
 
 STEP_COMMENT = "pledge_return_comment"
 
@@ -52,7 +53,7 @@ async def button(update: Update, context: BotContext, turn: Turn) -> None:
     press = pressed(update, callbacks.REVIEW)
     if turn.person is None or not turn.private:
         raise stale()
-    pledge = await turn.session.get(Pledge, press.pledge_id)
+    pledge = await pledge_in_context(turn.session, press.pledge_id)  # with its year, unit, cluster
     year = await turn.session.get(EmulationYear, pledge.year_id) if pledge is not None else None
     if pledge is None or year is None:
         raise stale()
@@ -113,7 +114,7 @@ async def comment_typed(update: Update, context: BotContext, turn: Turn, data: d
     if not typed:
         raise Refusal(_("Please type the comment as text, or /cancel."))
     comment = rules.clean_text(typed, rules.MAX_COMMENT, what=_("The comment"))
-    pledge = await turn.session.get(Pledge, data.get("pledge_id") or 0)
+    pledge = await pledge_in_context(turn.session, data.get("pledge_id") or 0)  # with its year, unit, cluster
     year = await turn.session.get(EmulationYear, pledge.year_id) if pledge is not None else None
     if pledge is None or year is None:
         await done(turn)

@@ -177,3 +177,26 @@ async def test_a_step_set_after_a_rollback_is_stored(db):
     async with db.session() as s:
         state = await get_state(s, ids["person"], 9009, "input")
         assert (state.step, state.data) == ("note", {"sheet_id": 7})
+
+
+async def test_a_pledge_comes_with_its_year_unit_and_cluster_in_one_statement(db):
+    from storage.models import Pledge
+    from storage.pledges import pledge_in_context
+
+    ids = await _scene(db)
+    async with db.session() as s:
+        pledge = Pledge(year_id=ids["year"], unit_id=ids["unit"])
+        s.add(pledge)
+        await s.commit()
+        pledge_id = pledge.id
+    async with db.session() as s:
+        with counting(db) as statements:
+            found = await pledge_in_context(s, pledge_id)
+            loaded = len([q for q in statements if q.lstrip().upper().startswith("SELECT")])
+            year = await s.get(EmulationYear, found.year_id)
+            await s.get(Unit, found.unit_id)
+            await s.get(Cluster, year.cluster_id)
+            assert await pledge_in_context(s, pledge_id) is found  # held: not read again
+        assert loaded <= 3, statements  # the four rows, then the items and the year's phases
+        assert len([q for q in statements if q.lstrip().upper().startswith("SELECT")]) == loaded
+        assert await pledge_in_context(s, pledge_id + 1000) is None

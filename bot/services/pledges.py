@@ -77,6 +77,7 @@ from storage.pledges import (
     ensure_pledge,
     people_by_id,
     people_with_role,
+    pledge_in_context,
     pledge_of,
     pledge_states,
     pledges_of_units,
@@ -249,7 +250,7 @@ async def _year_of(session: AsyncSession, cluster_id: int) -> EmulationYear:
 
 async def _pledge(session: AsyncSession, actor: Actor, pledge_id: int) -> tuple[Pledge, EmulationYear]:
     """The pledge a button or a step names, if it is in the actor's cluster and current year."""
-    pledge = await session.get(Pledge, pledge_id)
+    pledge = await pledge_in_context(session, pledge_id)
     year = await session.get(EmulationYear, pledge.year_id) if pledge is not None else None
     if pledge is None or year is None or year.cluster_id != actor.cluster_id:
         raise Refusal(_("That pledge is not in this cluster."))
