@@ -32,6 +32,7 @@ from handlers.clusters import cluster_for, rerunnable
 
 NAME_MAX = 100
 MAX_PAGES = 5  # messages a report may take with the names in it; beyond, a summary and a file
+PAGE_SIZE = 3500  # characters per message at most (Telegram takes 4096)
 
 
 def _name(name: str) -> str:
@@ -102,9 +103,9 @@ async def show_status(update: Update, context: BotContext, turn: Turn) -> None:
     report = await status_report(turn.session, cluster, actor=actor, public=public)
     # In private, who chases the late units gets "remind now" for the open phase's step.
     remindable = None if public else await reminder_service.remindable(turn.session, actor, cluster)
-    pages = _pages(status_lines(report, public))
     names_file = None
-    if len(pages) > MAX_PAGES and report.names_shown:
+    pages = None if _surely_too_long(report) else _pages(status_lines(report, public))
+    if pages is None or (len(pages) > MAX_PAGES and report.names_shown):
         pages = _pages(status_lines(report, public, names_in_file=True))
         names_file = missing_file(report)
     for index, page in enumerate(pages):
@@ -119,8 +120,21 @@ async def show_status(update: Update, context: BotContext, turn: Turn) -> None:
                                                             caption=caption[:1000]))  # fmt: skip
 
 
+def _surely_too_long(report: StatusReport) -> bool:
+    """Whether the names alone surely exceed `MAX_PAGES` full messages (a page holds at most
+    `PAGE_SIZE` characters; a name's line at least "   • ", half a long name cut at
+    `NAME_MAX`, and its newline): then the report with them is not drawn just to be measured
+    (100 pages at 3,000 units). False for a report without names (its pages are as few as
+    its steps)."""
+    if not report.names_shown:
+        return False
+    size = sum(min(len(name), NAME_MAX // 2) + 6 for step in report.steps if step.done
+               for name in step.missing or ())  # fmt: skip
+    return size > MAX_PAGES * PAGE_SIZE
+
+
 def _pages(lines: list[str]) -> list[str]:
-    return [page.strip() for page in render.chunk_lines(lines) if page.strip()]
+    return [page.strip() for page in render.chunk_lines(lines, limit=PAGE_SIZE) if page.strip()]
 
 
 def _plain(html: str) -> str:

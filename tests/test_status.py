@@ -334,3 +334,22 @@ async def test_the_chairs_status_in_a_cluster_of_thousands_is_a_summary_and_one_
                                         *[f"   {n}. {name}" for n, name in enumerate(late, start=1)]]  # fmt: skip
     assert long_name.strip() in text  # in full: the file has no message's limit
     assert f". {names[-1]}\n" not in text  # inactive: neither counted nor named
+
+
+async def test_long_names_that_would_take_more_than_five_messages_come_as_a_file(tg, db):
+    """Sixty units with long names: the names would fill six messages (each name cut at 100
+    characters), one more than the report may take; so the summary and the file."""
+    scene = await bound_cluster(tg, db)
+    names = [f"Đơn vị số {i:02d} — " + "Hiệp hội Doanh nghiệp nhỏ và vừa Việt Nam " * 5 for i in range(60)]
+    units = await add_units(db, scene.cluster_id, names)
+    async with db.session() as s:
+        s.add(Pledge(year_id=scene.year_id, unit_id=units[0], status=PledgeStatus.SIGNED))
+        await s.commit()
+    await open_until(db, scene, PhaseKind.SIGNING)
+    before = len(scene.admin.private.bot_messages())
+    await scene.admin.send("/status")
+    sent = scene.admin.private.bot_messages()[before:]
+    assert [m.kind for m in sent] == ["text", "document"]
+    assert "Chưa xong (59): có tên trong tệp bên dưới." in sent[0].plain
+    text = sent[1].document_bytes.decode("utf-8")
+    assert text.count(names[7].strip()) == 3  # in full, under each of the three pledge steps
