@@ -3,12 +3,19 @@ are done. The administrator, the chair and the secretariat also see, in private 
 units are not done yet; a representative sees whether their own unit is.
 
 A long report (30 units with long names) is split into several messages at line boundaries,
-each well under Telegram's 4096 characters.
+each well under Telegram's 4096 characters. A report that would take more than `MAX_PAGES`
+messages (the names of the units not done in a cluster of hundreds or thousands: about 100
+messages at 3,000 units) comes as a short summary — the counts, the viewer's own units, and
+per step how many are not done — and one text file with the names, step by step. That is what
+the chair can use: the chat is not buried under pages of names (nor the bot held up by
+Telegram's limit of about one message a second in a chat), and the file can be searched,
+kept, printed or forwarded to whoever chases the units.
 """
 
 from __future__ import annotations
 
-from html import escape
+import re
+from html import escape, unescape
 
 from telegram import Update
 from telegram.ext import Application, CommandHandler
@@ -24,38 +31,43 @@ from handlers.base import BotContext, Turn, handler
 from handlers.clusters import cluster_for, rerunnable
 
 NAME_MAX = 100
+MAX_PAGES = 5  # messages a report may take with the names in it; beyond, a summary and a file
+PAGE_SIZE = 3500  # characters per message at most (Telegram takes 4096)
 
 
 def _name(name: str) -> str:
     return escape(name if len(name) <= NAME_MAX else name[: NAME_MAX - 1].rstrip() + "…")
 
 
-def step_lines(step: StepStatus) -> list[str]:
-    lines = [
-        _("<b>{step}</b>: {done}/{total}").format(
-            step=escape(step.title), done=step.done, total=step.total
-        )
-    ]
+def _step_head(step: StepStatus) -> str:
+    return _("<b>{step}</b>: {done}/{total}").format(step=escape(step.title), done=step.done, total=step.total)
+
+
+def step_lines(step: StepStatus, names_in_file: bool = False) -> list[str]:
+    """A step's lines; `names_in_file`: the units not done are counted here and named in the file."""
+    lines = [_step_head(step)]
     for unit, done in step.own:
         text = _("your unit {unit}: done") if done else _("your unit {unit}: not yet")
         lines.append("   " + ("✅ " if done else "⏳ ") + text.format(unit=_name(unit)))
     if step.missing is not None and step.total:
         if step.done == 0:
             lines.append("   " + _("No unit yet."))
+        elif step.missing and names_in_file:
+            lines.append("   " + _("Not yet ({count}): named in the file below.").format(count=len(step.missing)))
         elif step.missing:
             lines.append("   " + _("Not yet ({count}):").format(count=len(step.missing)))
             lines.extend(f"   • {_name(name)}" for name in step.missing)
     return lines
 
 
-def status_lines(report: StatusReport, public: bool) -> list[str]:
-    head = (
-        _("📊 <b>{cluster}</b> — emulation year {year}").format(
-            cluster=escape(report.cluster_name), year=report.year
-        )
-        if report.year is not None
-        else _("📊 <b>{cluster}</b>").format(cluster=escape(report.cluster_name))
-    )
+def _head(report: StatusReport) -> str:
+    if report.year is None:
+        return _("📊 <b>{cluster}</b>").format(cluster=escape(report.cluster_name))
+    return _("📊 <b>{cluster}</b> — emulation year {year}").format(cluster=escape(report.cluster_name), year=report.year)
+
+
+def status_lines(report: StatusReport, public: bool, names_in_file: bool = False) -> list[str]:
+    head = _head(report)
     lines = [head, rules.current_text(report.views, report.now, report.tz)]
     if report.undelivered:
         lines.append(ngettext("📭 {count} message could not be delivered: /undelivered",
@@ -67,7 +79,7 @@ def status_lines(report: StatusReport, public: bool) -> list[str]:
     lines.append(_("Active units: {count}").format(count=report.units))
     for step in report.steps:
         lines.append("")
-        lines.extend(step_lines(step))
+        lines.extend(step_lines(step, names_in_file))
     if not report.steps:
         lines += ["", _("Nothing to count yet: the steps appear as the year's phases open.")]
     if public:
@@ -91,10 +103,60 @@ async def show_status(update: Update, context: BotContext, turn: Turn) -> None:
     report = await status_report(turn.session, cluster, actor=actor, public=public)
     # In private, who chases the late units gets "remind now" for the open phase's step.
     remindable = None if public else await reminder_service.remindable(turn.session, actor, cluster)
-    pages = [page.strip() for page in render.chunk_lines(status_lines(report, public)) if page.strip()]
+    names_file = None
+    pages = None if _surely_too_long(report) else _pages(status_lines(report, public))
+    if pages is None or (len(pages) > MAX_PAGES and report.names_shown):
+        pages = _pages(status_lines(report, public, names_in_file=True))
+        names_file = missing_file(report)
     for index, page in enumerate(pages):
         last = index == len(pages) - 1
         turn.reply(page, reminder_views.remind_now_button(remindable.id) if last and remindable else None)
+    if names_file is not None:
+        data, filename = names_file
+        caption = _("📋 {cluster}, emulation year {year}: the units not done yet, step by step.").format(
+            cluster=escape(report.cluster_name), year=report.year)  # fmt: skip
+        chat_id = turn.update.effective_chat.id
+        turn.after_commit(lambda: context.bot.send_document(chat_id, document=data, filename=filename,
+                                                            caption=caption[:1000]))  # fmt: skip
+
+
+def _surely_too_long(report: StatusReport) -> bool:
+    """Whether the names alone surely exceed `MAX_PAGES` full messages (a page holds at most
+    `PAGE_SIZE` characters; a name's line at least "   • ", half a long name cut at
+    `NAME_MAX`, and its newline): then the report with them is not drawn just to be measured
+    (100 pages at 3,000 units). False for a report without names (its pages are as few as
+    its steps)."""
+    if not report.names_shown:
+        return False
+    size = sum(min(len(name), NAME_MAX // 2) + 6 for step in report.steps if step.done
+               for name in step.missing or ())  # fmt: skip
+    return size > MAX_PAGES * PAGE_SIZE
+
+
+def _pages(lines: list[str]) -> list[str]:
+    return [page.strip() for page in render.chunk_lines(lines, limit=PAGE_SIZE) if page.strip()]
+
+
+def _plain(html: str) -> str:
+    """Our own Telegram HTML (bold, escaped text) as plain text, for the file."""
+    return unescape(re.sub(r"<[^>]+>", "", html))
+
+
+def missing_file(report: StatusReport) -> tuple[bytes, str]:
+    """The units not done, step by step, as a UTF-8 text file (names in full, numbered), and its
+    name: what the summary leaves out when the names would take more than `MAX_PAGES` messages."""
+    lines = [_plain(_head(report)), _plain(rules.current_text(report.views, report.now, report.tz)),
+             _plain(_("Active units: {count}").format(count=report.units))]  # fmt: skip
+    for step in report.steps:
+        lines += ["", _plain(_step_head(step))]
+        if step.missing is None or not step.total:
+            continue
+        if step.done == 0:
+            lines.append("   " + _("No unit yet."))
+        elif step.missing:
+            lines.append("   " + _plain(_("Not yet ({count}):").format(count=len(step.missing))))
+            lines.extend(f"   {number}. {name}" for number, name in enumerate(step.missing, start=1))
+    return ("\n".join(lines) + "\n").encode("utf-8"), f"don-vi-chua-xong-{report.year}.txt"
 
 
 status_command = handler(show_status)

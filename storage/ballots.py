@@ -67,6 +67,36 @@ async def cast_count(session: AsyncSession, ballot_id: int) -> int:
     ) or 0  # fmt: skip
 
 
+async def cast_counts(session: AsyncSession, ballot_ids: list[int]) -> dict[int, int]:
+    """Per ballot, how many units have cast (as `cast_count`), for several ballots in one
+    statement; a ballot nobody cast on is 0."""
+    if not ballot_ids:
+        return {}
+    rows = await session.execute(
+        select(VoterRegister.ballot_id, func.count())
+        .where(VoterRegister.ballot_id.in_(ballot_ids), VoterRegister.cast_at.is_not(None))
+        .group_by(VoterRegister.ballot_id)
+    )
+    found = dict(rows.all())
+    return {ballot_id: found.get(ballot_id, 0) for ballot_id in ballot_ids}
+
+
+async def voted_among(session: AsyncSession, ballot_ids: list[int], unit_ids: Iterable[int]) -> set[tuple[int, int]]:
+    """(ballot, unit) for those of `unit_ids` (a representative's few) that have cast on
+    `ballot_ids`: the register only, found by its (ballot, unit) key, so the rows read do not
+    grow with the units that voted."""
+    unit_ids = list(unit_ids)
+    if not ballot_ids or not unit_ids:
+        return set()
+    rows = await session.execute(
+        select(VoterRegister.ballot_id, VoterRegister.unit_id).where(
+            VoterRegister.ballot_id.in_(ballot_ids), VoterRegister.unit_id.in_(unit_ids),
+            VoterRegister.cast_at.is_not(None),
+        )
+    )  # fmt: skip
+    return {(ballot_id, unit_id) for ballot_id, unit_id in rows.all()}
+
+
 async def trackers(session: AsyncSession, ballot_id: int) -> set[str]:
     return set(await session.scalars(select(BallotPaper.tracker).where(BallotPaper.ballot_id == ballot_id)))
 

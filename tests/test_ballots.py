@@ -30,6 +30,7 @@ from storage.models import (
     OutboxMessage,
     Person,
     PhaseKind,
+    RoleAssignment,
     ScoreEntry,
     ScoreRound,
     ScoreSheet,
@@ -523,3 +524,43 @@ async def test_candidates_can_be_a_chosen_list_and_a_forged_or_stale_choice_chan
     await w.reps[0].send(f"/start vote-{ballot_id}")
     labels = [row[0] for row in w.reps[0].private.last.buttons[:-1]]
     assert labels == ["⬜ Sở Nội vụ", "⬜ Sở Tư pháp"]
+
+
+async def test_the_ballot_list_and_the_vote_link_offer_each_unit_only_the_ballots_it_has_not_voted_on(tg, db):
+    """A representative of two units, two open ballots: the list counts each ballot's turnout
+    (from the register) and offers a button per (ballot, unit) not voted yet; the vote link
+    skips the unit that voted. Read by the representative's own units (bench/scale_ballots.py)."""
+    w = await voting(tg, db)
+    flag_id = await open_flag(w)
+    rep = w.reps[2]  # Sở Nội vụ, and Sở Tư pháp too
+    async with db.session() as s:
+        person = await person_of(s, rep)
+        s.add(RoleAssignment(cluster_id=w.scene.cluster_id, person_id=person.id, role="representative",
+                             unit_id=w.units[3]))  # fmt: skip
+        merit = Ballot(year_id=w.scene.year_id, kind=BallotKind.MERIT, quota=1)
+        s.add(merit)
+        await s.flush()
+        now = dt.datetime.now(dt.UTC)
+        s.add_all([VoterRegister(ballot_id=merit.id, unit_id=w.units[3], issued_at=now, cast_at=now),
+                   VoterRegister(ballot_id=merit.id, unit_id=w.units[1], issued_at=now, cast_at=now),
+                   VoterRegister(ballot_id=merit.id, unit_id=w.units[4], issued_at=now)])  # issued, not cast  # fmt: skip
+        await s.commit()
+    await rep.send(f"/start vote-{flag_id}")
+    assert rep.private.last.plain == "Phiếu bầu của đơn vị nào?"
+    assert rep.private.last.buttons == [["Sở Nội vụ"], ["Sở Tư pháp"]]
+    await rep.press("Sở Nội vụ")
+    await rep.press("⬜ Sở Tài chính")
+    await rep.press("➡️ Xem lại và bỏ phiếu")
+    await rep.press("🗳 Bỏ phiếu")
+    assert "Mã phiếu của đơn vị" in rep.private.last.plain
+    await vote(w.reps[0], flag_id, "⬜ Sở Công Thương")
+
+    await rep.send("/ballot")
+    listing = rep.private.last
+    assert "• đề nghị tặng Cờ thi đua: 2/5 đơn vị đã bỏ phiếu" in listing.plain
+    assert "• đề nghị tặng Bằng khen: 2/5 đơn vị đã bỏ phiếu" in listing.plain
+    votes = [row[0] for row in listing.buttons if row[0].startswith("🗳")]
+    assert votes == ["🗳 Bỏ phiếu: đề nghị tặng Cờ thi đua — Sở Tư pháp",
+                     "🗳 Bỏ phiếu: đề nghị tặng Bằng khen — Sở Nội vụ"]  # fmt: skip
+    await rep.send(f"/start vote-{flag_id}")  # one unit left to vote: its paper at once
+    assert "Sở Tư pháp" in rep.private.last.plain and rep.private.last.buttons[0] == ["⬜ Sở Tài chính"]

@@ -11,7 +11,7 @@ import re
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot import reminders as rules
 from bot.callbacks import ReminderMute, RemindLate
@@ -28,8 +28,10 @@ from storage.models import (
     Pledge,
     PledgeStatus,
     ScheduleRun,
+    ScoreRound,
     ScoreSheet,
     SheetStatus,
+    Unit,
 )
 from storage.models import (
     ReminderMute as MuteRow,
@@ -325,3 +327,39 @@ async def test_voting_reminds_the_units_that_have_not_voted_on_an_open_ballot(tg
         assert "chưa bỏ phiếu: đề nghị tặng Cờ thi đua" in w.reminders(name)[0], w.reminders(name)
     await w["C"].press("🗳 Mở phiếu bầu")  # the reminder's button opens the paper
     assert "Phiếu bầu của <b>Sở Nội vụ</b>" in w["C"].private.last.text
+
+
+async def test_remind_now_shows_while_one_unit_is_late_counting_the_year_end_sheet_only(tg, db):
+    """The /status button asks whether any active unit is not done (bot.services.status's
+    EXISTS): a mid-year sheet, a draft or an inactive unit's sheet leaves a unit late; the
+    button goes once every active unit has submitted its year-end sheet."""
+    w = await world(tg, db, PhaseKind.SCORING, local_day(10, 17))
+    async with db.session() as s:
+        s.add_all([ScoreSheet(year_id=w.scene.year_id, unit_id=w.units[0], status=SheetStatus.SUBMITTED),
+                   ScoreSheet(year_id=w.scene.year_id, unit_id=w.units[1], status=SheetStatus.VERIFIED),
+                   ScoreSheet(year_id=w.scene.year_id, unit_id=w.units[2], status=SheetStatus.SUBMITTED),
+                   ScoreSheet(year_id=w.scene.year_id, unit_id=w.units[3], status=SheetStatus.SUBMITTED,
+                              round=ScoreRound.MIDYEAR)])  # fmt: skip
+        await s.commit()
+    chair = w["A"]
+    await chair.send("/status")
+    assert chair.private.last.buttons == [[REMIND_NOW]]  # unit 4 has only its mid-year sheet
+    answer = await chair.press(REMIND_NOW)
+    assert answer["text"] == "🔔 Đã nhắc 1 đơn vị trong cuộc trò chuyện riêng."
+    assert [len(w.reminders(n)) for n in ("A", "B", "C", "D")] == [0, 0, 0, 1]
+    async with db.session() as s:
+        s.add(ScoreSheet(year_id=w.scene.year_id, unit_id=w.units[3], status=SheetStatus.DRAFT))
+        await s.commit()
+    await chair.send("/status")
+    assert chair.private.last.buttons == [[REMIND_NOW]]  # a draft is not submitted
+    async with db.session() as s:
+        await s.execute(update(ScoreSheet).where(ScoreSheet.unit_id == w.units[3], ScoreSheet.round == ScoreRound.YEAREND)
+                        .values(status=SheetStatus.SUBMITTED))  # fmt: skip
+        await s.commit()
+    await chair.send("/status")
+    assert not chair.private.last.buttons  # every active unit is done: no button
+    async with db.session() as s:
+        s.add(Unit(cluster_id=w.scene.cluster_id, name="Sở mới rời cụm", position=99, active=False))
+        await s.commit()
+    await chair.send("/status")
+    assert not chair.private.last.buttons  # an inactive unit is never late

@@ -269,9 +269,87 @@ async def test_a_representative_in_a_cluster_of_hundreds_sees_every_unit_counted
             ("   ✅ " if done_12 else "   ⏳ ") + twelve + (": đã xong" if done_12 else ": chưa xong"),
         ], section
     await chair.send("/status")
-    chair_text = "\n".join(m.plain for m in chair.private.bot_messages()[1:])
+    # The names would take more than five messages: a summary, and the names in one file.
+    *pages, listing = chair.private.bot_messages()[1:]
+    chair_text = "\n".join(m.plain for m in pages)
     for count in counts:
         assert count in chair_text
-    missing = chair_text.split(counts[2], 1)[1].split("\n\n", 1)[0]
+    assert f"Chưa xong ({total - signed}): có tên trong tệp bên dưới." in chair_text
+    assert "• Đơn vị" not in chair_text
+    assert listing.kind == "document"
+    missing = listing.document_bytes.decode().split(counts[2], 1)[1].split("\n\n", 1)[0]
     assert f"Chưa xong ({total - signed}):" in missing
-    assert "• Đơn vị thành viên số 2\n" in missing and "• Đơn vị thành viên số 4\n" not in missing  # index 3: left
+    assert ". Đơn vị thành viên số 2\n" in missing and ". Đơn vị thành viên số 4\n" not in missing  # index 3: left
+
+
+async def test_the_chairs_status_in_a_cluster_of_thousands_is_a_summary_and_one_file(tg, db):
+    """At 1,500 units the names of the units not done would fill some 40 messages: the chair
+    gets one summary (the counts, their own unit, "remind now") and one text file naming every
+    unit not done, step by step, in full; checked against what was written here."""
+    scene = await bound_cluster(tg, db)
+    long_name = "Hiệp hội Doanh nghiệp nhỏ và vừa của các tỉnh Đồng bằng sông Cửu Long " * 3
+    names = [f"Đơn vị thành viên số {i + 1}" for i in range(1500)]
+    names[4] = long_name.strip()  # longer than a message shows a name (NAME_MAX)
+    units = await add_units(db, scene.cluster_id, names)
+    async with db.session() as s:
+        for i, unit_id in enumerate(units):
+            if PLEDGE_CYCLE[i % 6] is not None:
+                s.add(Pledge(year_id=scene.year_id, unit_id=unit_id, status=PLEDGE_CYCLE[i % 6]))
+            if SHEET_CYCLE[i % 4] is not None:
+                s.add(ScoreSheet(year_id=scene.year_id, unit_id=unit_id, status=SHEET_CYCLE[i % 4]))
+        await s.execute(update(Unit).where(Unit.id == units[-1]).values(active=False))
+        await s.commit()
+    await open_until(db, scene, PhaseKind.SCORING)
+    await set_chair(db, scene.year_id, units[0])
+    chair = await make_representative(tg, db, scene.cluster_id, units[0], "Cụm Trưởng")
+    before = len(chair.private.bot_messages())
+    await chair.send("/status")
+    sent = chair.private.bot_messages()[before:]
+    assert [m.kind for m in sent] == ["text", "document"]
+    summary, listing = sent
+    assert len(summary.plain) < MAX_TEXT
+    assert "Số đơn vị đang hoạt động: 1499" in summary.plain
+    assert "✅ đơn vị bạn (Đơn vị thành viên số 1): đã xong" in summary.plain
+    assert "Đơn vị thành viên số 2" not in summary.plain and "•" not in summary.plain
+    assert summary.buttons == [["🔔 Nhắc các đơn vị chưa xong"]]  # "remind now" stays on the summary
+    assert listing.document_name.startswith("don-vi-chua-xong-") and listing.document_name.endswith(".txt")
+    assert "các đơn vị chưa xong, theo từng bước" in listing.plain
+    text = listing.document_bytes.decode("utf-8")
+    active = list(range(1499))
+    steps = [
+        ("Đã gửi đăng ký thi đua", lambda i: PLEDGE_CYCLE[i % 6] in (PledgeStatus.SUBMITTED, PledgeStatus.ACCEPTED,
+                                                                     PledgeStatus.SIGNED)),
+        ("Bản đăng ký đã được chấp nhận", lambda i: PLEDGE_CYCLE[i % 6] in (PledgeStatus.ACCEPTED, PledgeStatus.SIGNED)),
+        ("Đã ký giao ước", lambda i: PLEDGE_CYCLE[i % 6] == PledgeStatus.SIGNED),
+        ("Đã nộp phiếu tự chấm điểm", lambda i: SHEET_CYCLE[i % 4] in (SheetStatus.SUBMITTED, SheetStatus.VERIFIED)),
+    ]  # fmt: skip
+    sections = text.split("\n\n")
+    assert len(sections) == 1 + len(steps)
+    for section, (title, done) in zip(sections[1:], steps, strict=True):
+        late = [names[i] for i in active if not done(i)]
+        header = f"{title}: {len(active) - len(late)}/{len(active)}"
+        assert header in summary.plain
+        assert f"Chưa xong ({len(late)}): có tên trong tệp bên dưới." in summary.plain
+        assert section.splitlines() == [header, f"   Chưa xong ({len(late)}):",
+                                        *[f"   {n}. {name}" for n, name in enumerate(late, start=1)]]  # fmt: skip
+    assert long_name.strip() in text  # in full: the file has no message's limit
+    assert f". {names[-1]}\n" not in text  # inactive: neither counted nor named
+
+
+async def test_long_names_that_would_take_more_than_five_messages_come_as_a_file(tg, db):
+    """Sixty units with long names: the names would fill six messages (each name cut at 100
+    characters), one more than the report may take; so the summary and the file."""
+    scene = await bound_cluster(tg, db)
+    names = [f"Đơn vị số {i:02d} — " + "Hiệp hội Doanh nghiệp nhỏ và vừa Việt Nam " * 5 for i in range(60)]
+    units = await add_units(db, scene.cluster_id, names)
+    async with db.session() as s:
+        s.add(Pledge(year_id=scene.year_id, unit_id=units[0], status=PledgeStatus.SIGNED))
+        await s.commit()
+    await open_until(db, scene, PhaseKind.SIGNING)
+    before = len(scene.admin.private.bot_messages())
+    await scene.admin.send("/status")
+    sent = scene.admin.private.bot_messages()[before:]
+    assert [m.kind for m in sent] == ["text", "document"]
+    assert "Chưa xong (59): có tên trong tệp bên dưới." in sent[0].plain
+    text = sent[1].document_bytes.decode("utf-8")
+    assert text.count(names[7].strip()) == 3  # in full, under each of the three pledge steps

@@ -312,9 +312,18 @@ async def voting_units(session: AsyncSession, actor: Actor, ballot_id: int) -> l
     """The units `actor` may vote for on this ballot, with whether each has voted."""
     actor.require(Action.VOTE)
     ballot, _year = await _open_ballot_of(session, actor, ballot_id, lock=False)
-    voted = await store.voted_units(session, ballot.id)
-    units = [await session.get(Unit, u) for u in sorted(actor.unit_ids)]
-    return [(u, u.id in voted) for u in units if u is not None and u.active]
+    units = await _own_active_units(session, actor)
+    voted = await store.voted_among(session, [ballot.id], [u.id for u in units])
+    return [(u, (ballot.id, u.id) in voted) for u in units]
+
+
+async def _own_active_units(session: AsyncSession, actor: Actor) -> list[Unit]:
+    """The actor's active units, by id: one statement for the few a person represents."""
+    if not actor.unit_ids:
+        return []
+    return list(await session.scalars(
+        select(Unit).where(Unit.id.in_(actor.unit_ids), Unit.active.is_(True)).order_by(Unit.id)
+    ))  # fmt: skip
 
 
 async def cast(session: AsyncSession, actor: Actor, ballot_id: int, unit_id: int, marks: frozenset[int],
@@ -470,15 +479,21 @@ class Overview:
 
 async def overview(session: AsyncSession, actor: Actor | None, year: EmulationYear) -> Overview:
     """The year's open ballots with their turnout, the actor's units still to vote, and what
-    the actor may open (one open ballot per kind, runoffs aside; `Action.MANAGE_BALLOTS`)."""
+    the actor may open (one open ballot per kind, runoffs aside; `Action.MANAGE_BALLOTS`).
+
+    Counted in the database and read from the register by the actor's own units: the rows
+    read do not grow with the cluster (the screen shows counts, and buttons for the actor's
+    units only). The register alone, never the papers: who voted, not what."""
     ballots = await store.open_ballots(session, year.id)
-    eligible = len(await active_units(session, year.cluster_id))
-    mine = [] if actor is None or not actor.may(Action.VOTE) else [
-        u for u in [await session.get(Unit, i) for i in sorted(actor.unit_ids)] if u is not None and u.active]  # fmt: skip
-    lines = []
-    for ballot in ballots:
-        voted = await store.voted_units(session, ballot.id)
-        lines.append(OpenBallot(ballot, len(voted), eligible, [u for u in mine if u.id not in voted]))
+    if not ballots:
+        lines = []
+    else:
+        ids = [b.id for b in ballots]
+        eligible = await active_unit_count(session, year.cluster_id)
+        cast = await store.cast_counts(session, ids)
+        mine = [] if actor is None or not actor.may(Action.VOTE) else await _own_active_units(session, actor)
+        voted = await store.voted_among(session, ids, [u.id for u in mine])
+        lines = [OpenBallot(b, cast[b.id], eligible, [u for u in mine if (b.id, u.id) not in voted]) for b in ballots]
     running = {b.kind for b in ballots if b.runoff_of_id is None}
     may_open = actor is not None and actor.may(Action.MANAGE_BALLOTS)
     return Overview(lines, [k for k in BallotKind if k not in running] if may_open else [])

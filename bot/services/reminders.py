@@ -8,7 +8,7 @@ a moved deadline moves its reminders, and records each slot once (``schedule_run
 
 **Who.** At run time (`run_slot`), the active units not done with the phase's step
 (`late_units`): registration → pledge submitted, signing → pledge signed, scoring → sheet
-submitted (as /status counts them, `bot.services.status.units_done`), verification → the
+submitted (as /status counts them, `bot.services.status.units_not_done`), verification → the
 verifying unit has no assigned sheet left unverified, voting → the open ballots the unit has
 not voted on (the register only). A unit done is never reminded. Each of its active
 representatives who has not muted the phase (`ReminderMute`) gets a private message in their
@@ -41,7 +41,7 @@ from bot.services import notify
 from bot.services.actors import Actor, actor_in
 from bot.services.audit import record
 from bot.services.phases import cluster_timezone, year_views
-from bot.services.status import units_done
+from bot.services.status import any_not_done, units_not_done
 from bot.views import reminders as views
 from bot.views.reminders import Late, OpenBallotFacts
 from storage import ballots as ballot_store
@@ -147,13 +147,12 @@ async def run_slot(session: AsyncSession, phase_id: int, label: str, at: dt.date
 async def late_units(session: AsyncSession, cluster: Cluster, year: EmulationYear, kind: PhaseKind) -> list[Late]:
     """The active units not done with `kind`'s step, in the cluster's order (none for a phase
     without a step)."""
+    if kind in STEPS:
+        return [Late(uid, name) for uid, name in await units_not_done(session, cluster.id, year.id, STEPS[kind])]
     units = list(await session.execute(
         select(Unit.id, Unit.name).where(Unit.cluster_id == cluster.id, Unit.active.is_(True))
         .order_by(Unit.position, Unit.id)
     ))  # fmt: skip
-    if kind in STEPS:
-        done = await units_done(session, year.id, STEPS[kind])
-        return [Late(uid, name) for uid, name in units if uid not in done]
     if kind == PhaseKind.VERIFICATION:
         left = await _sheets_to_verify(session, cluster, year)
         return [Late(uid, name, sheets=left[uid]) for uid, name in units if left.get(uid)]
@@ -237,14 +236,15 @@ def local_day(cluster: Cluster, now: dt.datetime) -> str:
 
 async def remindable(session: AsyncSession, actor: Actor | None, cluster: Cluster) -> Phase | None:
     """The open phase the actor may send "remind now" for, when it has late units (the /status
-    button); None otherwise."""
+    button); None otherwise. Asked on every private /status of who may remind: whether one
+    unit is late is an EXISTS in the database, not the list of the late (`late_units`)."""
     if actor is None or not actor.may(Action.REMIND_LATE):
         return None
     found = await _open_phase(session, cluster.id)
     if found is None or found[0].kind not in BY_HAND:
         return None
     phase, year = found
-    return phase if await late_units(session, cluster, year, phase.kind) else None
+    return phase if await any_not_done(session, cluster.id, year.id, STEPS[phase.kind]) else None
 
 
 async def actor_for_phase(session: AsyncSession, person_id: int, phase_id: int) -> Actor:

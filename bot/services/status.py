@@ -9,11 +9,11 @@ voter register alone (`cast_at IS NOT NULL`); nothing here touches papers or mar
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, func, select, true
+from sqlalchemy import Row, exists, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import phases as rules
@@ -252,11 +252,6 @@ async def _statuses(session: AsyncSession, stmt) -> dict[int, str]:
     return {unit_id: status for unit_id, status in (await session.execute(stmt)).all()}
 
 
-def _having(statuses: dict[int, str], done: Iterable[str]) -> set[int]:
-    done = set(done)
-    return {unit_id for unit_id, status in statuses.items() if status in done}
-
-
 async def _ballots(session: AsyncSession, year: EmulationYear) -> list[Row]:
     """The year's ballots as /status names them (id, kind, label, round): not their candidates,
     which the model loads with it (a ballot of 3,000 units has 3,000)."""
@@ -264,17 +259,34 @@ async def _ballots(session: AsyncSession, year: EmulationYear) -> list[Row]:
     return list((await session.execute(query.order_by(Ballot.id))).all())
 
 
-async def units_done(session: AsyncSession, year_id: int, key: str) -> set[int]:
-    """The units done with one pledge or sheet step (`pledges_submitted`, `pledges_signed`,
-    `sheets_submitted`...), counted as /status counts them: the reminders' "done"."""
+def _not_done(cluster_id: int, year_id: int, key: str):
+    """The active units of the cluster not done with one pledge or sheet step
+    (`pledges_submitted`, `pledges_signed`, `sheets_submitted`...), counted as /status counts
+    them: a unit is done when its pledge (its year-end sheet) of the year has a status that
+    counts. A query for the reminders' "who is late", found by the pledge's (sheet's) unique
+    key per unit and year rather than by reading every status of the year."""
     for step_key, _title, _phase, done in _PLEDGE_STEPS:
         if step_key == key:
-            stmt = select(Pledge.unit_id, Pledge.status).where(Pledge.year_id == year_id)
-            return _having(await _statuses(session, stmt), done)
-    for step_key, _title, _phase, done in _SHEET_STEPS:
-        if step_key == key:
-            stmt = select(ScoreSheet.unit_id, ScoreSheet.status).where(
-                ScoreSheet.year_id == year_id, ScoreSheet.round == ScoreRound.YEAREND
-            )
-            return _having(await _statuses(session, stmt), done)
-    raise KeyError(key)
+            finished = exists().where(Pledge.unit_id == Unit.id, Pledge.year_id == year_id, Pledge.status.in_(done))
+            break
+    else:
+        for step_key, _title, _phase, done in _SHEET_STEPS:
+            if step_key == key:
+                finished = exists().where(ScoreSheet.unit_id == Unit.id, ScoreSheet.year_id == year_id,
+                                          ScoreSheet.round == ScoreRound.YEAREND, ScoreSheet.status.in_(done))  # fmt: skip
+                break
+        else:
+            raise KeyError(key)
+    return select(Unit.id, Unit.name).where(Unit.cluster_id == cluster_id, Unit.active.is_(True), ~finished)
+
+
+async def units_not_done(session: AsyncSession, cluster_id: int, year_id: int, key: str) -> list[tuple[int, str]]:
+    """(id, name) of the active units not done with the step `key`, in the cluster's order."""
+    query = _not_done(cluster_id, year_id, key).order_by(Unit.position, Unit.id)
+    return [(uid, name) for uid, name in (await session.execute(query)).all()]
+
+
+async def any_not_done(session: AsyncSession, cluster_id: int, year_id: int, key: str) -> bool:
+    """Whether an active unit is not done with the step `key` (the "remind now" button's
+    question): an EXISTS, which stops at the first such unit and reads no row back."""
+    return bool(await session.scalar(select(exists(_not_done(cluster_id, year_id, key)))))
