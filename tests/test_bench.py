@@ -42,3 +42,14 @@ async def test_the_smallest_benchmark_measures_every_section_and_writes_the_tabl
     write_results(results, report, table)  # refreshed in place, not appended twice
     text = results.read_text(encoding="utf-8")
     assert text.count("<!-- bench:") == 2 and "Reading written by hand." in text and table in text
+
+
+async def test_the_breakdown_splits_the_cycle_into_parts_that_fit_in_it():
+    from bench.breakdown import breakdown
+
+    r = await breakdown(2)
+    orm, api = r["SQLAlchemy session calls"], r["Bot API calls"]
+    assert r["updates"] > 50 and r["echo"] > 0
+    assert 0 < orm < r["bot"] and 0 < api < r["bot"]
+    assert orm + api < r["bot"]  # outermost calls only: nothing counted twice
+    assert 0 < r["echo api"] < r["echo"]
