@@ -7,8 +7,9 @@ database again or not" is exact, not a timing."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from decimal import Decimal
+
+from sqlalchemy import func, select
 
 from bot.services.clusters import current_year
 from bot.services.tables import current_table, ensure_default_table
@@ -25,22 +26,7 @@ from storage.models import (
 )
 from storage.people import roles_of
 from storage.scoring import sheet_in_context
-
-
-@contextmanager
-def counting(db: Database):
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, _params, _context, _many):
-        statements.append(statement)
-
-    from sqlalchemy import event
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+from tests.test_session_memory import counting
 
 
 async def _scene(db: Database) -> dict[str, int]:
@@ -140,8 +126,6 @@ async def test_the_step_is_created_and_replaced_by_one_statement_each(db):
             state = await get_state(s, ids["person"], 9009, "input")
             assert (state.step, state.data) == (step, data)
     async with db.session() as s:
-        from sqlalchemy import func, select
-
         assert await s.scalar(select(func.count()).select_from(ConversationState)) == 1
 
 
