@@ -30,8 +30,21 @@ async def invite_secretary(admin: SimUser, secretary: SimUser) -> None:
     await secretary.press(vi("✅ Yes, confirm"))
 
 
+async def travel_to_next_morning(tg: OfflineTelegram, hour: int = 9) -> dt.datetime:
+    """Move the clock to the next `hour`:00 local and return it. The scene's reminders and
+    digests fall at set hours of the day (08:00 digests, no reminders at night), so what it
+    shows must not depend on the hour the demo happens to be run: it always starts here."""
+    now = utcnow().astimezone(TZ)
+    start = dt.datetime.combine(now.date(), dt.time(hour, 0), tzinfo=TZ)
+    if start <= now:
+        start += dt.timedelta(days=1)
+    await tg.travel(seconds=(start - now).total_seconds())
+    return start
+
+
 async def digest_scene(tg: OfflineTelegram, admin: SimUser, chair: SimUser, reps: list[SimUser],
                        secretary: SimUser, group: SimChat, bot: str) -> None:  # fmt: skip
+    start = await travel_to_next_morning(tg)  # day 0, 09:00 local
     await invite_secretary(admin, secretary)
     await chair.send(f"/phase@{bot}", chat=group)
     opening = next(b for row in group.last.buttons for b in row if b.startswith("▶️"))
@@ -39,8 +52,7 @@ async def digest_scene(tg: OfflineTelegram, admin: SimUser, chair: SimUser, reps
     await admin.send("/phase")
     await admin.press(vi("🗓 Set a deadline"))
     await admin.press(vi("✍️ Type a date and time"))
-    day = (utcnow().astimezone(TZ) + dt.timedelta(days=4)).date()
-    deadline = dt.datetime.combine(day, dt.time(17, 0), tzinfo=TZ)
+    deadline = dt.datetime.combine(start.date() + dt.timedelta(days=4), dt.time(17, 0), tzinfo=TZ)
     await admin.send(deadline.strftime("%d/%m/%Y %H:%M"))
     for rep, text in ((reps[0], "Tổ chức hội nghị tổng kết phong trào"), (reps[1], "Phát triển 30 hội viên mới")):
         await rep.send("/pledge")
@@ -49,15 +61,13 @@ async def digest_scene(tg: OfflineTelegram, admin: SimUser, chair: SimUser, reps
     await secretary.send("/digest")  # one now: what the secretariat sees
     # The days until the deadline, in steps of six hours: reminders and digests as they fall due.
     # Nothing changes the first day, so the next morning's digest is skipped; a third unit
-    # submits, so the morning after brings one.
+    # submits (day 1, 09:00), so the morning after brings one.
     for _step in range(4):
         await tg.travel(hours=6)
     await reps[3].send("/pledge")
     await add_commitment(reps[3], "Xây dựng mô hình hợp tác xã kiểu mới", None)
     await reps[3].press(SUBMIT)
-    for _step in range(3 * 4 + 2):
-        await tg.travel(hours=6)
-    while utcnow() <= deadline:  # begun before 05:00 local, 14 steps stop short of 17:00
+    for _step in range(3 * 4 + 2):  # to day 4, 21:00: past the 17:00 deadline, the phase closed
         await tg.travel(hours=6)
     await chair.send(f"/status@{bot}", chat=group)
 
