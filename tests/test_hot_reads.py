@@ -16,16 +16,22 @@ from bot.services.tables import current_table, ensure_default_table
 from storage.conversation import get_state, set_state
 from storage.db import Database
 from storage.models import (
+    Adjustment,
     Cluster,
     ConversationState,
+    Criterion,
     EmulationYear,
     Person,
     RoleAssignment,
+    ScoreEntry,
+    ScoreRound,
     ScoreSheet,
+    ScoringTable,
+    SheetStatus,
     Unit,
 )
 from storage.people import roles_of
-from storage.scoring import sheet_in_context
+from storage.scoring import sheet_in_context, sheets_verified_by, sheets_with_open_explanations
 from tests.test_session_memory import counting
 
 
@@ -184,3 +190,62 @@ async def test_a_pledge_comes_with_its_year_unit_and_cluster_in_one_statement(db
         assert loaded <= 3, statements  # the four rows, then the items and the year's phases
         assert len([q for q in statements if q.lstrip().upper().startswith("SELECT")]) == loaded
         assert await pledge_in_context(s, pledge_id + 1000) is None
+
+
+async def _verification_scene(db: Database) -> dict[str, object]:
+    """Five units; sheets in every state, verifiers assigned crosswise, adjustments in every
+    state of a dispute (none, explained and open, explained and decided, unexplained)."""
+    async with db.session() as s:
+        cluster = Cluster(name="Cụm thi đua số 8", telegram_chat_id=-100888)
+        cluster.units = [Unit(name=f"Đơn vị {i}", position=i) for i in range(5)]
+        s.add(cluster)
+        await s.flush()
+        year = EmulationYear(cluster_id=cluster.id, year=2026)
+        s.add(year)
+        await s.flush()
+        table = ScoringTable(year_id=year.id, normal_total=Decimal(10))
+        table.criteria = [Criterion(group_name="I", code="1", text="Tiêu chí", max_points=Decimal(10))]
+        s.add(table)
+        await s.flush()
+        u = [unit.id for unit in cluster.units]
+        statuses = [SheetStatus.SUBMITTED, SheetStatus.VERIFIED, SheetStatus.DRAFT, SheetStatus.SUBMITTED,
+                    SheetStatus.SUBMITTED]  # fmt: skip
+        verifiers = [u[1], u[1], u[1], u[0], None]  # unit 1 verifies 0 (submitted), 1 (own!), 2 (draft)
+        sheets = []
+        for i, (status, verifier) in enumerate(zip(statuses, verifiers, strict=True)):
+            sheet = ScoreSheet(year_id=year.id, unit_id=u[i], status=status,
+                               verifier_unit_id=verifier)  # fmt: skip
+            sheet.entries = [ScoreEntry(criterion_id=table.criteria[0].id, self_value=Decimal(9),
+                                        verified_value=Decimal(8))]  # fmt: skip
+            sheets.append(sheet)
+        s.add_all(sheets)
+        await s.flush()
+        adjust = {0: ("giải trình", None), 1: ("giải trình", Decimal(9)), 3: (None, None)}
+        for i, (explanation, decided) in adjust.items():
+            s.add(Adjustment(entry_id=sheets[i].entries[0].id, from_value=Decimal(9), to_value=Decimal(8),
+                             reason="Thiếu minh chứng", explanation=explanation, decided_value=decided))  # fmt: skip
+        await s.commit()
+        return {"year": year.id, "units": u, "sheets": [sheet.id for sheet in sheets]}
+
+
+async def test_a_verifier_reads_only_the_submitted_sheets_assigned_to_their_units(db):
+    ids = await _verification_scene(db)
+    u, sheets = ids["units"], ids["sheets"]
+    reviewable = (SheetStatus.SUBMITTED, SheetStatus.VERIFIED)
+    async with db.session() as s:
+        for unit_ids, expected in (
+            ([u[1]], [sheets[0]]),  # not its own sheet 1, not the draft 2
+            ([u[0]], [sheets[3]]),
+            ([u[0], u[1]], [sheets[3]]),  # one person for both units: never a sheet of either
+            ([u[4]], []),
+            ([], []),
+        ):
+            found = await sheets_verified_by(s, ids["year"], ScoreRound.YEAREND, reviewable, unit_ids)
+            assert [sheet.id for sheet in found] == expected, unit_ids
+
+
+async def test_only_sheets_with_an_explained_undecided_adjustment_can_hold_a_dispute(db):
+    ids = await _verification_scene(db)
+    async with db.session() as s:
+        found = await sheets_with_open_explanations(s, ids["year"], ScoreRound.YEAREND)
+        assert [sheet.id for sheet in found] == [ids["sheets"][0]]

@@ -133,10 +133,9 @@ async def assigned_sheets(session: AsyncSession, actor: Actor, cluster: Cluster)
     """The sheets this person verifies now (never their own unit's)."""
     year = await _verification_year(session, cluster.id)
     await ensure_assignment(session, cluster, year)
-    await units_of(session, cluster.id)  # the units in the session at once, not one query per sheet
     views = []
-    for sheet in await queries.sheets_of_year(session, year.id, scoring.ROUND):
-        if sheet.status in _REVIEWABLE and rotation.may_verify(sheet.unit_id, sheet.verifier_unit_id, actor.unit_ids):
+    for sheet in await queries.sheets_verified_by(session, year.id, scoring.ROUND, _REVIEWABLE, actor.unit_ids):
+        if rotation.may_verify(sheet.unit_id, sheet.verifier_unit_id, actor.unit_ids):
             views.append(await scoring.view_of(session, sheet))
     return sorted(views, key=lambda v: (v.unit.position, v.unit.id))
 
@@ -439,7 +438,7 @@ async def open_disputes(session: AsyncSession, actor: Actor, cluster: Cluster) -
     """Explained, undecided adjustments this person may decide."""
     year = await _verification_year(session, cluster.id)
     found = []
-    for sheet in await queries.sheets_of_year(session, year.id, scoring.ROUND):
+    for sheet in await queries.sheets_with_open_explanations(session, year.id, scoring.ROUND):
         view = None
         for entry in sheet.entries:
             adjustment = live_adjustment(entry)
