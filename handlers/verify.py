@@ -205,22 +205,23 @@ async def overview(turn: Turn, cluster: Cluster, actor: Actor, page: int = 0) ->
              _("Way of verifying: <b>{mode}</b>.").format(mode=mode_name(mode))]  # fmt: skip
     rows: list[list[InlineKeyboardButton]] = []
     try:
-        views = await service.assigned_sheets(turn.session, actor, cluster)
+        sheet_ids = await service.assigned_sheet_ids(turn.session, actor, cluster)
         disputes = await service.open_disputes(turn.session, actor, cluster)
     except Refusal as refusal:
         if not actor.may(Action.CONFIGURE_CLUSTER):
             raise
-        views, disputes = [], []
+        sheet_ids, disputes = [], []
         lines += ["", refusal.message]
     else:
         lines.append("")
-        if views:
-            lines.append(_("Sheets your unit verifies: {n}.").format(n=len(views)))
+        if sheet_ids:
+            lines.append(_("Sheets your unit verifies: {n}.").format(n=len(sheet_ids)))
         elif actor.unit_ids:
             lines.append(_("No submitted sheet is assigned to your unit."))
-        total = pages(len(views), PER_PAGE)
+        total = pages(len(sheet_ids), PER_PAGE)
         page = min(max(page, 0), total - 1)
-        for view in views[page * PER_PAGE : (page + 1) * PER_PAGE]:
+        shown = sheet_ids[page * PER_PAGE : (page + 1) * PER_PAGE]
+        for view in await service.sheet_views(turn.session, actor, shown):
             mark = "✅" if view.sheet.status == SheetStatus.VERIFIED else "⏳"
             rows.append([_sheet_button(label(f"{mark} {view.verified}/{view.size} · {view.unit.name}"), "o", view)])
         nav = []

@@ -31,7 +31,7 @@ from storage.models import (
     Unit,
 )
 from storage.people import roles_of
-from storage.scoring import sheet_in_context, sheets_verified_by, sheets_with_open_explanations
+from storage.scoring import sheet_ids_verified_by, sheet_in_context, sheets_with_open_explanations
 from tests.test_session_memory import counting
 
 
@@ -240,8 +240,8 @@ async def test_a_verifier_reads_only_the_submitted_sheets_assigned_to_their_unit
             ([u[4]], []),
             ([], []),
         ):
-            found = await sheets_verified_by(s, ids["year"], ScoreRound.YEAREND, reviewable, unit_ids)
-            assert [sheet.id for sheet in found] == expected, unit_ids
+            found = await sheet_ids_verified_by(s, ids["year"], ScoreRound.YEAREND, reviewable, unit_ids)
+            assert found == expected, unit_ids
 
 
 async def test_only_sheets_with_an_explained_undecided_adjustment_can_hold_a_dispute(db):

@@ -332,3 +332,15 @@ async def test_the_administrator_chooses_cross_checking_until_verification_begin
     assert "Việc thẩm định đã bắt đầu nên năm nay không thể đổi hình thức thẩm định nữa." in tg.callback_answers[-1]["text"]
     await w.reps[0].send("/verify")  # a representative sees no mode buttons
     assert "Chấm chéo" not in buttons(w.reps[0].private.last)
+
+
+async def test_the_chairs_long_list_pages_in_the_units_order_and_counts_every_sheet(tg, db):
+    names = [f"Đơn vị số {i:02d}" for i in range(12)]
+    w = await verification_world(tg, db, names=names)
+    chair = w.reps[0]
+    await chair.send("/verify")
+    listing = chair.private.last
+    assert "Số phiếu đơn vị bạn thẩm định: 11." in listing.plain
+    assert buttons(listing)[:-1] == [f"⏳ 0/10 · {n}" for n in names[1:9]] and buttons(listing)[-1] == "▶"
+    await chair.press("▶")
+    assert buttons(chair.private.last) == [*(f"⏳ 0/10 · {n}" for n in names[9:]), "◀"]

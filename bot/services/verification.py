@@ -129,15 +129,21 @@ async def _verification_year(session: AsyncSession, cluster_id: int) -> Emulatio
     return year
 
 
-async def assigned_sheets(session: AsyncSession, actor: Actor, cluster: Cluster) -> list[SheetView]:
-    """The sheets this person verifies now (never their own unit's)."""
+async def assigned_sheet_ids(session: AsyncSession, actor: Actor, cluster: Cluster) -> list[int]:
+    """The sheets this person verifies now (never their own unit's), in the units' order.
+    Ids only: a list shows a page of them (`sheet_views`), the rest are only counted."""
     year = await _verification_year(session, cluster.id)
     await ensure_assignment(session, cluster, year)
+    return await queries.sheet_ids_verified_by(session, year.id, scoring.ROUND, _REVIEWABLE, actor.unit_ids)
+
+
+async def sheet_views(session: AsyncSession, actor: Actor, sheet_ids: list[int]) -> list[SheetView]:
+    """The views of these sheets (from `assigned_sheet_ids`) that this person verifies."""
     views = []
-    for sheet in await queries.sheets_verified_by(session, year.id, scoring.ROUND, _REVIEWABLE, actor.unit_ids):
+    for sheet in await queries.sheets_by_ids(session, sheet_ids):
         if rotation.may_verify(sheet.unit_id, sheet.verifier_unit_id, actor.unit_ids):
             views.append(await scoring.view_of(session, sheet))
-    return sorted(views, key=lambda v: (v.unit.position, v.unit.id))
+    return views
 
 
 async def verifiable(session: AsyncSession, actor: Actor, sheet_id: int, version: int | None) -> SheetView:
