@@ -115,15 +115,11 @@ class SheetView:
         return self.entries.get(criterion_id)
 
     def line(self, criterion: Criterion) -> rules.Line:
-        entry = self.entry(criterion.id)
-        return rules.Line(
-            criterion.group_name, criterion.code, str(criterion.kind), criterion.max_points,
-            entry.self_value if entry else None, entry.verified_value if entry else None,
-            entry.decided_value if entry else None,
-        )  # fmt: skip
+        return _line(criterion, self.entry(criterion.id))
 
     def lines(self) -> list[rules.Line]:
-        return [self.line(c) for c in self.table.criteria]
+        entries = self.entries  # once: a card's totals ask for every line several times
+        return [_line(c, entries.get(c.id)) for c in self.table.criteria]
 
     def totals(self, stage: str = rules.FINAL) -> rules.Totals:
         return rules.totals(self.lines(), self.table.bonus_cap, stage)
@@ -162,6 +158,14 @@ class SheetView:
 
     def limits(self, criterion: Criterion) -> tuple[Decimal, Decimal]:
         return limits(str(criterion.kind), criterion.max_points, self.table.bonus_cap)
+
+
+def _line(criterion: Criterion, entry: ScoreEntry | None) -> rules.Line:
+    return rules.Line(
+        criterion.group_name, criterion.code, str(criterion.kind), criterion.max_points,
+        entry.self_value if entry else None, entry.verified_value if entry else None,
+        entry.decided_value if entry else None,
+    )  # fmt: skip
 
 
 # ------------------------------------------------------------------------------ loading
