@@ -17,7 +17,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, func, or_, select, update
+from sqlalchemy import Select, bindparam, case, delete, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -123,40 +123,39 @@ async def enqueue_live(
 
 
 async def next_due(session: AsyncSession, now: datetime) -> datetime | None:
-    """When the earliest pending row not due at `now` comes due (its time, or its lease's end)."""
-    waiting = await session.scalar(
-        select(func.min(OutboxMessage.not_before)).where(
-            OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_before > now
-        )
-    )
-    leased = await session.scalar(
-        select(func.min(OutboxMessage.claimed_until)).where(
-            OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.claimed_until >= now
-        )
-    )
+    """When the earliest pending row not due at `now` comes due (its time, or its lease's end).
+    One statement, two indexed minimums (the sender asks after every run)."""
+    waiting, leased = (await session.execute(_next_due_statement(), {"now": now})).one()
     times = [t for t in (waiting, leased) if t is not None]
     return min(times) if times else None
+
+
+@functools.cache
+def _next_due_statement() -> Select:
+    now = bindparam("now", type_=OutboxMessage.__table__.c.not_before.type)
+    pending = OutboxMessage.status == OutboxStatus.PENDING
+    waiting = select(func.min(OutboxMessage.not_before)).where(pending, OutboxMessage.not_before > now)
+    leased = select(func.min(OutboxMessage.claimed_until)).where(pending, OutboxMessage.claimed_until >= now)
+    return select(waiting.scalar_subquery(), leased.scalar_subquery())
 
 
 async def claim_due(session: AsyncSession, now: datetime, limit: int = 50,
                     exclude_chats: Collection[int] = ()) -> tuple[str, list[OutboxMessage]]:  # fmt: skip
     """Lease up to `limit` due rows, none to a chat in `exclude_chats` (being served by this
-    instance already), to a new claim token; commits. Returns (token, rows)."""
+    instance already), to a new claim token; commits. Returns (token, rows), by id.
+
+    One `UPDATE … WHERE id IN (due rows, FOR UPDATE SKIP LOCKED) RETURNING`: the rows are
+    leased and read in the same statement."""
     token = uuid.uuid4().hex
-    ids = list(await session.scalars(_due_statement(limit), {"now": now, "exclude": list(exclude_chats)}))
-    if not ids:
-        await session.commit()
-        return token, []
-    await session.execute(
+    claimed = await session.scalars(
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(ids))
+        .where(OutboxMessage.id.in_(_due_statement(limit)))
         .values(claimed_until=now + LEASE, claim_token=token)
+        .returning(OutboxMessage)
+        .execution_options(synchronize_session=False),
+        {"now": now, "exclude": list(exclude_chats)},
     )
-    rows = list(
-        await session.scalars(
-            select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)
-        )
-    )
+    rows = sorted(claimed.all(), key=lambda row: row.id)
     await session.commit()
     return token, rows
 
@@ -197,19 +196,20 @@ def _claimed(row_id: int, token: str) -> Any:
 async def mark_sent(
     session: AsyncSession, row: OutboxMessage, token: str, now: datetime, message_id: int | None
 ) -> None:
-    """Sent. A live row whose content changed meanwhile stays pending (with the message id
-    to edit), so its newest content goes out next."""
-    release = {"claimed_until": None, "claim_token": None, "last_error": None}
+    """Sent, and the claim released, in one statement. A live row whose content changed
+    meanwhile (its revision moved on) stays pending (with the message id to edit), so its
+    newest content goes out next."""
+    same = OutboxMessage.revision == row.revision
+    columns = OutboxMessage.__table__.c
+    values: dict[str, Any] = {
+        "status": case((same, literal(OutboxStatus.SENT, columns.status.type)), else_=OutboxMessage.status),
+        "sent_at": case((same, literal(now, columns.sent_at.type)), else_=OutboxMessage.sent_at),
+        "attempts": case((same, OutboxMessage.attempts + 1), else_=OutboxMessage.attempts),
+        "claimed_until": None, "claim_token": None, "last_error": None,
+    }  # fmt: skip
     if message_id is not None:
-        release["telegram_message_id"] = message_id
-    await session.execute(
-        update(OutboxMessage)
-        .where(_claimed(row.id, token), OutboxMessage.revision == row.revision)
-        .values(status=OutboxStatus.SENT, sent_at=now, attempts=OutboxMessage.attempts + 1, **release)
-    )
-    await session.execute(
-        update(OutboxMessage).where(_claimed(row.id, token)).values(**release)
-    )
+        values["telegram_message_id"] = message_id
+    await session.execute(update(OutboxMessage).where(_claimed(row.id, token)).values(**values))
     await erase_secret(session, row)
     # Telegram took it: the chat is reachable, however it came back.
     await session.execute(delete(UnreachableChat).where(UnreachableChat.chat_id == row.chat_id))

@@ -312,3 +312,42 @@ async def test_a_slow_batch_renews_its_lease_so_a_second_instance_sends_nothing_
     # Rows 1 and 2 were not yet sent: the first sender finds its lease gone and leaves them.
     assert texts.count("Tin 1") == 1 and texts.count("Tin 2") == 1, texts
     assert texts.count("Tin 0") == 2, texts
+
+
+async def test_a_row_sent_right_after_its_claim_needs_no_transaction_of_its_own(tg, db) -> None:
+    """A fresh lease cannot have run out: the send is not preceded by a renewal (one UPDATE and
+    a COMMIT less per message), and the sent row is recorded in one statement."""
+    from tests.test_session_memory import counting
+
+    clock = Clock()
+    sender = await sender_of(tg, clock)
+    an = tg.user("An", started=True)
+    await queue(db, an.id, "k", "Một lần")
+    with counting(db) as statements:
+        await sender.run()
+    assert an.private.texts() == ["Một lần"]
+    renewals = [s for s in statements if s.startswith("UPDATE outbox_messages SET claimed_until=? WHERE")]
+    sent = [s for s in statements if s.startswith("UPDATE outbox_messages SET") and "status=CASE" in s]
+    assert renewals == [] and len(sent) == 1, statements
+    [row] = await rows(db)
+    assert row.status is OutboxStatus.SENT and row.claim_token is None and row.attempts == 1
+
+
+async def test_a_secret_row_erased_while_leased_is_never_sent_even_right_after_its_claim(tg, db) -> None:
+    """Closing a ballot erases its receipts still waiting, also one a sender has just claimed
+    (it waits behind another message to the same person): the sender checks before sending it."""
+    clock = Clock(T0)
+    sender = await sender_of(tg, clock)
+    an = tg.user("An", started=True)
+    await queue(db, an.id, "k0", "Tin trước", at=clock.now)
+    await queue(db, an.id, store.SECRET + "ballot:1:receipt", "Mã phiếu bí mật", at=clock.now)
+    with tg.hold(an) as hold:
+        task = asyncio.create_task(sender.run())
+        await asyncio.wait_for(hold.reached.wait(), 5)  # both claimed; the first is in flight
+        async with db.session() as s:
+            assert await store.erase_pending_secrets(s, "ballot:1") == 1
+            await s.commit()
+    await asyncio.wait_for(task, 5)
+    assert an.private.texts() == ["Tin trước"]
+    secret = (await rows(db))[1]
+    assert secret.status is OutboxStatus.PARKED and "Mã phiếu" not in str(secret.payload)

@@ -25,8 +25,9 @@ only ever re-sent for the lease that was lost, so one crash resends each in-flig
 once; the idempotency key guarantees the *event* is queued once, so nothing else is repeated.
 A live message (the signing board) is edited once its message id is stored (posted afresh only
 when Telegram refuses the edit; a crash between that post and its record posts it twice).
-Before each send the row's lease is renewed, so a batch waiting for a group's 20/min limit never
-outlives it and another instance never sends a row this one is about to send.
+Before a send the row's lease is renewed once half of it has gone (and always for a secret row,
+which closing its ballot erases), so a batch waiting for a group's 20/min limit never outlives
+it and another instance never sends a row this one is about to send.
 
 Time comes from `clock` (default: `storage.models.utcnow`); tests move it instead of sleeping.
 """
@@ -213,33 +214,35 @@ class OutboxSender:
     async def _run_once(self) -> int:
         async with self._claiming:
             async with self.db.session() as session:
-                token, rows = await store.claim_due(session, self.clock(), exclude_chats=self._busy)
+                claimed_at = self.clock()
+                token, rows = await store.claim_due(session, claimed_at, exclude_chats=self._busy)
             by_chat: dict[int, list[OutboxMessage]] = defaultdict(list)
             for row in rows:
                 by_chat[row.chat_id].append(row)
             self._busy.update(by_chat)
         try:
-            await asyncio.gather(*(self._deliver_chat(token, chat_rows) for chat_rows in by_chat.values()))
+            await asyncio.gather(*(self._deliver_chat(token, claimed_at, chat_rows) for chat_rows in by_chat.values()))
         finally:
             self._busy.difference_update(by_chat)
         return len(rows)
 
-    async def _deliver_chat(self, token: str, rows: list[OutboxMessage]) -> None:
+    async def _deliver_chat(self, token: str, claimed_at: datetime, rows: list[OutboxMessage]) -> None:
         for row in rows:
             try:
-                await self._deliver(token, row)
+                await self._deliver(token, claimed_at, row)
             except Exception:  # a failed row never stops the others
                 log.exception("outbox row %s could not be processed", row.id)
 
     # ------------------------------------------------------------------ one row
 
-    async def _deliver(self, token: str, row: OutboxMessage) -> None:
-        async with self.db.session() as session:
-            mine = await store.renew(session, row, token, self.clock())
-            await session.commit()
-        if not mine:  # the lease ran out and another sender took the row: it sends it
-            log.info("outbox row %s was taken over by another sender", row.id)
-            return
+    async def _deliver(self, token: str, claimed_at: datetime, row: OutboxMessage) -> None:
+        if self._lease_in_doubt(claimed_at, row):
+            async with self.db.session() as session:
+                mine = await store.renew(session, row, token, self.clock())
+                await session.commit()
+            if not mine:  # the lease ran out and another sender took the row, or it was erased
+                log.info("outbox row %s was taken over by another sender", row.id)
+                return
         try:
             message_id = await self._send(row)
         except TelegramError as error:
@@ -248,6 +251,14 @@ class OutboxSender:
         async with self.db.session() as session:
             await store.mark_sent(session, row, token, self.clock(), message_id)
             await session.commit()
+
+    def _lease_in_doubt(self, claimed_at: datetime, row: OutboxMessage) -> bool:
+        """Whether the row's lease must be renewed (and checked) before it is sent. A lease
+        taken less than half its length ago cannot have run out, so no other sender can hold
+        the row: most rows go right after their claim, without a transaction of their own. A
+        secret row is always checked: closing its ballot erases it (and drops its claim) even
+        while it is leased, and an erased receipt must never go."""
+        return store.is_secret(row) or self.clock() - claimed_at >= store.LEASE / 2
 
     def _limits(self) -> dict[str, Any]:
         return {"rate_limit_args": NO_RETRY} if self.app.bot.rate_limiter is not None else {}
