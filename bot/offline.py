@@ -453,6 +453,7 @@ class OfflineTelegram:
         self.injected: list[tuple[str, str]] = []  # (method, error) from fail_next
         self.calls: list[tuple[str, dict]] = []
         self.callback_answers: list[dict] = []
+        self._answer_of: dict[str, dict] = {}  # query id -> its first answer (a press's result)
         self.my_commands: dict[tuple[str, str], list[tuple[str, str]]] = {}
         self.descriptions: dict[tuple[str, str], str] = {}  # (method suffix, language) -> text
         self.files: dict[str, bytes] = {}
@@ -738,7 +739,7 @@ class OfflineTelegram:
         await self._deliver({"callback_query": {
             "id": qid, "from": user.payload(), "message": message,
             "chat_instance": str(abs(chat.id) * 7 + self.bot_id), "data": data}}, copies)  # fmt: skip
-        return next((a for a in self.callback_answers if a["callback_query_id"] == qid), None)
+        return self._answer_of.get(qid)
 
     async def _member_update(self, chat: SimChat, by: SimUser, old: str, new: str) -> None:
         if not chat.is_private:
@@ -1225,6 +1226,7 @@ class OfflineTelegram:
         answer = {"callback_query_id": query["id"], "text": p.get("text"),
                   "show_alert": bool(p.get("show_alert")), "url": p.get("url")}  # fmt: skip
         self.callback_answers.append(answer)
+        self._answer_of.setdefault(answer["callback_query_id"], answer)
         if text:
             box = "⚠️ (hộp thoại)" if answer["show_alert"] else "💬 (thông báo)"
             self.chats[query["chat_id"]]._log.append(f"   {box} {text}")
