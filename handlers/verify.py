@@ -221,9 +221,10 @@ async def overview(turn: Turn, cluster: Cluster, actor: Actor, page: int = 0) ->
         total = pages(len(sheet_ids), PER_PAGE)
         page = min(max(page, 0), total - 1)
         shown = sheet_ids[page * PER_PAGE : (page + 1) * PER_PAGE]
-        for view in await service.sheet_views(turn.session, actor, shown):
-            mark = "✅" if view.sheet.status == SheetStatus.VERIFIED else "⏳"
-            rows.append([_sheet_button(label(f"{mark} {view.verified}/{view.size} · {view.unit.name}"), "o", view)])
+        for line in await service.progress_of(turn.session, actor, cluster, shown):
+            mark = "✅" if line.status == SheetStatus.VERIFIED else "⏳"
+            text = label(f"{mark} {line.verified}/{line.size} · {line.unit_name}")
+            rows.append([_button(text, "o", line.sheet_id, line.version)])
         nav = []
         if page > 0:
             nav.append(_button("◀", "L", cluster.id, page - 1))

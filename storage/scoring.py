@@ -10,13 +10,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 
-from sqlalchemy import Select, bindparam, exists, select
+from sqlalchemy import Row, Select, bindparam, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
     Adjustment,
     Cluster,
+    Criterion,
     EmulationYear,
     Evidence,
     Person,
@@ -98,7 +99,7 @@ async def sheet_ids_verified_by(
 ) -> list[int]:
     """The year's sheets in `statuses` assigned to one of `unit_ids` for verification, not of
     those units themselves, in the units' order (position, id): ids only, so that a long list
-    (the chair's, when the chair verifies) loads only the page it shows (`sheets_by_ids`)."""
+    (the chair's, when the chair verifies) reads only the page it shows (`verification_progress`)."""
     units = list(unit_ids)
     if not units:
         return []
@@ -113,15 +114,28 @@ async def sheet_ids_verified_by(
     return list(found.all())
 
 
-async def sheets_by_ids(session: AsyncSession, sheet_ids: Iterable[int]) -> list[ScoreSheet]:
-    """These sheets with their units (and, as always, their entries), in the order given."""
+async def verification_progress(session: AsyncSession, sheet_ids: Iterable[int], table_id: int) -> list[Row]:
+    """For each of these sheets, in the order given: `id, version, status, unit_id,
+    verifier_unit_id, unit_name, verified` — `verified` counting its entries for the table's
+    criteria that have a verified value (`bot.scoring.verified_count` over the sheet's lines).
+    A verifier's list draws these; no sheet and none of its entries is loaded as objects."""
     ids = list(sheet_ids)
     if not ids:
         return []
+    verified = (
+        select(func.count(ScoreEntry.id))
+        .join(Criterion, Criterion.id == ScoreEntry.criterion_id)
+        .where(ScoreEntry.sheet_id == ScoreSheet.id, ScoreEntry.verified_value.is_not(None),
+               Criterion.table_id == table_id)
+        .scalar_subquery()
+    )  # fmt: skip
     rows = await session.execute(
-        select(ScoreSheet, Unit).join(Unit, Unit.id == ScoreSheet.unit_id).where(ScoreSheet.id.in_(ids))
-    )
-    by_id = {sheet.id: sheet for sheet, _unit in rows}
+        select(ScoreSheet.id, ScoreSheet.version, ScoreSheet.status, ScoreSheet.unit_id,
+               ScoreSheet.verifier_unit_id, Unit.name.label("unit_name"), verified.label("verified"))
+        .join(Unit, Unit.id == ScoreSheet.unit_id)
+        .where(ScoreSheet.id.in_(ids))
+    )  # fmt: skip
+    by_id = {row.id: row for row in rows}
     return [by_id[i] for i in ids if i in by_id]
 
 

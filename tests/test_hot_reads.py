@@ -12,6 +12,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from bot.services.clusters import current_year
+from bot.services.scoring import view_of
 from bot.services.tables import current_table, ensure_default_table
 from storage.conversation import get_state, set_state
 from storage.db import Database
@@ -31,7 +32,12 @@ from storage.models import (
     Unit,
 )
 from storage.people import roles_of
-from storage.scoring import sheet_ids_verified_by, sheet_in_context, sheets_with_open_explanations
+from storage.scoring import (
+    sheet_ids_verified_by,
+    sheet_in_context,
+    sheets_with_open_explanations,
+    verification_progress,
+)
 from tests.test_session_memory import counting
 
 
@@ -249,3 +255,27 @@ async def test_only_sheets_with_an_explained_undecided_adjustment_can_hold_a_dis
     async with db.session() as s:
         found = await sheets_with_open_explanations(s, ids["year"], ScoreRound.YEAREND)
         assert [sheet.id for sheet in found] == [ids["sheets"][0]]
+
+
+async def test_a_verifiers_list_counts_verified_lines_as_the_sheet_view_does(db):
+    """The list's count comes from one statement; the rule it mirrors is the sheet's own
+    (`SheetView.verified`): entries of the table's criteria with a verified value."""
+    ids = await _verification_scene(db)
+    async with db.session() as s:
+        sheet = await s.get(ScoreSheet, ids["sheets"][4])
+        table = await ensure_default_table(s, ids["year"])
+        second = Criterion(table_id=table.id, group_name="I", code="2", text="Tiêu chí hai", max_points=Decimal(5))
+        s.add(second)
+        await s.flush()
+        sheet.entries.append(ScoreEntry(criterion_id=second.id, self_value=Decimal(5)))  # not verified
+        first = await s.get(ScoreSheet, ids["sheets"][3])
+        first.entries[0].verified_value = None
+        await s.commit()
+    async with db.session() as s:
+        table = await ensure_default_table(s, ids["year"])
+        rows = await verification_progress(s, list(reversed(ids["sheets"])), table.id)
+        assert [row.id for row in rows] == list(reversed(ids["sheets"]))
+        for row in rows:
+            view = await view_of(s, await s.get(ScoreSheet, row.id))
+            assert (row.verified, row.unit_name, row.version) == (view.verified, view.unit.name, view.sheet.version)
+        assert [row.verified for row in rows] == [1, 0, 1, 1, 1]

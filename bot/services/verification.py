@@ -37,7 +37,7 @@ from bot import fmt, rotation
 from bot.errors import Refusal
 from bot.i18n import _
 from bot.permissions import Action, Role
-from bot.services import notify, scoring
+from bot.services import notify, scoring, tables
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.phases import require_phase
@@ -131,19 +131,36 @@ async def _verification_year(session: AsyncSession, cluster_id: int) -> Emulatio
 
 async def assigned_sheet_ids(session: AsyncSession, actor: Actor, cluster: Cluster) -> list[int]:
     """The sheets this person verifies now (never their own unit's), in the units' order.
-    Ids only: a list shows a page of them (`sheet_views`), the rest are only counted."""
+    Ids only: a list shows a page of them (`progress_of`), the rest are only counted."""
     year = await _verification_year(session, cluster.id)
     await ensure_assignment(session, cluster, year)
     return await queries.sheet_ids_verified_by(session, year.id, scoring.ROUND, _REVIEWABLE, actor.unit_ids)
 
 
-async def sheet_views(session: AsyncSession, actor: Actor, sheet_ids: list[int]) -> list[SheetView]:
-    """The views of these sheets (from `assigned_sheet_ids`) that this person verifies."""
-    views = []
-    for sheet in await queries.sheets_by_ids(session, sheet_ids):
-        if rotation.may_verify(sheet.unit_id, sheet.verifier_unit_id, actor.unit_ids):
-            views.append(await scoring.view_of(session, sheet))
-    return views
+@dataclass(frozen=True)
+class Progress:
+    """One line of a verifier's list: whose sheet, how far verified (the button names the
+    sheet at its version)."""
+
+    sheet_id: int
+    version: int
+    status: SheetStatus
+    unit_name: str
+    verified: int
+    size: int
+
+
+async def progress_of(session: AsyncSession, actor: Actor, cluster: Cluster, sheet_ids: list[int]) -> list[Progress]:
+    """The lines of these sheets (from `assigned_sheet_ids`) that this person verifies."""
+    if not sheet_ids:
+        return []
+    year = await scoring.current_year_of(session, cluster.id)
+    table = await tables.ensure_default_table(session, year.id)
+    return [
+        Progress(row.id, row.version, row.status, row.unit_name, row.verified, len(table.criteria))
+        for row in await queries.verification_progress(session, sheet_ids, table.id)
+        if rotation.may_verify(row.unit_id, row.verifier_unit_id, actor.unit_ids)
+    ]
 
 
 async def verifiable(session: AsyncSession, actor: Actor, sheet_id: int, version: int | None) -> SheetView:
