@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.in_context import in_context
 from storage.models import (
-    Cluster,
-    EmulationYear,
     Person,
     Pledge,
     PledgeItem,
@@ -25,28 +23,9 @@ from storage.models import (
 
 
 async def pledge_in_context(session: AsyncSession, pledge_id: int) -> Pledge | None:
-    """The pledge, loaded in one statement with its year, unit and cluster (a pledge's press
-    needs all four: each `get` after this one is free); its items and the year's phases follow
-    in their own statements, as they always do. A pledge already in the session is not read
-    again."""
-    sync = session.sync_session
-    loaded = sync.identity_map.get(sync.identity_key(Pledge, pledge_id))
-    if loaded is not None:
-        return loaded
-    row = (await session.execute(_pledge_in_context_statement(), {"pledge_id": pledge_id})).first()
-    return row[0] if row is not None else None
-
-
-@functools.cache
-def _pledge_in_context_statement() -> Select:
-    """Built once: every pledge press asks it."""
-    return (
-        select(Pledge, EmulationYear, Unit, Cluster)
-        .join(EmulationYear, EmulationYear.id == Pledge.year_id)
-        .join(Unit, Unit.id == Pledge.unit_id)
-        .join(Cluster, Cluster.id == EmulationYear.cluster_id)
-        .where(Pledge.id == bindparam("pledge_id"))
-    )
+    """The pledge with its year, unit and cluster, in one statement (`storage.in_context`); its
+    items and the year's phases follow in their own statements, as they always do."""
+    return await in_context(session, Pledge, pledge_id)
 
 
 async def pledge_of(session: AsyncSession, year_id: int, unit_id: int) -> Pledge | None:

@@ -7,18 +7,16 @@ are not done in SQL (SQLite's SUM works on floats): callers add `Decimal`s in Py
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 
-from sqlalchemy import Row, Select, bindparam, exists, func, select
+from sqlalchemy import Row, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.in_context import in_context
 from storage.models import (
     Adjustment,
-    Cluster,
     Criterion,
-    EmulationYear,
     Evidence,
     Person,
     RoleAssignment,
@@ -31,23 +29,9 @@ from storage.models import (
 
 
 async def sheet_in_context(session: AsyncSession, sheet_id: int) -> ScoreSheet | None:
-    """The sheet, loaded in one statement with its year, unit and cluster (a score or
-    verification press needs all four: each `get` after this one is free). Its entries and the
-    year's phases follow in their own statements, as they always do."""
-    row = (await session.execute(_sheet_in_context_statement(), {"sheet_id": sheet_id})).first()
-    return row[0] if row is not None else None
-
-
-@functools.cache
-def _sheet_in_context_statement() -> Select:
-    """Built once: every score and verification press asks it."""
-    return (
-        select(ScoreSheet, EmulationYear, Unit, Cluster)
-        .join(EmulationYear, EmulationYear.id == ScoreSheet.year_id)
-        .join(Unit, Unit.id == ScoreSheet.unit_id)
-        .join(Cluster, Cluster.id == EmulationYear.cluster_id)
-        .where(ScoreSheet.id == bindparam("sheet_id"))
-    )
+    """The sheet with its year, unit and cluster, in one statement (`storage.in_context`); its
+    entries and the year's phases follow in their own statements, as they always do."""
+    return await in_context(session, ScoreSheet, sheet_id)
 
 
 async def sheet_of(

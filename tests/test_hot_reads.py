@@ -16,8 +16,12 @@ from bot.services.scoring import view_of
 from bot.services.tables import current_table, ensure_default_table
 from storage.conversation import get_state, set_state
 from storage.db import Database
+from storage.in_context import in_context
 from storage.models import (
     Adjustment,
+    Ballot,
+    BallotCandidate,
+    BallotKind,
     Cluster,
     ConversationState,
     Criterion,
@@ -279,3 +283,26 @@ async def test_a_verifiers_list_counts_verified_lines_as_the_sheet_view_does(db)
             view = await view_of(s, await s.get(ScoreSheet, row.id))
             assert (row.verified, row.unit_name, row.version) == (view.verified, view.unit.name, view.sheet.version)
         assert [row.verified for row in rows] == [1, 0, 1, 1, 1]
+
+
+async def test_a_ballot_comes_with_its_year_and_cluster_in_one_statement(db):
+    ids = await _scene(db)
+    async with db.session() as s:
+        ballot = Ballot(year_id=ids["year"], kind=BallotKind.FLAG)
+        ballot.candidates = [BallotCandidate(unit_id=ids["unit"], position=0)]
+        s.add(ballot)
+        await s.commit()
+        ballot_id = ballot.id
+    async with db.session() as s:
+        with counting(db) as statements:
+            found = await in_context(s, Ballot, ballot_id)
+            loaded = len(statements)
+            selects = [q for q in statements if q.lstrip().upper().startswith("SELECT")]
+            year = await s.get(EmulationYear, found.year_id)
+            cluster = await s.get(Cluster, year.cluster_id)
+        assert (year.id, cluster.id, [c.unit_id for c in found.candidates]) == (ids["year"], ids["cluster"], [ids["unit"]])
+        assert len(selects) == 3, statements  # the three rows, then the candidates and the year's phases
+        assert len(statements) == loaded  # the gets: none
+        assert await in_context(s, Ballot, ballot_id) is found  # held: not read again
+        assert len(statements) == loaded
+        assert await in_context(s, Ballot, ballot_id + 1000) is None

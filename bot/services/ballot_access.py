@@ -14,6 +14,7 @@ from bot.errors import Refusal
 from bot.i18n import _
 from bot.services.actors import Actor, actor_in
 from bot.services.clusters import current_year
+from storage.in_context import in_context
 from storage.models import Ballot, Cluster, EmulationYear
 
 
@@ -61,7 +62,7 @@ async def for_cluster(session: AsyncSession, person_id: int | None, cluster_id: 
 
 async def for_ballot(session: AsyncSession, person_id: int | None, ballot_id: int, chat_cluster_id: int | None) -> Acting:
     """A button about one ballot (close, remind, vote)."""
-    ballot = await session.get(Ballot, ballot_id)
+    ballot = await in_context(session, Ballot, ballot_id)  # with its year and cluster
     year = await session.get(EmulationYear, ballot.year_id) if ballot is not None else None
     if year is None or person_id is None or not _in_chat(year.cluster_id, chat_cluster_id):
         raise stale()
