@@ -1,5 +1,5 @@
 """A row a button names, loaded in one statement with the rows every press on it needs next:
-its year, the year's cluster and (for a unit's row) its unit. Each `session.get` of those
+its year with the year's phases, the year's cluster and (for a unit's row) its unit. Each `session.get` of those
 afterwards is free: they are in the session. Sheets, pledges and ballots are read this way.
 """
 
@@ -9,6 +9,7 @@ import functools
 from typing import TypeVar
 
 from sqlalchemy import Select, bindparam, select
+from sqlalchemy.orm import joinedload
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Ballot, Cluster, EmulationYear, Pledge, ScoreSheet, Unit
@@ -23,7 +24,7 @@ async def in_context(session: AsyncSession, model: type[T], row_id: int) -> T | 
     loaded = sync.identity_map.get(sync.identity_key(model, row_id))
     if loaded is not None:
         return loaded
-    row = (await session.execute(_statement(model), {"row_id": row_id})).first()
+    row = (await session.execute(_statement(model), {"row_id": row_id})).unique().first()
     return row[0] if row is not None else None
 
 
@@ -39,4 +40,6 @@ def _statement(model: type) -> Select:
     )
     if with_unit:
         statement = statement.join(Unit, Unit.id == model.unit_id)
-    return statement.where(model.id == bindparam("row_id"))
+    # The year's phases joined too (their `selectin` default would be a statement of its own):
+    # every press checks the phase it acts in.
+    return statement.where(model.id == bindparam("row_id")).options(joinedload(EmulationYear.phases))
