@@ -169,8 +169,10 @@ def card_keyboard(view: SheetView, criterion: Criterion) -> InlineKeyboardMarkup
 def group_lines(view: SheetView, stage: str = arithmetic.SELF, per_criterion: bool = True) -> list[str]:
     totals = view.totals(stage)
     lines: list[str] = []
-    for group in arithmetic.group_names(view.lines()):
-        criteria = [c for c in view.criteria if c.group_name == group]
+    rows = view.rows()
+    for group in arithmetic.group_names([line for _c, _e, line in rows]):
+        in_group = [row for row in rows if row[0].group_name == group]
+        criteria = [c for c, _e, _line in in_group]
         top = sum((c.max_points for c in criteria if str(c.kind) != DEDUCTION), Decimal(0))
         subtotal = totals.group(group)
         if all(str(c.kind) == DEDUCTION for c in criteria):
@@ -178,12 +180,10 @@ def group_lines(view: SheetView, stage: str = arithmetic.SELF, per_criterion: bo
         else:
             lines.append(f"<b>{escape(group)}</b>: <b>{fmt.number(subtotal)}</b>/{fmt.number(top)}")
         if per_criterion:
-            for c in criteria:
-                line = view.line(c)
+            for c, entry, line in in_group:
                 value = line.value(stage)
                 mark = "✅" if line.self_value is not None else "⬜"
                 extra = ""
-                entry = view.entry(c.id)
                 if entry is not None and entry.evidence:
                     extra = f" 📎{len(entry.evidence)}"
                 lines.append(f"   {mark} {escape(c.code)}: {points(str(c.kind), value)}/{points(str(c.kind), c.max_points)}{extra}")

@@ -104,10 +104,11 @@ def detail_lines(unit: Unit, view: SheetView | None, verifier: Unit | None, clus
         lines.append(_("Submitted: {when}").format(when=fmt.datetime(view.sheet.submitted_at, cluster_timezone(cluster))))
     if verifier is not None:
         lines.append(_("Verified by: {unit}").format(unit=escape(verifier.name)))
-    for group in arithmetic.group_names(view.lines()):
+    rows = view.rows()
+    for group in arithmetic.group_names([line for _c, _e, line in rows]):
         lines += ["", f"<b>{escape(group)}</b>"]
-        for c in [c for c in view.criteria if c.group_name == group]:
-            line, kind = view.line(c), str(c.kind)
+        for c, entry, line in (row for row in rows if row[0].group_name == group):
+            kind = str(c.kind)
             values = [points(kind, line.self_value)]
             if line.verified_value is not None and line.verified_value != line.self_value:
                 values.append(points(kind, line.verified_value))
@@ -115,7 +116,7 @@ def detail_lines(unit: Unit, view: SheetView | None, verifier: Unit | None, clus
                 values.append(points(kind, line.decided_value))
             top = (("−" if kind == DEDUCTION else "") + fmt.number(c.max_points))
             lines.append(f"{escape(c.code)}: {' → '.join(values)} / {top}")
-            adjustment = live_adjustment(view.entry(c.id))
+            adjustment = live_adjustment(entry)
             if adjustment is not None:
                 lines.append("   " + _("✏️ Adjusted: {reason}").format(reason=escape(adjustment.reason)))
                 if adjustment.explanation is not None:

@@ -149,9 +149,7 @@ def summary_text(view: SheetView, notice: str | None = None) -> str:
     ]  # fmt: skip
     if notice:
         lines[0:0] = [notice, ""]
-    for c in view.criteria:
-        entry = view.entry(c.id)
-        line = view.line(c)
+    for c, entry, line in view.rows():
         kind = str(c.kind)
         text = f"{entry_mark(entry)} {escape(c.code)}: {points(kind, line.self_value)}"
         if line.verified_value is not None and line.verified_value != line.self_value:

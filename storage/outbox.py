@@ -144,20 +144,32 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int = 50,
     """Lease up to `limit` due rows, none to a chat in `exclude_chats` (being served by this
     instance already), to a new claim token; commits. Returns (token, rows), by id.
 
-    One `UPDATE … WHERE id IN (due rows, FOR UPDATE SKIP LOCKED) RETURNING`: the rows are
-    leased and read in the same statement."""
+    One statement leases and reads the rows (`_claim_statement`). Run it in a session of its
+    own: RETURNING does not refresh rows the session already holds."""
     token = uuid.uuid4().hex
     claimed = await session.scalars(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(_due_statement(limit)))
-        .values(claimed_until=now + LEASE, claim_token=token)
-        .returning(OutboxMessage)
-        .execution_options(synchronize_session=False),
-        {"now": now, "exclude": list(exclude_chats)},
+        _claim_statement(limit),
+        {"now": now, "exclude": list(exclude_chats), "lease_until": now + LEASE, "token": token},
+        execution_options={"synchronize_session": False},
     )
     rows = sorted(claimed.all(), key=lambda row: row.id)
     await session.commit()
     return token, rows
+
+
+@functools.cache
+def _claim_statement(limit: int) -> Any:
+    """`WITH due AS MATERIALIZED (the due rows, FOR UPDATE SKIP LOCKED) UPDATE … WHERE id IN
+    due RETURNING`. Materialized, so the selection runs once: as a plain `IN (subquery)`
+    PostgreSQL may re-run it per row of a nested loop, and with SKIP LOCKED each run can
+    find other rows, leasing more than `limit`."""
+    due = _due_statement(limit).cte("due").prefix_with("MATERIALIZED")
+    return (
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(select(due.c.id)))
+        .values(claimed_until=bindparam("lease_until"), claim_token=bindparam("token"))
+        .returning(OutboxMessage)
+    )
 
 
 @functools.cache

@@ -23,8 +23,8 @@ from storage.models import (
 
 
 async def pledge_in_context(session: AsyncSession, pledge_id: int) -> Pledge | None:
-    """The pledge with its year, unit and cluster, in one statement (`storage.in_context`); its
-    items and the year's phases follow in their own statements, as they always do."""
+    """The pledge with its year (and the year's phases), unit and cluster, in one statement
+    (`storage.in_context`); its items follow in a statement of their own."""
     return await in_context(session, Pledge, pledge_id)
 
 

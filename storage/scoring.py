@@ -29,8 +29,8 @@ from storage.models import (
 
 
 async def sheet_in_context(session: AsyncSession, sheet_id: int) -> ScoreSheet | None:
-    """The sheet with its year, unit and cluster, in one statement (`storage.in_context`); its
-    entries and the year's phases follow in their own statements, as they always do."""
+    """The sheet with its year (and the year's phases), unit and cluster, in one statement
+    (`storage.in_context`); its entries follow in a statement of their own."""
     return await in_context(session, ScoreSheet, sheet_id)
 
 

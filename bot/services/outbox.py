@@ -257,7 +257,8 @@ class OutboxSender:
         taken less than half its length ago cannot have run out, so no other sender can hold
         the row: most rows go right after their claim, without a transaction of their own. A
         secret row is always checked: closing its ballot erases it (and drops its claim) even
-        while it is leased, and an erased receipt must never go."""
+        while it is leased, and a receipt erased before this check does not go (one erased
+        between the check and the send still can: that window was there before)."""
         return store.is_secret(row) or self.clock() - claimed_at >= store.LEASE / 2
 
     def _limits(self) -> dict[str, Any]:

@@ -121,6 +121,12 @@ class SheetView:
         entries = self.entries  # once: a card's totals ask for every line several times
         return [_line(c, entries.get(c.id)) for c in self.table.criteria]
 
+    def rows(self) -> list[tuple[Criterion, ScoreEntry | None, rules.Line]]:
+        """Each criterion with its entry and line, in table order, the entries' map built once
+        (`entry` and `line` build it per call: a loop over the criteria with them is quadratic)."""
+        entries = self.entries
+        return [(c, entries.get(c.id), _line(c, entries.get(c.id))) for c in self.table.criteria]
+
     def totals(self, stage: str = rules.FINAL) -> rules.Totals:
         return rules.totals(self.lines(), self.table.bonus_cap, stage)
 
