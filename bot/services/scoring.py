@@ -185,16 +185,9 @@ async def view_of(session: AsyncSession, sheet: ScoreSheet) -> SheetView:
     return SheetView(sheet, unit, year, cluster, table)
 
 
-async def _sheet(session: AsyncSession, sheet_id: int) -> ScoreSheet | None:
-    """The sheet from the session if it is loaded here, else with its year, unit and cluster."""
-    sync = session.sync_session
-    loaded = sync.identity_map.get(sync.identity_key(ScoreSheet, sheet_id))
-    return loaded if loaded is not None else await queries.sheet_in_context(session, sheet_id)
-
-
 async def load(session: AsyncSession, actor: Actor, sheet_id: int) -> SheetView:
     """A sheet of the actor's cluster (a button naming another cluster's sheet is stale)."""
-    sheet = await _sheet(session, sheet_id)
+    sheet = await queries.sheet_in_context(session, sheet_id)
     if sheet is None:
         raise gone()
     view = await view_of(session, sheet)
@@ -205,7 +198,7 @@ async def load(session: AsyncSession, actor: Actor, sheet_id: int) -> SheetView:
 
 async def actor_for_sheet(session: AsyncSession, person_id: int, sheet_id: int) -> Actor:
     """The person acting on a sheet, in the sheet's cluster (a sheet that is gone: stale)."""
-    sheet = await _sheet(session, sheet_id)
+    sheet = await queries.sheet_in_context(session, sheet_id)
     year = await session.get(EmulationYear, sheet.year_id) if sheet is not None else None
     if year is None:
         raise gone()
