@@ -40,13 +40,27 @@ class RoleView:
 
 
 async def person_by_telegram_id(session: AsyncSession, telegram_user_id: int) -> Person | None:
-    return await session.scalar(_person_statement(), {"telegram_user_id": telegram_user_id})
+    """The person, their roles read in the same statement: every update asks for the person
+    and nearly every one for their roles next (`roles_of` then answers from `memo`, until the
+    transaction writes)."""
+    rows = (await session.execute(_person_statement(), {"telegram_user_id": telegram_user_id})).all()
+    if not rows:
+        return None
+    person = rows[0][0]
+    # A role row of the outer join is absent (no role) or of an inactive unit: not a role.
+    roles = [row[1:-1] for row in rows if row.role is not None and (row.unit_id is None or row[-1])]
+    await memo(session, ("roles_of", person.id), _known(await _role_views(session, roles)))
+    return person
 
 
 @functools.cache
 def _person_statement() -> Select:
-    """Built once: every update asks it, and building a statement costs more than running it."""
-    return select(Person).where(Person.telegram_user_id == bindparam("telegram_user_id"))
+    """Built once: every update asks it, and building a statement costs more than running it.
+    The person left-joined to their active roles (`_with_roles`), each role's unit's `active`
+    last; rows of inactive units are dropped by the caller (in SQL they would drop the person)."""
+    return _with_roles(select(Person), outer=True).add_columns(Unit.active).where(
+        Person.telegram_user_id == bindparam("telegram_user_id")
+    )
 
 
 async def upsert_person(
@@ -121,32 +135,44 @@ async def roles_of(session: AsyncSession, person_id: int) -> list[RoleView]:
 @functools.cache
 def _roles_statement() -> Select:
     """Built once (building a statement costs more than running it), with the person as a
-    parameter. The latest year is looked up per role's cluster (an index lookup), not over
-    every cluster's years."""
+    parameter."""
+    return _with_roles(select(), outer=False).where(
+        RoleAssignment.person_id == bindparam("person_id"),
+        (RoleAssignment.unit_id.is_(None)) | Unit.active.is_(True),
+    )
+
+
+def _with_roles(statement: Select, *, outer: bool) -> Select:
+    """`statement` with the role columns `_role_views` reads, in the roles' order. From the
+    person (`outer`: a person without roles is one row of NULLs) or from the roles alone. The
+    latest year is looked up per role's cluster (an index lookup), not over every cluster's
+    years."""
     year = aliased(EmulationYear, name="current_year")
     later = aliased(EmulationYear, name="later_year")
     latest = (
         select(func.max(later.year)).where(later.cluster_id == RoleAssignment.cluster_id).scalar_subquery()
     )
+    statement = statement.add_columns(
+        RoleAssignment.cluster_id,
+        Cluster.name,
+        RoleAssignment.role,
+        RoleAssignment.unit_id,
+        Unit.name,
+        year.chair_unit_id,
+        year.vice_chair_unit_id,
+        year.id,
+    )
+    if outer:
+        statement = statement.outerjoin(
+            RoleAssignment, and_(RoleAssignment.person_id == Person.id, RoleAssignment.active.is_(True))
+        ).outerjoin(Cluster, Cluster.id == RoleAssignment.cluster_id)
+    else:
+        statement = statement.select_from(RoleAssignment).join(Cluster, Cluster.id == RoleAssignment.cluster_id).where(
+            RoleAssignment.active.is_(True)
+        )
     return (
-        select(
-            RoleAssignment.cluster_id,
-            Cluster.name,
-            RoleAssignment.role,
-            RoleAssignment.unit_id,
-            Unit.name,
-            year.chair_unit_id,
-            year.vice_chair_unit_id,
-            year.id,
-        )
-        .join(Cluster, Cluster.id == RoleAssignment.cluster_id)
-        .outerjoin(Unit, Unit.id == RoleAssignment.unit_id)
+        statement.outerjoin(Unit, Unit.id == RoleAssignment.unit_id)
         .outerjoin(year, and_(year.cluster_id == RoleAssignment.cluster_id, year.year == latest))
-        .where(
-            RoleAssignment.person_id == bindparam("person_id"),
-            RoleAssignment.active.is_(True),
-            (RoleAssignment.unit_id.is_(None)) | Unit.active.is_(True),
-        )
         .order_by(
             Cluster.name,
             Cluster.id,
@@ -160,8 +186,11 @@ def _roles_statement() -> Select:
 
 
 async def _roles_of(session: AsyncSession, person_id: int) -> tuple[RoleView, ...]:
-    stmt = _roles_statement()
-    rows = (await session.execute(stmt, {"person_id": person_id})).all()
+    rows = (await session.execute(_roles_statement(), {"person_id": person_id})).all()
+    return await _role_views(session, rows)
+
+
+async def _role_views(session: AsyncSession, rows: Any) -> tuple[RoleView, ...]:
     for cluster_id, *_rest, year_id in rows:
         # The roles' query has found each cluster's current year: keep its id for the rest of
         # the transaction (`bot.services.clusters.current_year` asks for it next).

@@ -35,7 +35,7 @@ from storage.models import (
     SheetStatus,
     Unit,
 )
-from storage.people import roles_of
+from storage.people import person_by_telegram_id, roles_of
 from storage.scoring import (
     sheet_ids_verified_by,
     sheet_in_context,
@@ -306,3 +306,31 @@ async def test_a_ballot_comes_with_its_year_and_cluster_in_one_statement(db):
         assert await in_context(s, Ballot, ballot_id) is found  # held: not read again
         assert len(statements) == loaded
         assert await in_context(s, Ballot, ballot_id + 1000) is None
+
+
+async def test_the_persons_lookup_brings_their_roles_in_the_same_statement(db):
+    ids = await _scene(db)
+    async with db.session() as s:
+        with counting(db) as statements:
+            person = await person_by_telegram_id(s, 9009)
+            looked = len(statements)
+            roles = await roles_of(s, person.id)
+        assert person.id == ids["person"] and looked == len(statements)  # roles_of asked nothing
+        assert [(r.cluster_id, r.role, r.unit_id) for r in roles] == [(ids["cluster"], "representative", ids["unit"])]
+    async with db.session() as s:
+        assert roles == await roles_of(s, ids["person"])  # the same as the roles' own query
+
+
+async def test_a_person_whose_only_unit_left_is_found_without_roles_and_one_without_any_too(db):
+    ids = await _scene(db)
+    async with db.session() as s:
+        (await s.get(Unit, ids["unit"])).active = False
+        s.add(Person(telegram_user_id=9010, full_name="Chưa có vai trò"))
+        await s.commit()
+    for telegram_user_id in (9009, 9010):
+        async with db.session() as s:
+            person = await person_by_telegram_id(s, telegram_user_id)
+            assert person is not None and person.telegram_user_id == telegram_user_id
+            assert await roles_of(s, person.id) == []
+    async with db.session() as s:
+        assert await person_by_telegram_id(s, 9011) is None
