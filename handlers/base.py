@@ -38,6 +38,7 @@ from storage.schedule import SCHEDULED
 from storage.updates import record_processed, was_processed
 
 log = logging.getLogger(__name__)
+CAPTION_LIMIT = 1000  # Telegram takes 1,024 characters of a file's caption; ours stay within
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
@@ -85,6 +86,13 @@ class Turn:
         assert self.update.callback_query is not None, "answer() is for button presses"
         self.outgoing.append(lambda: self.answer_now(text, alert))
 
+    def reply_file(self, data: bytes, filename: str, caption: str | None = None,
+                   markup: InlineKeyboardMarkup | None = None) -> None:  # fmt: skip
+        """Send a file to the chat this update came from (a table, a report, the pledge's
+        document), once the update's data is stored. The caption is the file's label and is
+        kept within Telegram's caption limit (`CAPTION_LIMIT`); the file carries the content."""
+        self.outgoing.append(lambda: self._send_file(data, filename, caption, markup))
+
     def after_commit(self, action: Callable[[], Awaitable[Any]]) -> None:
         """Run any other Telegram call once the update's data is safely stored."""
         self.outgoing.append(action)
@@ -112,6 +120,14 @@ class Turn:
         chat = self.update.effective_chat
         assert chat is not None, "a reply needs an update that has a chat"
         return await chat.send_message(text, reply_markup=markup)
+
+    async def _send_file(self, data: bytes, filename: str, caption: str | None,
+                         markup: InlineKeyboardMarkup | None) -> Message:  # fmt: skip
+        await self.answer_now()
+        chat = self.update.effective_chat
+        assert chat is not None, "a file needs an update that has a chat"
+        return await chat.send_document(data, filename=filename, reply_markup=markup,
+                                        caption=caption[:CAPTION_LIMIT] if caption else None)  # fmt: skip
 
     async def _edit(self, text: str, markup: InlineKeyboardMarkup | None) -> None:
         """Edit the pressed message, unless that would change nothing.

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application
 
 from bot import callbacks
@@ -53,9 +53,8 @@ async def send_document(turn: Turn, context: BotContext, cluster: Cluster, year:
         raise Refusal(_("The pledge has not been signed yet: the document exists once signing is concluded."))
     data = await asyncio.to_thread(document.render, doc)  # off the event loop: other chats go on
     text = views.caption(doc)
-    chat_id = turn.update.effective_chat.id
     name = document.file_name(year.year)
-    turn.after_commit(lambda: context.bot.send_document(chat_id, document=InputFile(data, filename=name), caption=text))
+    turn.reply_file(data, name, text)
 
 
 # ------------------------------------------------------------------------------ buttons

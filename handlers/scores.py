@@ -211,11 +211,9 @@ async def send_table(turn: Turn, context: BotContext, cluster: Cluster, actor: A
     data, filename = await score_table_file(report)
     caption = _("📊 Scores {year} — {cluster}: {n} units, too many for one message, so here is the table as "
                 "a file.").format(year=report.year.year, cluster=escape(cluster.name), n=len(report.units))  # fmt: skip
-    chat_id = turn.update.effective_chat.id
     if edit:
         turn.answer()
-    turn.after_commit(lambda: context.bot.send_document(chat_id, document=data, filename=filename,
-                                                        caption=caption[:1000], reply_markup=markup))  # fmt: skip
+    turn.reply_file(data, filename, caption, markup)
 
 
 async def reopen_pressed(update: Update, context: BotContext, turn: Turn, press: callbacks.ScoresReopen) -> None:
@@ -232,10 +230,9 @@ async def table_pressed(update: Update, context: BotContext, turn: Turn, press: 
         return
     report = await service.cluster_scores(turn.session, actor, cluster)
     data, filename = await score_table_file(report)
-    chat_id = update.effective_chat.id
     caption = _("📊 Scores {year} — {cluster}").format(year=report.year.year, cluster=escape(cluster.name))
     turn.answer()
-    turn.after_commit(lambda: context.bot.send_document(chat_id, document=data, filename=filename, caption=caption))
+    turn.reply_file(data, filename, caption)
 
 
 async def units_pressed(update: Update, context: BotContext, turn: Turn,

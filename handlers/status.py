@@ -115,9 +115,7 @@ async def show_status(update: Update, context: BotContext, turn: Turn) -> None:
         data, filename = names_file
         caption = _("📋 {cluster}, emulation year {year}: the units not done yet, step by step.").format(
             cluster=escape(report.cluster_name), year=report.year)  # fmt: skip
-        chat_id = turn.update.effective_chat.id
-        turn.after_commit(lambda: context.bot.send_document(chat_id, document=data, filename=filename,
-                                                            caption=caption[:1000]))  # fmt: skip
+        turn.reply_file(data, filename, caption)
 
 
 def _surely_too_long(report: StatusReport) -> bool:

@@ -208,11 +208,8 @@ async def pressed(update: Update, context: BotContext, turn: Turn, press: callba
     else:
         data, filename = to_csv(spec), f"bang-cham-diem-{year.year}.csv"
     caption = _("Scoring table {year} — {cluster}").format(year=year.year, cluster=escape(cluster.name))
-    chat_id = update.effective_chat.id
     turn.answer()
-    turn.after_commit(
-        lambda: context.bot.send_document(chat_id, document=data, filename=filename, caption=caption)
-    )
+    turn.reply_file(data, filename, caption)
 
 
 @on_input(UPLOAD_STEP)
