@@ -9,8 +9,8 @@ import functools
 from typing import TypeVar
 
 from sqlalchemy import Select, bindparam, select
-from sqlalchemy.orm import joinedload
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from storage.models import Ballot, Cluster, EmulationYear, Pledge, ScoreSheet, Unit
 
