@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,6 +41,22 @@ def _insert(session: AsyncSession) -> Any:
     return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
 
 
+CHUNK = 500  # rows a statement in `enqueue_many` (5,500 values: SQLAlchemy pages smaller where SQLite allows 999)
+
+
+def message_values(*, chat_id: int, key: str, payload: dict[str, Any], recipient: RecipientKind,
+                   cluster_id: int | None = None, kind: OutboxKind = OutboxKind.MESSAGE,
+                   not_before: datetime | None = None, now: datetime | None = None) -> dict[str, Any]:  # fmt: skip
+    """The columns of a newly queued message, the one place `enqueue` and `enqueue_many` take
+    them from: a row queued in a batch is the row queued alone."""
+    now = now or utcnow()
+    return {
+        "chat_id": chat_id, "recipient": recipient, "cluster_id": cluster_id, "kind": kind, "payload": payload,
+        "dedupe_key": key, "revision": 0, "status": OutboxStatus.PENDING, "not_before": not_before or now,
+        "attempts": 0, "created_at": now,
+    }  # fmt: skip
+
+
 async def enqueue(
     session: AsyncSession,
     *,
@@ -53,27 +69,47 @@ async def enqueue(
     not_before: datetime | None = None,
 ) -> bool:
     """Queue one message; False (and nothing added) when `key` was queued before."""
-    now = utcnow()
-    statement = (
-        _insert(session)(OutboxMessage)
-        .values(
-            chat_id=chat_id,
-            recipient=recipient,
-            cluster_id=cluster_id,
-            kind=kind,
-            payload=payload,
-            dedupe_key=key,
-            revision=0,
-            status=OutboxStatus.PENDING,
-            not_before=not_before or now,
-            attempts=0,
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-    )
+    values = message_values(chat_id=chat_id, key=key, payload=payload, recipient=recipient, cluster_id=cluster_id,
+                            kind=kind, not_before=not_before)  # fmt: skip
+    statement = _insert(session)(OutboxMessage).values(values).on_conflict_do_nothing(index_elements=["dedupe_key"])
     result = await session.execute(statement)
     session.info[ENQUEUED] = True
     return bool(result.rowcount)
+
+
+async def enqueue_many(session: AsyncSession, rows: Iterable[dict[str, Any]]) -> int:
+    """Queue many messages in one statement per `CHUNK` of them (a digest round: a thousand
+    rows in two statements instead of a thousand); each row is `enqueue`'s keyword arguments.
+    A key queued before, or twice in `rows`, adds nothing; returns how many rows were added
+    (`RETURNING` tells which: a multi-row insert's rowcount is not reliable on every driver)."""
+    now = utcnow()
+    unique: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        unique.setdefault(row["key"], message_values(**row, now=now))  # the first of a key wins
+    if not unique:
+        return 0
+    result = await session.execute(_many_statement(session.bind.dialect.name), list(unique.values()),
+                                   execution_options={"insertmanyvalues_page_size": CHUNK})  # fmt: skip
+    added = len(result.all())
+    if added:
+        session.info[ENQUEUED] = True
+    return added
+
+
+@functools.cache
+def _many_statement(dialect: str) -> Any:
+    """Executed with a list of rows: SQLAlchemy's "insertmanyvalues" sends them as multi-row
+    ``INSERT … VALUES (…), (…)`` pages of `CHUNK` rows (fewer if SQLite's variable limit asks)
+    from one compiled statement (cached): a thousand rows in ~30 ms. Building the VALUES
+    ourselves (``.values([...])``) compiled 5,500 parameters afresh per call: 0.3-0.5 s for a
+    thousand rows, nearly what a thousand one-row statements cost."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = OutboxMessage.__table__
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(table.c.dedupe_key)
+    )
 
 
 async def enqueue_live(

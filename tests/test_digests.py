@@ -503,3 +503,52 @@ async def test_a_round_over_a_thousand_clusters_reads_with_as_many_statements_as
     assert large_again[1] == small_again[1]  # nothing changed: the same statements in all
     assert small_again[1] <= 15, small_again
 
+
+
+async def _counted_round(db, at: dt.datetime) -> list[str]:
+    """One daily round at `at`, its statements."""
+    from tests.test_session_memory import counting
+
+    with counting(db) as statements:
+        async with db.session() as s:
+            outcome = await digest_service.DigestSource().run(s, Slot("digest.daily", 0, None, 0, None, at),
+                                                              at + dt.timedelta(minutes=1))  # fmt: skip
+            await s.commit()
+    assert outcome == "done"
+    return statements
+
+
+def _outbox_inserts(statements: list[str]) -> list[str]:
+    return [q for q in statements if q.lstrip().upper().startswith("INSERT INTO OUTBOX_MESSAGES")]
+
+
+async def test_a_rounds_messages_are_queued_in_one_insert_whatever_the_number_of_clusters(db):
+    tuesday = dt.datetime(2026, 12, 1, 8, tzinfo=HCM).astimezone(dt.UTC)
+    opened = tuesday - dt.timedelta(days=3)
+    await _bulk_clusters(db, 3, 1, opened)
+    small = await _counted_round(db, tuesday)
+    assert await _digest_rows(db) == 3
+    await _bulk_clusters(db, 30, 4, opened)
+    large = await _counted_round(db, tuesday + dt.timedelta(days=1))  # the 30 new clusters' first digests
+    assert await _digest_rows(db) == 33
+    assert len(_outbox_inserts(small)) == len(_outbox_inserts(large)) == 1, _outbox_inserts(large)
+    assert len(small) == len(large)  # no statement grows with the clusters
+
+
+async def test_a_round_counts_only_the_messages_not_queued_before(db):
+    from storage import outbox as store
+    from storage.models import RecipientKind
+
+    tuesday = dt.datetime(2026, 12, 1, 8, tzinfo=HCM).astimezone(dt.UTC)
+    await _bulk_clusters(db, 5, 1, tuesday - dt.timedelta(days=3))
+    async with db.session() as s:  # a first run of the same slot queued two of them, then failed to remember
+        for cid in (1, 2):
+            await store.enqueue(s, chat_id=7_000_000 + cid, key=f"digest:{cid}:again:to:{7_000_000 + cid}",
+                                payload={"text": "📋"}, recipient=RecipientKind.PERSON, cluster_id=cid)  # fmt: skip
+        await s.commit()
+    async with db.session() as s:
+        clusters = list((await digest_service.current_years(s)).values())
+        queued = await digest_service.send_round(s, clusters, rules.Variant.DAILY, "again", tuesday)
+        await s.commit()
+    assert queued == 3
+    assert await _digest_rows(db) == 5

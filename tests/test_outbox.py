@@ -351,3 +351,58 @@ async def test_a_secret_row_erased_while_leased_is_never_sent_even_right_after_i
     assert an.private.texts() == ["Tin trước"]
     secret = (await rows(db))[1]
     assert secret.status is OutboxStatus.PARKED and "Mã phiếu" not in str(secret.payload)
+
+
+# ------------------------------------------------------------------------------ enqueue_many
+
+
+def _messages(chat_ids, **extra) -> list[dict]:
+    return [{"chat_id": c, "key": f"many:{c}", "payload": {"text": f"Tin {c}"}, "recipient": RecipientKind.PERSON,
+             **extra} for c in chat_ids]  # fmt: skip
+
+
+async def test_enqueue_many_adds_each_key_once_and_says_how_many_it_added(db, monkeypatch) -> None:
+    from tests.test_session_memory import counting
+
+    monkeypatch.setattr(store, "CHUNK", 3)  # seven rows: three statements
+    batch = _messages(range(1, 8))
+    async with db.session() as s:
+        with counting(db) as statements:
+            assert await store.enqueue_many(s, batch + batch[:2]) == 7  # a key twice in one call: once
+        assert len([q for q in statements if q.startswith("INSERT INTO outbox_messages")]) == 3, statements
+        assert s.info.get(store.ENQUEUED) is True
+        await s.commit()
+    async with db.session() as s:
+        assert await store.enqueue_many(s, batch) == 0  # all queued before
+        assert await store.enqueue_many(s, []) == 0
+        assert store.ENQUEUED not in s.info  # nothing added: the sender has nothing to wake for
+        assert await store.enqueue_many(s, _messages(range(6, 10))) == 2  # 8 and 9 only
+        assert s.info.get(store.ENQUEUED) is True
+        await s.commit()
+    queued = await rows(db)
+    assert sorted(r.chat_id for r in queued) == list(range(1, 10))
+    assert [r.payload for r in queued if r.chat_id == 6] == [{"text": "Tin 6"}]  # the first one stays
+
+
+async def test_enqueue_many_writes_the_row_enqueue_writes(db, monkeypatch) -> None:
+    from storage.models import Cluster, OutboxKind
+
+    monkeypatch.setattr(store, "utcnow", lambda: T0)
+    async with db.session() as s:
+        cluster = Cluster(name="Cụm thi đua số 3")
+        s.add(cluster)
+        await s.flush()
+        variants = [
+            {"chat_id": 11, "payload": {"text": "Một"}, "recipient": RecipientKind.PERSON},
+            {"chat_id": -12, "payload": {"document": "YQ==", "filename": "a.pdf"}, "recipient": RecipientKind.GROUP,
+             "cluster_id": cluster.id, "kind": OutboxKind.DOCUMENT, "not_before": T0 + timedelta(minutes=5)},
+        ]  # fmt: skip
+        for n, args in enumerate(variants):
+            assert await store.enqueue(s, key=f"one:{n}", **args)
+        assert await store.enqueue_many(s, [{"key": f"many:{n}", **args} for n, args in enumerate(variants)]) == 2
+        await s.commit()
+    columns = [c.key for c in OutboxMessage.__mapper__.column_attrs if c.key not in ("id", "dedupe_key")]
+    by_key = {r.dedupe_key: {c: getattr(r, c) for c in columns} for r in await rows(db)}
+    for n in range(len(variants)):
+        assert by_key[f"many:{n}"] == by_key[f"one:{n}"]
+    assert by_key["many:0"]["not_before"] == T0 and by_key["many:0"]["status"] is OutboxStatus.PENDING

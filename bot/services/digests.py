@@ -10,7 +10,8 @@ run serves them all.
 **Scale.** A run reads every cluster it serves with a fixed number of statements whatever the
 number of clusters or units (`round_facts`: one per table, grouped by cluster, the cluster ids
 written into the statement), then queues the messages through `notify` — one outbox row per
-recipient whose digest changed, in the slot's transaction — and the sender spreads them within
+recipient whose digest changed, all in one INSERT (`notify.Batch`; one per 500 rows), in the
+slot's transaction — and the sender spreads them within
 Telegram's limits.
 
 **Only when something changed.** Each recipient's last digest fingerprint is kept in
@@ -293,7 +294,8 @@ async def _remember(session: AsyncSession, rows: list[dict]) -> None:
 async def send_round(session: AsyncSession, clusters: list[ClusterYear], variant: rules.Variant, key: str,
                      now: dt.datetime, week: str | None = None) -> int:  # fmt: skip
     """Queue the digest of each cluster to each recipient it says something new to; the
-    number of messages queued. Bounded statements, plus one outbox row per message."""
+    number of messages queued. Bounded statements: the messages are queued together
+    (`notify.Batch`), one INSERT per `storage.outbox.CHUNK` of them."""
     if not clusters:
         return 0
     ids = [c.id for c in clusters]
@@ -301,7 +303,7 @@ async def send_round(session: AsyncSession, clusters: list[ClusterYear], variant
     who = await recipients(session, ids, now)
     last = await _last_sent(session, ids)
     remembered: list[dict] = []
-    queued = 0
+    batch = notify.Batch()
     for cluster in clusters:
         snap, to = snapshots[cluster.id], who.get(cluster.id)
         if to is None:
@@ -317,13 +319,14 @@ async def send_round(session: AsyncSession, clusters: list[ClusterYear], variant
 
         people = [p for p in to.people if due(p.telegram_user_id)]
         event = f"digest:{cluster.id}:{key}"
-        queued += await notify.to_people(session, people, event, render, cluster_id=cluster.id)
+        batch.people(people, event, render, cluster_id=cluster.id)
         remembered += [{"cluster_id": cluster.id, "chat_id": p.telegram_user_id, "fingerprint": fp, "week": week,
                         "sent_at": now} for p in people]  # fmt: skip
         if to.chat_id is not None and due(to.chat_id):
-            queued += await notify.to_chat(session, to.chat_id, cluster.locale, event, render, cluster_id=cluster.id)
+            batch.chat(to.chat_id, cluster.locale, event, render, cluster_id=cluster.id)
             remembered.append({"cluster_id": cluster.id, "chat_id": to.chat_id, "fingerprint": fp, "week": week,
                                "sent_at": now})  # fmt: skip
+    queued = await batch.flush(session)
     await _remember(session, remembered)
     return queued
 

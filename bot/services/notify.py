@@ -16,7 +16,7 @@ language (`use_locale`), so a notice to five people in two languages is five tex
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -79,39 +79,77 @@ async def to_group(session: AsyncSession, cluster: Cluster, key: str, render: Re
                                cluster_id=cluster.id)  # fmt: skip
 
 
+def _chat_row(chat_id: int, locale: str, key: str, render: Render, cluster_id: int | None) -> dict:
+    """The outbox row (`store.enqueue`'s arguments) of a message to a chat, rendered in `locale`."""
+    with use_locale(locale):
+        note = _note(render())
+    return {"chat_id": chat_id, "key": f"{key}:chat:{chat_id}", "payload": note.payload(),
+            "recipient": RecipientKind.GROUP, "cluster_id": cluster_id}  # fmt: skip
+
+
 async def to_chat(session: AsyncSession, chat_id: int, locale: str, key: str, render: Render, *,
                   cluster_id: int | None) -> bool:  # fmt: skip
     """Queue a message to a group chat other than the cluster's own (the secretariat's chat),
     in `locale`; False when `key` was queued for it before."""
-    with use_locale(locale):
-        note = _note(render())
-    return await store.enqueue(session, chat_id=chat_id, key=f"{key}:chat:{chat_id}", payload=note.payload(),
-                               recipient=RecipientKind.GROUP, cluster_id=cluster_id)  # fmt: skip
+    return await store.enqueue(session, **_chat_row(chat_id, locale, key, render, cluster_id))
 
 
-async def _each_person(session: AsyncSession, people: Iterable[Person], key: str, payload: Callable[[], dict],
-                       kind: OutboxKind, cluster_id: int | None, not_before: datetime | None = None) -> int:  # fmt: skip
-    """One row per person (once each), its payload built in the person's language."""
-    queued, seen = 0, set()
+def _person_rows(people: Iterable[Person], key: str, payload: Callable[[], dict], kind: OutboxKind,
+                 cluster_id: int | None, not_before: datetime | None = None) -> Iterator[dict]:  # fmt: skip
+    """One outbox row (`store.enqueue`'s arguments) per person (once each), its payload built
+    in the person's language."""
+    seen = set()
     for person in people:
         if person.id in seen:
             continue
         seen.add(person.id)
         with use_locale(person_locale(person)):
             built = payload()
-        queued += await store.enqueue(session, chat_id=person.telegram_user_id,
-                                      key=f"{key}:to:{person.telegram_user_id}", payload=built,
-                                      recipient=RecipientKind.PERSON, cluster_id=cluster_id, kind=kind,
-                                      not_before=not_before)  # fmt: skip
+        yield {"chat_id": person.telegram_user_id, "key": f"{key}:to:{person.telegram_user_id}", "payload": built,
+               "recipient": RecipientKind.PERSON, "cluster_id": cluster_id, "kind": kind, "not_before": not_before}  # fmt: skip
+
+
+async def _each_person(session: AsyncSession, people: Iterable[Person], key: str, payload: Callable[[], dict],
+                       kind: OutboxKind, cluster_id: int | None, not_before: datetime | None = None) -> int:  # fmt: skip
+    """One row per person (once each), one statement each: the number queued now."""
+    queued = 0
+    for row in _person_rows(people, key, payload, kind, cluster_id, not_before):
+        queued += await store.enqueue(session, **row)
     return queued
+
+
+def _message(render: Render) -> Callable[[], dict]:
+    return lambda: _note(render()).payload()
 
 
 async def to_people(session: AsyncSession, people: Iterable[Person], key: str, render: Render,
                     *, cluster_id: int | None, not_before: datetime | None = None) -> int:  # fmt: skip
     """Queue a private message to each person (once each), in their own language; the number
     queued now. `not_before`: due then (default now), for the sender's own clock."""
-    return await _each_person(session, people, key, lambda: _note(render()).payload(), OutboxKind.MESSAGE,
-                              cluster_id, not_before)  # fmt: skip
+    return await _each_person(session, people, key, _message(render), OutboxKind.MESSAGE, cluster_id, not_before)
+
+
+class Batch:
+    """Messages collected, then queued together (`flush`): what `to_people` and `to_chat`
+    queue, the same rows and keys, but a round of many messages (the digest: one to each
+    secretariat member of a thousand clusters) costs a statement per `store.CHUNK` rows
+    instead of one per message. Each text is rendered when collected, in its reader's language."""
+
+    def __init__(self) -> None:
+        self._rows: list[dict] = []
+
+    def people(self, people: Iterable[Person], key: str, render: Render, *, cluster_id: int | None,
+               not_before: datetime | None = None) -> None:  # fmt: skip
+        self._rows += _person_rows(people, key, _message(render), OutboxKind.MESSAGE, cluster_id, not_before)
+
+    def chat(self, chat_id: int, locale: str, key: str, render: Render, *, cluster_id: int | None) -> None:
+        self._rows.append(_chat_row(chat_id, locale, key, render, cluster_id))
+
+    async def flush(self, session: AsyncSession) -> int:
+        """Queue what was collected; the number of messages queued now (a key queued before
+        adds nothing, as with `to_people`)."""
+        rows, self._rows = self._rows, []
+        return await store.enqueue_many(session, rows)
 
 
 async def live_in_group(session: AsyncSession, cluster: Cluster, live_key: str, render: Render) -> bool:
