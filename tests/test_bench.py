@@ -53,3 +53,14 @@ async def test_the_breakdown_splits_the_cycle_into_parts_that_fit_in_it():
     assert 0 < orm < r["bot"] and 0 < api < r["bot"]
     assert orm + api < r["bot"]  # outermost calls only: nothing counted twice
     assert 0 < r["echo api"] < r["echo"]
+
+
+async def test_the_sites_name_our_code_and_fit_in_the_cycle():
+    from bench.sites import sites
+
+    total, seconds, calls = await sites(2)
+    assert total > 0 and seconds and set(seconds) == set(calls)
+    assert any(key.startswith("commit handlers/base.py:") for key in seconds)  # every update's commit
+    assert any(" storage/people.py:person_by_telegram_id:" in key for key in seconds)
+    outermost = sum(v for k, v in seconds.items() if k.split()[0] in ("execute", "get", "flush", "commit"))
+    assert 0 < outermost < 2 * total  # the nested ones at most twice
