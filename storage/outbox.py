@@ -32,6 +32,7 @@ from storage.models import (
 )
 
 LEASE = timedelta(minutes=2)
+BATCH = 50  # rows one claim leases at most
 SECRET = "secret:"  # key prefix of a row whose text must not outlive its delivery (a ballot receipt)
 _ERASED = {"text": "", "erased": True}
 ENQUEUED = "outbox_enqueued"  # session.info flag: wake the sender after this commit
@@ -175,7 +176,7 @@ def _next_due_statement() -> Select:
     return select(waiting.scalar_subquery(), leased.scalar_subquery())
 
 
-async def claim_due(session: AsyncSession, now: datetime, limit: int = 50,
+async def claim_due(session: AsyncSession, now: datetime, limit: int = BATCH,
                     exclude_chats: Collection[int] = ()) -> tuple[str, list[OutboxMessage]]:  # fmt: skip
     """Lease up to `limit` due rows, none to a chat in `exclude_chats` (being served by this
     instance already), to a new claim token; commits. Returns (token, rows), by id.

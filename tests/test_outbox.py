@@ -8,6 +8,7 @@ On PostgreSQL: `.ci/with-postgres .venv/bin/python -m pytest -q tests/test_outbo
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -326,7 +327,7 @@ async def test_a_row_sent_right_after_its_claim_needs_no_transaction_of_its_own(
     with counting(db) as statements:
         await sender.run()
     assert an.private.texts() == ["Một lần"]
-    renewals = [s for s in statements if s.startswith("UPDATE outbox_messages SET claimed_until=? WHERE")]
+    renewals = [s for s in statements if re.match(r"UPDATE outbox_messages SET claimed_until=[^,]* WHERE", s)]
     sent = [s for s in statements if s.startswith("UPDATE outbox_messages SET") and "status=CASE" in s]
     assert renewals == [] and len(sent) == 1, statements
     [row] = await rows(db)
@@ -406,3 +407,31 @@ async def test_enqueue_many_writes_the_row_enqueue_writes(db, monkeypatch) -> No
     for n in range(len(variants)):
         assert by_key[f"many:{n}"] == by_key[f"one:{n}"]
     assert by_key["many:0"]["not_before"] == T0 and by_key["many:0"]["status"] is OutboxStatus.PENDING
+
+
+async def test_a_run_that_sent_its_whole_batch_alone_does_not_claim_again(tg, db) -> None:
+    """Nothing can be due for it: the empty claim after every message is saved."""
+    from tests.test_session_memory import counting
+
+    sender = await sender_of(tg, Clock())
+    an = tg.user("An", started=True)
+    await queue(db, an.id, "k", "Một")
+    with counting(db) as statements:
+        await sender.run()
+    assert an.private.texts() == ["Một"]
+    assert len([s for s in statements if re.search(r"UPDATE outbox_messages SET claimed_until=[^,]*, claim_token=", s)]) == 1
+
+
+async def test_a_row_queued_for_a_chat_being_served_goes_when_that_run_ends(tg, db) -> None:
+    """Another run skipped the busy chat; the run serving it claims again before it stops."""
+    clock = Clock(T0)
+    sender = await sender_of(tg, clock)
+    an = tg.user("An", started=True)
+    await queue(db, an.id, "k0", "Tin đầu", at=clock.now)
+    with tg.hold(an) as hold:
+        first = asyncio.create_task(sender.run())
+        await asyncio.wait_for(hold.reached.wait(), 5)  # "Tin đầu" in flight
+        await queue(db, an.id, "k1", "Tin sau", at=clock.now)
+        assert await asyncio.wait_for(sender.run(), 5) == 0  # An's chat is busy: skipped
+    assert await asyncio.wait_for(first, 5) == 2
+    assert an.private.texts() == ["Tin đầu", "Tin sau"]

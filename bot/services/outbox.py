@@ -133,6 +133,8 @@ class OutboxSender:
         self._timer: Job | None = None
         self._timer_due: datetime | None = None
         self.runs = 0  # finished runs (a test waits for the start-up run)
+        self._claims = 0  # claims tried by this instance's runs
+        self._sent = 0  # rows this instance's runs have sent and recorded
 
     @property
     def db(self) -> Database:
@@ -189,9 +191,10 @@ class OutboxSender:
         tried = 0
         try:
             while True:
+                claims, sent = self._claims, self._sent
                 n = await self._run_once()
                 tried += n
-                if n == 0:
+                if n == 0 or self._nothing_left(n, claims, sent):
                     async with self.db.session() as session:
                         self._plan(await store.next_due(session, self.clock()))
                     self.runs += 1
@@ -200,6 +203,15 @@ class OutboxSender:
             log.exception("the outbox sender's run failed")
             self._plan(self.clock() + RETRY_RUN)
             raise
+
+    def _nothing_left(self, n: int, claims: int, sent: int) -> bool:
+        """Whether a run that claimed and sent `n` rows can stop without claiming again (an
+        empty claim is a transaction: one for every message otherwise). It can when the batch
+        was not full, every row went (none is waiting for a retry, nor was a notice about it
+        queued), and no other run tried to claim meanwhile (such a claim skipped this run's
+        chats, so rows for them may be waiting). A row queued since then comes with a wake of
+        its own, and the next retry with the timer planned from `next_due`."""
+        return n < store.BATCH and self._sent - sent == n and self._claims == claims + 1
 
     async def drain(self) -> None:
         """Run until nothing is due and no run of this instance is still delivering (the
@@ -213,6 +225,7 @@ class OutboxSender:
 
     async def _run_once(self) -> int:
         async with self._claiming:
+            self._claims += 1
             async with self.db.session() as session:
                 claimed_at = self.clock()
                 token, rows = await store.claim_due(session, claimed_at, exclude_chats=self._busy)
@@ -251,6 +264,7 @@ class OutboxSender:
         async with self.db.session() as session:
             await store.mark_sent(session, row, token, self.clock(), message_id)
             await session.commit()
+        self._sent += 1
 
     def _lease_in_doubt(self, claimed_at: datetime, row: OutboxMessage) -> bool:
         """Whether the row's lease must be renewed (and checked) before it is sent. A lease
