@@ -5,8 +5,9 @@ Everything returned here is Telegram HTML; every user-supplied string is escaped
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
-from html import escape
+from html import escape, unescape
 
 from bot.commands import CommandSpec
 from bot.i18n import _
@@ -102,3 +103,24 @@ def unit_lines(units: Iterable, chair_id: int | None = None, vice_id: int | None
             line += " <i>(" + _("inactive") + ")</i>"
         lines.append(line)
     return lines
+
+
+CAPTION_LIMIT = 1024  # Telegram's caption limit: UTF-16 units of the text once the HTML is parsed
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def fit_caption(html: str, limit: int = CAPTION_LIMIT) -> str:
+    """A file's HTML caption within Telegram's limit. Ours are short by construction (names are
+    at most 300 characters), so this is a guard: one that would be too long becomes its plain
+    text, cut with "…" — never cut inside a tag or an `&amp;`, which Telegram would refuse."""
+    visible = unescape(_TAG.sub("", html))
+    if _utf16(visible) <= limit:
+        return html
+    cut = visible[: limit - 1]
+    while _utf16(cut) > limit - 1:  # an emoji is two units
+        cut = cut[:-1]
+    return escape(cut.rstrip() + "…", quote=False)

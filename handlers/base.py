@@ -29,6 +29,7 @@ from telegram.ext import CallbackContext, ExtBot
 
 from bot.errors import Refusal
 from bot.i18n import pick_locale, set_locale
+from bot.render import fit_caption
 from bot.settings import Settings
 from storage.db import AFTER_COMMIT, Database, run_after_commit
 from storage.models import Cluster, Person
@@ -38,7 +39,6 @@ from storage.schedule import SCHEDULED
 from storage.updates import record_processed, was_processed
 
 log = logging.getLogger(__name__)
-CAPTION_LIMIT = 1000  # Telegram takes 1,024 characters of a file's caption; ours stay within
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
@@ -89,8 +89,8 @@ class Turn:
     def reply_file(self, data: bytes, filename: str, caption: str | None = None,
                    markup: InlineKeyboardMarkup | None = None) -> None:  # fmt: skip
         """Send a file to the chat this update came from (a table, a report, the pledge's
-        document), once the update's data is stored. The caption is the file's label and is
-        kept within Telegram's caption limit (`CAPTION_LIMIT`); the file carries the content."""
+        document), once the update's data is stored. The caption is the file's label, kept
+        within Telegram's limit (`bot.render.fit_caption`); the file carries the content."""
         self.outgoing.append(lambda: self._send_file(data, filename, caption, markup))
 
     def after_commit(self, action: Callable[[], Awaitable[Any]]) -> None:
@@ -127,7 +127,7 @@ class Turn:
         chat = self.update.effective_chat
         assert chat is not None, "a file needs an update that has a chat"
         return await chat.send_document(data, filename=filename, reply_markup=markup,
-                                        caption=caption[:CAPTION_LIMIT] if caption else None)  # fmt: skip
+                                        caption=fit_caption(caption) if caption else None)  # fmt: skip
 
     async def _edit(self, text: str, markup: InlineKeyboardMarkup | None) -> None:
         """Edit the pressed message, unless that would change nothing.

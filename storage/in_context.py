@@ -1,6 +1,7 @@
 """A row a button names, loaded in one statement with the rows every press on it needs next:
-its year with the year's phases, the year's cluster and (for a unit's row) its unit. Each `session.get` of those
-afterwards is free: they are in the session. Sheets, pledges and ballots are read this way.
+its year with the year's phases, the year's cluster and (for a unit's row) its unit. Each
+`session.get` of those afterwards is free: they are in the session. Sheets, pledges and
+ballots are read this way.
 """
 
 from __future__ import annotations

@@ -71,3 +71,25 @@ def test_a_welcome_with_very_many_roles_still_fits_one_message():
         text = welcome("An", lines)
     assert len(text) < 4096
     assert "Cụm số 0 " in text and "… và" in text
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ("📊 Điểm 2026 — <b>Cụm A &amp; B</b>", "📊 Điểm 2026 — <b>Cụm A &amp; B</b>"),  # fits: unchanged
+        ("<b>" + "A &amp; B " * 200 + "</b>", None),  # too long: plain, cut, never inside `&amp;`
+        ("🏆" * 600, None),  # 1,200 UTF-16 units: emoji count twice
+    ],
+)
+def test_a_file_caption_fits_telegrams_limit_and_stays_valid_html(html, expected):
+    from html import unescape
+
+    from bot.render import CAPTION_LIMIT, fit_caption
+
+    fitted = fit_caption(html)
+    if expected is not None:
+        assert fitted == expected
+        return
+    assert "<" not in fitted and fitted.endswith("…")
+    assert "&" not in fitted.replace("&amp;", "")  # every ampersand a whole entity
+    assert len(unescape(fitted).encode("utf-16-le")) // 2 <= CAPTION_LIMIT
