@@ -197,6 +197,16 @@ async def memo(session: AsyncSession, key: Any, load: Callable[[], Awaitable[Any
     return value
 
 
+def recall(session: AsyncSession, key: Any) -> Any:
+    """What `memo` holds for `key` in this transaction, without loading it (None if nothing)."""
+    return session.info.get(MEMO, {}).get(key)
+
+
+def remember(session: AsyncSession, key: Any, value: Any) -> None:
+    """Seed `memo` with a value read along with something else (same rules: dropped on write)."""
+    session.info.setdefault(MEMO, {})[key] = value
+
+
 def _checkpoint(raw: Any) -> Any:
     """`wal_checkpoint(TRUNCATE)` waiting up to the busy timeout for other connections' write
     transactions to end. It waits through SQLite's busy handler, not by failing, so the inline

@@ -334,3 +334,108 @@ async def test_a_person_whose_only_unit_left_is_found_without_roles_and_one_with
             assert await roles_of(s, person.id) == []
     async with db.session() as s:
         assert await person_by_telegram_id(s, 9011) is None
+
+
+async def test_a_sheets_entries_come_in_order_with_their_files_and_adjustments(db):
+    from storage.models import Evidence, EvidenceKind
+
+    ids = await _scene(db)
+    async with db.session() as s:
+        table = await ensure_default_table(s, ids["year"])
+        sheet = await s.get(ScoreSheet, ids["sheet"])
+        criteria = table.criteria[:3]
+        for criterion in reversed(criteria):  # ids in the reverse of the table's order
+            sheet.entries.append(ScoreEntry(criterion_id=criterion.id, self_value=Decimal(1)))
+        await s.flush()
+        first = sheet.entries[0]
+        s.add_all([Evidence(entry_id=first.id, telegram_file_id=f"f{i}", file_unique_id=f"u{i}",
+                            kind=EvidenceKind.DOCUMENT) for i in range(2)]  # fmt: skip
+                  + [Adjustment(entry_id=first.id, from_value=Decimal(1), to_value=Decimal(0), reason="Thiếu")])
+        await s.commit()
+        expected = sorted(entry.id for entry in sheet.entries)
+    async with db.session() as s:
+        with counting(db) as statements:
+            found = await sheet_in_context(s, ids["sheet"])
+            entries = list(found.entries)
+            files = [[e.telegram_file_id for e in entry.evidence] for entry in entries]
+            adjustments = [len(entry.adjustments) for entry in entries]
+            assert entries[0].sheet is found  # the way back is in the session too
+        assert [entry.id for entry in entries] == expected
+        assert files == [["f0", "f1"], [], []] and adjustments == [1, 0, 0]
+        assert len([q for q in statements if q.lstrip().upper().startswith("SELECT")]) == 2, statements
+
+
+async def _locked_table(db: Database, ids: dict[str, int]) -> None:
+    from bot.services.tables import lock_table
+
+    async with db.session() as s:
+        await lock_table(s, ids["year"])
+        await s.commit()
+
+
+async def test_a_locked_table_is_kept_between_updates_and_found_with_the_sheet(db):
+    from bot.services.tables import table_to_read
+    from storage.locked_tables import LockedTable
+
+    ids = await _scene(db)
+    await _locked_table(db, ids)
+    async with db.session() as s:  # the first update reads it and keeps a copy
+        sheet = await sheet_in_context(s, ids["sheet"])
+        first = await table_to_read(s, sheet.year_id)
+    assert isinstance(first, LockedTable) and len(first.criteria) > 3
+    async with db.session() as s:  # the next one finds the copy by the stamp its sheet came with
+        with counting(db) as statements:
+            sheet = await sheet_in_context(s, ids["sheet"])
+            loaded = len(statements)
+            again = (await view_of(s, sheet)).table
+        assert again is first
+        selects = [q for q in statements if q.lstrip().upper().startswith("SELECT")]
+        assert len(statements) == loaded and len(selects) == 2, statements  # the sheet, its entries: no table
+
+
+async def test_a_table_unlocked_replaced_and_locked_again_is_read_anew(db):
+    from bot.services.tables import table_to_read, unlock_table
+
+    ids = await _scene(db)
+    await _locked_table(db, ids)
+    async with db.session() as s:
+        sheet = await sheet_in_context(s, ids["sheet"])
+        before = await table_to_read(s, sheet.year_id)
+    async with db.session() as s:
+        assert await unlock_table(s, ids["year"]) is True
+        await s.commit()
+    async with db.session() as s:  # what replace_table does, behind its permission checks
+        await s.execute(Criterion.__table__.delete().where(Criterion.table_id == before.id))
+        s.add(Criterion(table_id=before.id, group_name="I", code="9.9", text="Tiêu chí mới", max_points=Decimal(100)))
+        await s.commit()
+    await _locked_table(db, ids)
+    async with db.session() as s:
+        sheet = await sheet_in_context(s, ids["sheet"])
+        after = await table_to_read(s, sheet.year_id)
+    assert after is not before and after.locked_at != before.locked_at
+    assert [c.code for c in after.criteria] == ["9.9"]
+
+
+async def test_an_unlocked_table_is_never_kept_and_a_kept_copy_cannot_be_written(db):
+    import dataclasses
+
+    import pytest
+
+    from bot.services.tables import table_to_read
+
+    ids = await _scene(db)
+    async with db.session() as s:
+        await ensure_default_table(s, ids["year"])
+        await s.commit()
+    async with db.session() as s:
+        sheet = await sheet_in_context(s, ids["sheet"])
+        unlocked = await table_to_read(s, sheet.year_id)
+        assert isinstance(unlocked, ScoringTable)  # the session's own row: it may still change
+    await _locked_table(db, ids)
+    async with db.session() as s:
+        sheet = await sheet_in_context(s, ids["sheet"])
+        locked = await table_to_read(s, sheet.year_id)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        locked.bonus_cap = Decimal(5)  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        locked.criteria[0].max_points = Decimal(0)  # type: ignore[misc]

@@ -52,6 +52,7 @@ from bot.services.clusters import current_year
 from bot.services.phases import cluster_timezone, require_phase
 from bot.views import scoring as words
 from storage import scoring as queries
+from storage.locked_tables import LockedTable
 from storage.models import (
     AuditLog,
     Cluster,
@@ -98,7 +99,7 @@ class SheetView:
     unit: Unit
     year: EmulationYear
     cluster: Cluster
-    table: ScoringTable
+    table: ScoringTable | LockedTable  # a locked one: the read-only copy kept between updates
 
     @property
     def criteria(self) -> list[Criterion]:
@@ -181,7 +182,7 @@ async def view_of(session: AsyncSession, sheet: ScoreSheet) -> SheetView:
     year = await session.get(EmulationYear, sheet.year_id)
     unit = await session.get(Unit, sheet.unit_id)
     cluster = await session.get(Cluster, year.cluster_id)
-    table = await tables.ensure_default_table(session, year.id)
+    table = await tables.table_to_read(session, year.id)
     return SheetView(sheet, unit, year, cluster, table)
 
 

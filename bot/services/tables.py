@@ -34,8 +34,10 @@ from bot.scoring_table import (
 )
 from bot.services.actors import Actor
 from bot.services.audit import record
+from storage import locked_tables
 from storage.conversation import get_state
-from storage.db import Database, memo
+from storage.db import Database, memo, recall
+from storage.in_context import TABLE_STAMP
 from storage.models import (
     Cluster,
     Criterion,
@@ -107,6 +109,19 @@ async def ensure_default_table(session: AsyncSession, year_id: int) -> ScoringTa
         if table is None:
             raise
     return table
+
+
+async def table_to_read(session: AsyncSession, year_id: int) -> ScoringTable | locked_tables.LockedTable:
+    """The year's table for drawing and checking sheets, never for changing the table: once
+    locked, a read-only copy kept between updates (`storage.locked_tables`), found without a
+    statement when the sheet's own statement read the table's stamp."""
+    stamp = recall(session, (TABLE_STAMP, year_id))
+    if stamp is not None and stamp[1] is not None:
+        copy = locked_tables.kept(session, *stamp)
+        if copy is not None:
+            return copy
+    table = await ensure_default_table(session, year_id)
+    return locked_tables.keep(session, table) if table.locked_at is not None else table
 
 
 def check_can_view(actor: Actor) -> None:
