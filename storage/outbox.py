@@ -15,9 +15,21 @@ import functools
 import uuid
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, bindparam, case, delete, func, literal, or_, select, update
+from sqlalchemy import (
+    Select,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -176,36 +188,51 @@ def _next_due_statement() -> Select:
     return select(waiting.scalar_subquery(), leased.scalar_subquery())
 
 
+class Claim(NamedTuple):
+    """What one claim leased: its token, the rows by id, and which of their chats were
+    recorded as unreachable at that moment (a sent row clears that record; the others need
+    no statement for it)."""
+
+    token: str
+    rows: list[OutboxMessage]
+    unreachable: frozenset[int]
+
+
 async def claim_due(session: AsyncSession, now: datetime, limit: int = BATCH,
-                    exclude_chats: Collection[int] = ()) -> tuple[str, list[OutboxMessage]]:  # fmt: skip
+                    exclude_chats: Collection[int] = ()) -> Claim:  # fmt: skip
     """Lease up to `limit` due rows, none to a chat in `exclude_chats` (being served by this
-    instance already), to a new claim token; commits. Returns (token, rows), by id.
+    instance already), to a new claim token; commits.
 
     One statement leases and reads the rows (`_claim_statement`). Run it in a session of its
     own: RETURNING does not refresh rows the session already holds."""
     token = uuid.uuid4().hex
-    claimed = await session.scalars(
+    claimed = await session.execute(
         _claim_statement(limit),
         {"now": now, "exclude": list(exclude_chats), "lease_until": now + LEASE, "token": token},
         execution_options={"synchronize_session": False},
     )
-    rows = sorted(claimed.all(), key=lambda row: row.id)
+    found = claimed.all()
+    rows = sorted((row for row, _unreachable in found), key=lambda row: row.id)
     await session.commit()
-    return token, rows
+    return Claim(token, rows, frozenset(row.chat_id for row, unreachable in found if unreachable))
 
 
 @functools.cache
 def _claim_statement(limit: int) -> Any:
     """`WITH due AS MATERIALIZED (the due rows, FOR UPDATE SKIP LOCKED) UPDATE … WHERE id IN
-    due RETURNING`. Materialized, so the selection runs once: as a plain `IN (subquery)`
-    PostgreSQL may re-run it per row of a nested loop, and with SKIP LOCKED each run can
-    find other rows, leasing more than `limit`."""
+    due RETURNING`, the rows and whether their chat is recorded as unreachable. Materialized,
+    so the selection runs once: as a plain `IN (subquery)` PostgreSQL may re-run it per row of
+    a nested loop, and with SKIP LOCKED each run can find other rows, leasing more than `limit`."""
     due = _due_statement(limit).cte("due").prefix_with("MATERIALIZED")
+    # Qualified by hand: RETURNING names its own table's columns bare, and a bare `chat_id`
+    # inside the subquery would be unreachable_chats' own.
+    outer_chat = literal_column(f"{OutboxMessage.__tablename__}.chat_id")
+    unreachable = exists().where(UnreachableChat.chat_id == outer_chat)
     return (
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(select(due.c.id)))
         .values(claimed_until=bindparam("lease_until"), claim_token=bindparam("token"))
-        .returning(OutboxMessage)
+        .returning(OutboxMessage, unreachable.label("unreachable"))
     )
 
 
@@ -242,26 +269,39 @@ def _claimed(row_id: int, token: str) -> Any:
     return (OutboxMessage.id == row_id) & (OutboxMessage.claim_token == token)
 
 
-async def mark_sent(
-    session: AsyncSession, row: OutboxMessage, token: str, now: datetime, message_id: int | None
-) -> None:
+async def mark_sent(session: AsyncSession, row: OutboxMessage, token: str, now: datetime, message_id: int | None,
+                    unreachable: bool = True) -> None:  # fmt: skip
     """Sent, and the claim released, in one statement. A live row whose content changed
     meanwhile (its revision moved on) stays pending (with the message id to edit), so its
-    newest content goes out next."""
-    same = OutboxMessage.revision == row.revision
+    newest content goes out next. `unreachable`: whether the chat may be recorded as
+    unreachable (the claim says; when it was not, the record is not looked for)."""
+    values = {"b_row_id": row.id, "b_token": token, "b_revision": row.revision, "b_now": now}
+    if message_id is not None:
+        values["b_message_id"] = message_id
+    await session.execute(_mark_sent_statement(message_id is not None), values)
+    await erase_secret(session, row)
+    if unreachable:  # Telegram took it: the chat is reachable, however it came back
+        await session.execute(delete(UnreachableChat).where(UnreachableChat.chat_id == row.chat_id))
+
+
+@functools.cache
+def _mark_sent_statement(with_message_id: bool) -> Any:
+    """Built once (per whether Telegram gave a message id): the sender asks it for every row."""
     columns = OutboxMessage.__table__.c
+    same = OutboxMessage.revision == bindparam("b_revision")  # "b_": a column's own name is taken
     values: dict[str, Any] = {
         "status": case((same, literal(OutboxStatus.SENT, columns.status.type)), else_=OutboxMessage.status),
-        "sent_at": case((same, literal(now, columns.sent_at.type)), else_=OutboxMessage.sent_at),
+        "sent_at": case((same, bindparam("b_now", type_=columns.sent_at.type)), else_=OutboxMessage.sent_at),
         "attempts": case((same, OutboxMessage.attempts + 1), else_=OutboxMessage.attempts),
         "claimed_until": None, "claim_token": None, "last_error": None,
     }  # fmt: skip
-    if message_id is not None:
-        values["telegram_message_id"] = message_id
-    await session.execute(update(OutboxMessage).where(_claimed(row.id, token)).values(**values))
-    await erase_secret(session, row)
-    # Telegram took it: the chat is reachable, however it came back.
-    await session.execute(delete(UnreachableChat).where(UnreachableChat.chat_id == row.chat_id))
+    if with_message_id:
+        values["telegram_message_id"] = bindparam("b_message_id")
+    return (
+        update(OutboxMessage)
+        .where(OutboxMessage.id == bindparam("b_row_id"), OutboxMessage.claim_token == bindparam("b_token"))
+        .values(**values)
+    )
 
 
 async def retry_at(session: AsyncSession, row: OutboxMessage, token: str, at: datetime, error: str) -> None:

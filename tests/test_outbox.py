@@ -238,7 +238,7 @@ async def test_a_restart_with_pending_and_claimed_rows_delivers_each_once(settin
         await queue(db, an.id, "b", "B")
         await queue(db, an.id, "c", "C")
         async with db.session() as s:  # a sender claimed b and c, then the process died
-            _, claimed = await store.claim_due(s, clock.now)
+            claimed = (await store.claim_due(s, clock.now)).rows
         assert [r.dedupe_key for r in claimed] == ["b", "c"]
         await sender.run()  # the lease keeps even this instance off them
         assert an.private.texts() == ["A"]
@@ -332,6 +332,29 @@ async def test_a_row_sent_right_after_its_claim_needs_no_transaction_of_its_own(
     assert renewals == [] and len(sent) == 1, statements
     [row] = await rows(db)
     assert row.status is OutboxStatus.SENT and row.claim_token is None and row.attempts == 1
+
+
+async def test_a_sent_row_clears_its_chats_unreachable_record_and_looks_for_none_when_the_claim_saw_none(tg, db) -> None:
+    """The claim says which chats are recorded as unreachable: a row sent to one clears the
+    record (Telegram took it), a row to any other chat runs no DELETE for it."""
+    from tests.test_session_memory import counting
+
+    clock = Clock()
+    sender = await sender_of(tg, clock)
+    an, binh = tg.user("An", started=True), tg.user("Bình", started=True)
+    async with db.session() as s:
+        s.add(UnreachableChat(chat_id=an.id, recipient=RecipientKind.PERSON, reason="blocked", since=T0))
+        await s.commit()
+    await queue(db, an.id, "a1", "Một")
+    await queue(db, an.id, "a2", "Hai")
+    await queue(db, binh.id, "b", "Ba")
+    with counting(db) as statements:
+        await sender.run()
+    assert an.private.texts() == ["Một", "Hai"] and binh.private.texts() == ["Ba"]
+    async with db.session() as s:
+        assert (await s.scalars(select(UnreachableChat))).all() == []
+    deletes = [q for q in statements if q.startswith("DELETE FROM unreachable_chats")]
+    assert len(deletes) == 1, [q[:60] for q in statements]  # An's first row only: not An's second, not Bình's
 
 
 async def test_a_secret_row_erased_while_leased_is_never_sent_even_right_after_its_claim(tg, db) -> None:

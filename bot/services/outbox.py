@@ -228,43 +228,48 @@ class OutboxSender:
             self._claims += 1
             async with self.db.session() as session:
                 claimed_at = self.clock()
-                token, rows = await store.claim_due(session, claimed_at, exclude_chats=self._busy)
+                token, rows, unreachable = await store.claim_due(session, claimed_at, exclude_chats=self._busy)
             by_chat: dict[int, list[OutboxMessage]] = defaultdict(list)
             for row in rows:
                 by_chat[row.chat_id].append(row)
             self._busy.update(by_chat)
         try:
-            await asyncio.gather(*(self._deliver_chat(token, claimed_at, chat_rows) for chat_rows in by_chat.values()))
+            await asyncio.gather(*(self._deliver_chat(token, claimed_at, chat_rows, chat in unreachable)
+                                   for chat, chat_rows in by_chat.items()))  # fmt: skip
         finally:
             self._busy.difference_update(by_chat)
         return len(rows)
 
-    async def _deliver_chat(self, token: str, claimed_at: datetime, rows: list[OutboxMessage]) -> None:
+    async def _deliver_chat(self, token: str, claimed_at: datetime, rows: list[OutboxMessage],
+                            unreachable: bool) -> None:  # fmt: skip
         for row in rows:
             try:
-                await self._deliver(token, claimed_at, row)
+                # A row sent cleared the record; one that was not may have made it (a 403).
+                unreachable = not await self._deliver(token, claimed_at, row, unreachable)
             except Exception:  # a failed row never stops the others
                 log.exception("outbox row %s could not be processed", row.id)
 
     # ------------------------------------------------------------------ one row
 
-    async def _deliver(self, token: str, claimed_at: datetime, row: OutboxMessage) -> None:
+    async def _deliver(self, token: str, claimed_at: datetime, row: OutboxMessage, unreachable: bool) -> bool:
+        """Send one row; whether it went (and was marked sent)."""
         if self._lease_in_doubt(claimed_at, row):
             async with self.db.session() as session:
                 mine = await store.renew(session, row, token, self.clock())
                 await session.commit()
             if not mine:  # the lease ran out and another sender took the row, or it was erased
                 log.info("outbox row %s was taken over by another sender", row.id)
-                return
+                return False
         try:
             message_id = await self._send(row)
         except TelegramError as error:
             await self._failed(token, row, error)
-            return
+            return False
         async with self.db.session() as session:
-            await store.mark_sent(session, row, token, self.clock(), message_id)
+            await store.mark_sent(session, row, token, self.clock(), message_id, unreachable)
             await session.commit()
         self._sent += 1
+        return True
 
     def _lease_in_doubt(self, claimed_at: datetime, row: OutboxMessage) -> bool:
         """Whether the row's lease must be renewed (and checked) before it is sent. A lease
