@@ -286,6 +286,13 @@ async def _open_ballot_of(session: AsyncSession, actor: Actor, ballot_id: int, *
     return ballot, year
 
 
+def _candidate_ids(ballot: Ballot) -> list[int]:
+    """The ballot's candidates in paper order, from its collection: `_open_ballot_of` gives a
+    ballot with it loaded in this transaction (the button's statement or the lock's reload),
+    and an open ballot's candidates never change."""
+    return [candidate.unit_id for candidate in ballot.candidates]  # ordered (position, id)
+
+
 async def _voting_unit(session: AsyncSession, actor: Actor, ballot: Ballot, unit_id: int) -> Unit:
     actor.require(Action.VOTE)
     unit = await session.get(Unit, unit_id)
@@ -303,8 +310,7 @@ async def paper(session: AsyncSession, actor: Actor, ballot_id: int, unit_id: in
     """The paper `actor` may fill in for `unit_id`; refused once the unit voted or the ballot closed."""
     ballot, _year = await _open_ballot_of(session, actor, ballot_id, lock=False)
     unit = await _voting_unit(session, actor, ballot, unit_id)
-    candidates = await store.candidates(session, ballot.id)
-    on_paper = rules.paper_for(unit.id, candidates, ballot.self_vote)
+    on_paper = rules.paper_for(unit.id, _candidate_ids(ballot), ballot.self_vote)
     return Paper(ballot, unit, on_paper, await _names(session, on_paper))
 
 
@@ -337,7 +343,7 @@ async def cast(session: AsyncSession, actor: Actor, ballot_id: int, unit_id: int
     if ballot.deadline_at is not None and now >= ballot.deadline_at:
         raise Refusal(_("Voting on this ballot has closed; nothing was recorded."))
     unit = await _voting_unit(session, actor, ballot, unit_id)
-    on_paper = rules.paper_for(unit.id, await store.candidates(session, ballot.id), ballot.self_vote)
+    on_paper = rules.paper_for(unit.id, _candidate_ids(ballot), ballot.self_vote)
     rules.check_cast(marks, on_paper, ballot.quota, abstain=abstain)
     tracker = store.fresh_tracker(await store.trackers(session, ballot.id), rules.new_tracker)
     session.add(VoterRegister(ballot_id=ballot.id, unit_id=unit.id, issued_at=now, cast_at=now))
