@@ -28,10 +28,11 @@ The engine hides SQL parameters from logs and error messages by default because 
 INSERT of ballot marks next to a logged register row would reveal a secret vote.
 """
 
+import asyncio
 import json
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -254,13 +255,16 @@ class Database:
         """
         return self.sessionmaker()
 
-    async def scrub_write_history(self) -> bool:
+    async def scrub_write_history(self, waits: Sequence[float] = ()) -> bool:
         """Erase the order in which rows were written, as far as SQLite allows.
 
         Call after a ballot closes (see ``storage.models.ballot``). ``VACUUM`` rebuilds the
         file with every B-tree page in key order and no free pages; ``wal_checkpoint(TRUNCATE)``
-        then empties the WAL. Returns False when the checkpoint could not finish (another
-        connection was reading) and on non-SQLite backends, where this does nothing.
+        then empties the WAL. A checkpoint that could not finish is tried again after each of
+        `waits` (seconds): it gives up at once, without SQLite's busy handler, when another
+        connection is running a checkpoint of its own, and the first COMMIT after a VACUUM
+        (which wrote the whole file to the WAL) starts one. Returns False when it still could
+        not finish, and on non-SQLite backends, where this does nothing.
         """
         if not self.is_sqlite:
             return False
@@ -273,6 +277,11 @@ class Database:
             # On a worker thread: both read and write the whole file.
             await driver.run_in_thread(lambda: driver.raw.execute("VACUUM").close())
             row = await driver.run_in_thread(lambda: _checkpoint(driver.raw))
+            for wait in waits:
+                if row is not None and row[0] == 0:
+                    break
+                await asyncio.sleep(wait)
+                row = await driver.run_in_thread(lambda: _checkpoint(driver.raw))
         if row is None or row[0] != 0:
             log.warning("the write-ahead log could not be emptied after a ballot closed (busy)")
             return False
@@ -301,6 +310,7 @@ class Database:
         return f"Database({make_url(self.url).render_as_string(hide_password=True)!r})"
 
 
+SCRUB_WAITS = (0.05, 0.2, 0.5, 1.0, 2.0, 5.0)  # s: a ballot's WAL checkpoint tried again, ~9 s in all
 AFTER_COMMIT = "after_commit"  # session.info: database work to run once the transaction committed
 
 
@@ -326,7 +336,7 @@ async def scrub_ballot_tables(db: Database) -> None:
     """After a ballot closed: no file keeps the order the papers were written in
     (storage/models/ballot.py, ARCHITECTURE.md)."""
     if db.is_sqlite:
-        await db.scrub_write_history()
+        await db.scrub_write_history(SCRUB_WAITS)
     else:
         await db.vacuum_ballot_tables()
 

@@ -1149,6 +1149,38 @@ async def test_the_scrub_after_a_ballot_waits_for_a_writer_and_empties_the_write
     assert _wal_size(str(db.engine.url.database)) == 0
 
 
+async def test_a_checkpoint_sqlite_answers_busy_is_tried_again_until_the_wal_is_empty(db: Database, monkeypatch) -> None:
+    """SQLite gives up a TRUNCATE checkpoint at once, without its busy handler, while another
+    connection runs a checkpoint (the first COMMIT after the VACUUM starts one): injected here
+    as SQLite's own answer, twice. Without waits the scrub says so; with them it finishes."""
+    if not db.is_sqlite:
+        pytest.skip("SQLite's write-ahead log")
+    from storage import db as storage_db
+
+    real = storage_db._checkpoint
+    busy = {"left": 0}
+
+    def checkpoint(raw):
+        if busy["left"]:
+            busy["left"] -= 1
+            return (1, -1, -1)  # SQLITE_BUSY: what sqlite3 returns then
+        return real(raw)
+
+    monkeypatch.setattr(storage_db, "_checkpoint", checkpoint)
+    async with db.session() as s:
+        s.add(Person(telegram_user_id=4343, full_name="Người bỏ phiếu"))
+        await s.commit()
+    busy["left"] = 2
+    assert await db.scrub_write_history() is False  # no waits: given up
+    busy["left"] = 2
+    async with db.session() as s:  # something in the WAL again
+        s.add(Person(telegram_user_id=4344, full_name="Người bỏ phiếu khác"))
+        await s.commit()
+    assert _wal_size(str(db.engine.url.database)) > 0
+    assert await db.scrub_write_history(waits=(0.01, 0.01, 0.01)) is True
+    assert busy["left"] == 0 and _wal_size(str(db.engine.url.database)) == 0
+
+
 def _wal_size(database: str) -> int:
     wal = Path(database + "-wal")
     return wal.stat().st_size if wal.exists() else 0
