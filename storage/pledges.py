@@ -34,15 +34,12 @@ async def pledge_of(session: AsyncSession, year_id: int, unit_id: int) -> Pledge
     )
 
 
-async def ensure_pledge(session: AsyncSession, year_id: int, unit_id: int, person_id: int) -> Pledge:
-    """The unit's pledge for the year, created as an empty draft on first use.
+async def create_pledge(session: AsyncSession, year_id: int, unit_id: int, person_id: int) -> Pledge:
+    """A new empty draft for the unit's year, for a caller that has just found none.
 
     Two representatives opening /pledge at the same moment may both try to create it; the
     loser's insert runs in a savepoint and falls back to the winner's row.
     """
-    pledge = await pledge_of(session, year_id, unit_id)
-    if pledge is not None:
-        return pledge
     candidate = Pledge(year_id=year_id, unit_id=unit_id, updated_by_person_id=person_id, items=[])
     try:
         async with session.begin_nested():

@@ -74,7 +74,7 @@ from storage.models import (
 from storage.pledges import (
     active_unit_names,
     active_units,
-    ensure_pledge,
+    create_pledge,
     people_by_id,
     people_with_role,
     pledge_in_context,
@@ -356,7 +356,7 @@ async def open_for_unit(session: AsyncSession, actor: Actor, unit_id: int, now: 
     pledge = await pledge_of(session, year.id, unit_id)
     if pledge is None:
         await require_phase(session, year.id, rules.PHASES[Op.EDIT], now=now)
-        pledge = await ensure_pledge(session, year.id, unit_id, actor.person_id)
+        pledge = await create_pledge(session, year.id, unit_id, actor.person_id)
         await session.flush()
     return pledge
 
