@@ -86,8 +86,10 @@ async def enqueue(
                             kind=kind, not_before=not_before)  # fmt: skip
     statement = _insert(session)(OutboxMessage).values(values).on_conflict_do_nothing(index_elements=["dedupe_key"])
     result = await session.execute(statement)
-    session.info[ENQUEUED] = True
-    return bool(result.rowcount)
+    added = bool(result.rowcount)
+    if added:  # a key queued before wakes no sender
+        session.info[ENQUEUED] = True
+    return added
 
 
 async def enqueue_many(session: AsyncSession, rows: Iterable[dict[str, Any]]) -> int:
