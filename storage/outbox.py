@@ -95,17 +95,22 @@ async def enqueue(
 async def enqueue_many(session: AsyncSession, rows: Iterable[dict[str, Any]]) -> int:
     """Queue many messages in one statement per `CHUNK` of them (a digest round: a thousand
     rows in two statements instead of a thousand); each row is `enqueue`'s keyword arguments.
-    A key queued before, or twice in `rows`, adds nothing; returns how many rows were added
-    (`RETURNING` tells which: a multi-row insert's rowcount is not reliable on every driver)."""
+    A key queued before, or twice in `rows`, adds nothing; returns how many rows were added."""
+    return len(await enqueue_many_keys(session, rows))
+
+
+async def enqueue_many_keys(session: AsyncSession, rows: Iterable[dict[str, Any]]) -> set[str]:
+    """`enqueue_many`, returning the keys it added (`RETURNING` tells which: a multi-row
+    insert's rowcount is not reliable on every driver)."""
     now = utcnow()
     unique: dict[str, dict[str, Any]] = {}
     for row in rows:
         unique.setdefault(row["key"], message_values(**row, now=now))  # the first of a key wins
     if not unique:
-        return 0
+        return set()
     result = await session.execute(_many_statement(session.bind.dialect.name), list(unique.values()),
                                    execution_options={"insertmanyvalues_page_size": CHUNK})  # fmt: skip
-    added = len(result.all())
+    added = {key for (key,) in result.all()}
     if added:
         session.info[ENQUEUED] = True
     return added

@@ -363,3 +363,19 @@ async def test_remind_now_shows_while_one_unit_is_late_counting_the_year_end_she
         await s.commit()
     await chair.send("/status")
     assert not chair.private.last.buttons  # an inactive unit is never late
+
+
+async def test_a_reminder_round_queues_its_messages_in_one_statement(tg, db):
+    """Every late unit's representatives in one INSERT (`notify.Batch`), however many units are
+    late: a deadline's round at 3,000 units is a handful of statements, not one per person."""
+    from tests.test_session_memory import counting
+
+    w = await world(tg, db, PhaseKind.REGISTRATION, local_day(10, 17))
+    chair = w["A"]
+    await chair.send("/status")
+    with counting(db) as statements:
+        answer = await chair.press(REMIND_NOW)
+    assert answer["text"] == "🔔 Đã nhắc 4 đơn vị trong cuộc trò chuyện riêng."
+    inserts = [q for q in statements if q.startswith("INSERT INTO outbox_messages")]
+    assert len(inserts) == 1, inserts
+    assert [len(w.reminders(n)) for n in ("A", "B", "C", "C2", "D")] == [1, 1, 1, 1, 1]

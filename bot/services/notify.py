@@ -139,8 +139,11 @@ class Batch:
         self._rows: list[dict] = []
 
     def people(self, people: Iterable[Person], key: str, render: Render, *, cluster_id: int | None,
-               not_before: datetime | None = None) -> None:  # fmt: skip
-        self._rows += _person_rows(people, key, _message(render), OutboxKind.MESSAGE, cluster_id, not_before)
+               not_before: datetime | None = None) -> list[str]:  # fmt: skip
+        """Collect a private message to each person (once each); the rows' keys."""
+        rows = list(_person_rows(people, key, _message(render), OutboxKind.MESSAGE, cluster_id, not_before))
+        self._rows += rows
+        return [row["key"] for row in rows]
 
     def chat(self, chat_id: int, locale: str, key: str, render: Render, *, cluster_id: int | None) -> None:
         self._rows.append(_chat_row(chat_id, locale, key, render, cluster_id))
@@ -148,8 +151,12 @@ class Batch:
     async def flush(self, session: AsyncSession) -> int:
         """Queue what was collected; the number of messages queued now (a key queued before
         adds nothing, as with `to_people`)."""
+        return len(await self.flush_keys(session))
+
+    async def flush_keys(self, session: AsyncSession) -> set[str]:
+        """`flush`, returning the keys queued now."""
         rows, self._rows = self._rows, []
-        return await store.enqueue_many(session, rows)
+        return await store.enqueue_many_keys(session, rows)
 
 
 async def live_in_group(session: AsyncSession, cluster: Cluster, live_key: str, render: Render) -> bool:
