@@ -142,7 +142,7 @@ async def button(update: Update, context: BotContext, turn: Turn) -> None:
         cluster = await turn.session.get(Cluster, year.cluster_id)
         actor = await actor_in(turn.session, turn.person.id, cluster.id)
         actor.require(Action.VIEW_PLEDGES)
-        await pledge_signing.send_document(turn, context, cluster, year)
+        await pledge_signing.send_document(turn, cluster, year)
         turn.answer()
         return
     if not turn.private:

@@ -45,7 +45,7 @@ from handlers.pledge import pledge_view
 from storage.models import Cluster, EmulationYear, Unit, utcnow
 
 
-async def send_document(turn: Turn, context: BotContext, cluster: Cluster, year: EmulationYear) -> None:
+async def send_document(turn: Turn, cluster: Cluster, year: EmulationYear) -> None:
     """/pledges' button: the current document (with any amendments) to this chat, as the
     answer to the person who pressed."""
     doc = await service.document_of(turn.session, cluster, year)
