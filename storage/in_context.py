@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, raiseload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -37,11 +37,11 @@ TABLE_STAMP = "table_stamp"  # memo key with a year's id: (its table's id, locke
 
 async def in_context(session: AsyncSession, model: type[T], row_id: int) -> T | None:
     """The row with its year, cluster and unit (when it has one) and its collection; one
-    already in the session is not read again. None when there is no such row."""
+    already in the session (and not expired) is not read again. None when there is no such row."""
     sync = session.sync_session
     loaded = sync.identity_map.get(sync.identity_key(model, row_id))
-    if loaded is not None:
-        return loaded
+    if loaded is not None and not inspect(loaded).expired_attributes:
+        return loaded  # an expired one (a rollback, an `expire`) is read again below
     found = (await session.execute(_statement(model), {"row_id": row_id})).unique().first()
     if found is None:
         return None

@@ -439,3 +439,22 @@ async def test_an_unlocked_table_is_never_kept_and_a_kept_copy_cannot_be_written
         locked.bonus_cap = Decimal(5)  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):
         locked.criteria[0].max_points = Decimal(0)  # type: ignore[misc]
+
+
+async def test_a_sheet_expired_in_the_session_is_read_again_with_its_entries(db):
+    ids = await _scene(db)
+    async with db.session() as s:
+        table = await ensure_default_table(s, ids["year"])
+        sheet = await s.get(ScoreSheet, ids["sheet"])
+        sheet.entries.append(ScoreEntry(criterion_id=table.criteria[0].id, self_value=Decimal(2)))
+        await s.commit()
+    async with db.session() as s:
+        first = await sheet_in_context(s, ids["sheet"])
+        await s.rollback()  # expires everything the session holds
+        async with db.session() as other:  # someone else changes the value meanwhile
+            entry = (await other.scalars(select(ScoreEntry).where(ScoreEntry.sheet_id == ids["sheet"]))).unique().one()
+            entry.self_value = Decimal(3)
+            await other.commit()
+        again = await sheet_in_context(s, ids["sheet"])
+        assert again is first
+        assert [e.self_value for e in again.entries] == [Decimal(3)]
