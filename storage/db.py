@@ -208,12 +208,13 @@ def remember(session: AsyncSession, key: Any, value: Any) -> None:
     session.info.setdefault(MEMO, {})[key] = value
 
 
-def _checkpoint(raw: Any) -> Any:
-    """`wal_checkpoint(TRUNCATE)` waiting up to the busy timeout for other connections' write
+def _checkpoint(raw: Any, timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Any:
+    """`wal_checkpoint(TRUNCATE)` waiting up to `timeout_ms` for other connections' write
     transactions to end. It waits through SQLite's busy handler, not by failing, so the inline
     connections' timeout of 0 (storage/sqlite_inline.py) would make it give up at once; it runs
-    on a worker thread, where waiting blocks nothing."""
-    raw.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").close()
+    on a worker thread, where waiting blocks nothing. (While it waits for readers, writers wait
+    behind it: a retry waits briefly, `SCRUB_RETRY_TIMEOUT_MS`.)"""
+    raw.execute(f"PRAGMA busy_timeout = {timeout_ms}").close()
     try:
         return raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     finally:
@@ -281,7 +282,7 @@ class Database:
                 if row is not None and row[0] == 0:
                     break
                 await asyncio.sleep(wait)
-                row = await driver.run_in_thread(lambda: _checkpoint(driver.raw))
+                row = await driver.run_in_thread(lambda: _checkpoint(driver.raw, SCRUB_RETRY_TIMEOUT_MS))
         if row is None or row[0] != 0:
             log.warning("the write-ahead log could not be emptied after a ballot closed (busy)")
             return False
@@ -311,6 +312,7 @@ class Database:
 
 
 SCRUB_WAITS = (0.05, 0.2, 0.5, 1.0, 2.0, 5.0)  # s: a ballot's WAL checkpoint tried again, ~9 s in all
+SCRUB_RETRY_TIMEOUT_MS = 250  # a retry's own wait for readers (writers queue behind a pending one)
 AFTER_COMMIT = "after_commit"  # session.info: database work to run once the transaction committed
 
 

@@ -74,8 +74,18 @@ def _statement(model: type) -> Select:
     # every press checks the phase it acts in. The row's collection is not loaded here: it is
     # `_children_statement`'s.
     return statement.where(model.id == bindparam("row_id")).options(
-        joinedload(EmulationYear.phases), raiseload(_COLLECTION[model])
+        joinedload(EmulationYear.phases), _not_in_this_statement(_COLLECTION[model])
     )
+
+
+def _not_in_this_statement(collection: Any) -> Any:
+    """`raiseload` for this statement only. By default SQLAlchemy keeps a statement's loader
+    options on each row it loads and applies them again whenever it reloads that row (a
+    `refresh`, a `get` after an expiry): the collection would then raise where its `selectin`
+    default loads it. Not propagated, the row is reloaded the way the model says."""
+    option = raiseload(collection)
+    option.propagate_to_loaders = False
+    return option
 
 
 @functools.cache

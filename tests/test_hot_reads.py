@@ -458,3 +458,23 @@ async def test_a_sheet_expired_in_the_session_is_read_again_with_its_entries(db)
         again = await sheet_in_context(s, ids["sheet"])
         assert again is first
         assert [e.self_value for e in again.entries] == [Decimal(3)]
+
+
+async def test_a_row_read_in_context_reloads_its_collection_as_the_model_says(db):
+    """The statement's "not here" for the collection is not kept on the row: a later refresh,
+    or a `get` after an expiry, loads the entries as the model's default does (they raised)."""
+    ids = await _scene(db)
+    async with db.session() as s:
+        table = await ensure_default_table(s, ids["year"])
+        sheet = await s.get(ScoreSheet, ids["sheet"])
+        sheet.entries.append(ScoreEntry(criterion_id=table.criteria[0].id, self_value=Decimal(2)))
+        await s.commit()
+    async with db.session() as s:
+        sheet = await sheet_in_context(s, ids["sheet"])
+        await s.refresh(sheet)
+        assert [e.self_value for e in sheet.entries] == [Decimal(2)]
+    async with db.session() as s:
+        sheet = await sheet_in_context(s, ids["sheet"])
+        s.expire(sheet)
+        again = await s.get(ScoreSheet, ids["sheet"])
+        assert again is sheet and [e.self_value for e in again.entries] == [Decimal(2)]

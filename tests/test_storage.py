@@ -1160,11 +1160,11 @@ async def test_a_checkpoint_sqlite_answers_busy_is_tried_again_until_the_wal_is_
     real = storage_db._checkpoint
     busy = {"left": 0}
 
-    def checkpoint(raw):
+    def checkpoint(raw, *timeout):
         if busy["left"]:
             busy["left"] -= 1
             return (1, -1, -1)  # SQLITE_BUSY: what sqlite3 returns then
-        return real(raw)
+        return real(raw, *timeout)
 
     monkeypatch.setattr(storage_db, "_checkpoint", checkpoint)
     async with db.session() as s:
