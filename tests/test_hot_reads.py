@@ -441,13 +441,19 @@ async def test_an_unlocked_table_is_never_kept_and_a_kept_copy_cannot_be_written
         locked.criteria[0].max_points = Decimal(0)  # type: ignore[misc]
 
 
-async def test_a_sheet_expired_in_the_session_is_read_again_with_its_entries(db):
+async def _scene_with_an_entry(db: Database) -> dict[str, int]:
+    """`_scene`, its sheet with one entry (2 points for the table's first criterion)."""
     ids = await _scene(db)
     async with db.session() as s:
         table = await ensure_default_table(s, ids["year"])
         sheet = await s.get(ScoreSheet, ids["sheet"])
         sheet.entries.append(ScoreEntry(criterion_id=table.criteria[0].id, self_value=Decimal(2)))
         await s.commit()
+    return ids
+
+
+async def test_a_sheet_expired_in_the_session_is_read_again_with_its_entries(db):
+    ids = await _scene_with_an_entry(db)
     async with db.session() as s:
         first = await sheet_in_context(s, ids["sheet"])
         await s.rollback()  # expires everything the session holds
@@ -463,12 +469,7 @@ async def test_a_sheet_expired_in_the_session_is_read_again_with_its_entries(db)
 async def test_a_row_read_in_context_reloads_its_collection_as_the_model_says(db):
     """The statement's "not here" for the collection is not kept on the row: a later refresh,
     or a `get` after an expiry, loads the entries as the model's default does (they raised)."""
-    ids = await _scene(db)
-    async with db.session() as s:
-        table = await ensure_default_table(s, ids["year"])
-        sheet = await s.get(ScoreSheet, ids["sheet"])
-        sheet.entries.append(ScoreEntry(criterion_id=table.criteria[0].id, self_value=Decimal(2)))
-        await s.commit()
+    ids = await _scene_with_an_entry(db)
     async with db.session() as s:
         sheet = await sheet_in_context(s, ids["sheet"])
         await s.refresh(sheet)
