@@ -76,13 +76,12 @@ def copy_of(table: ScoringTable) -> LockedTable:
 
 
 def kept(session: AsyncSession, table_id: int, locked_at: dt.datetime) -> LockedTable | None:
-    """The copy of this table as locked at `locked_at`, if one is kept for the session's database."""
+    """The copy of this table as locked at `locked_at`, if one is kept for the session's
+    database. (`locked_at` is aware UTC from either database: `storage.models.base.UTCDateTime`.)"""
     copies = _COPIES.get(_engine(session))
-    if copies is None:
-        return None
-    found = copies.get((table_id, _naive(locked_at)))
+    found = copies.get((table_id, locked_at)) if copies is not None else None
     if found is not None:
-        copies.move_to_end((table_id, _naive(locked_at)))
+        copies.move_to_end((table_id, locked_at))
     return found
 
 
@@ -90,14 +89,8 @@ def keep(session: AsyncSession, table: ScoringTable) -> LockedTable:
     """Keep (and return) a copy of this locked table for the session's database."""
     copy = copy_of(table)
     copies = _COPIES.setdefault(_engine(session), OrderedDict())
-    copies[(copy.id, _naive(copy.locked_at))] = copy
-    copies.move_to_end((copy.id, _naive(copy.locked_at)))
+    copies[(copy.id, copy.locked_at)] = copy
+    copies.move_to_end((copy.id, copy.locked_at))
     while len(copies) > LIMIT:
         copies.popitem(last=False)
     return copy
-
-
-def _naive(moment: dt.datetime) -> dt.datetime:
-    """One key whichever way the database returned the moment (SQLite: naive UTC; PostgreSQL:
-    aware)."""
-    return moment.astimezone(dt.UTC).replace(tzinfo=None) if moment.tzinfo else moment
