@@ -5,6 +5,7 @@ Runs on a migrated SQLite file, or on PostgreSQL when THIDUA_TEST_DATABASE_URL i
 
 import asyncio
 import hashlib
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -1104,6 +1105,44 @@ async def test_reads_that_grow_with_the_data_run_off_the_event_loop_when_offload
     assert threads[0] == threading.main_thread().name
     assert threads[1] != threading.main_thread().name
     assert turns.count >= 5  # the loop ran while SQLite worked (0.2 s, a turn every 10 ms)
+
+
+async def test_a_commit_runs_in_place_on_a_fast_disk_and_on_a_worker_thread_after_a_slow_one(
+    db: Database, monkeypatch
+) -> None:
+    """COMMIT waits for the disk: in place while that is quicker than a thread's hand-off, on
+    a worker thread for a while after one took longer than `SLOW_COMMIT_MS`
+    (storage/sqlite_inline.py). Either way the write is there."""
+    from storage import sqlite_inline
+
+    if not db.is_sqlite:
+        pytest.skip("SQLite only")
+    monkeypatch.setattr(sqlite_inline.InlineConnection, "slow_disk_until", 0.0)
+    original = sqlite_inline.InlineConnection.run_in_thread
+    in_threads: list[object] = []
+
+    async def run_in_thread(self, call):
+        in_threads.append(call)
+        return await original(self, call)
+
+    monkeypatch.setattr(sqlite_inline.InlineConnection, "run_in_thread", run_in_thread)
+
+    async def write(telegram_user_id: int) -> None:
+        async with db.session() as s:
+            s.add(Person(telegram_user_id=telegram_user_id, full_name="Người ghi"))
+            await s.commit()
+
+    await write(5001)
+    assert in_threads == [] and sqlite_inline.InlineConnection.slow_disk_until == 0.0
+    monkeypatch.setattr(sqlite_inline, "SLOW_COMMIT_MS", -1.0)  # every COMMIT counts as slow
+    await write(5002)
+    assert in_threads == []  # this one ran in place and was found slow
+    assert sqlite_inline.InlineConnection.slow_disk_until > time.monotonic()
+    await write(5003)
+    assert len(in_threads) == 1  # the next one went to a worker thread
+    async with db.session() as s:
+        ids = set(await s.scalars(select(Person.telegram_user_id).where(Person.telegram_user_id > 5000)))
+    assert ids == {5001, 5002, 5003}
 
 
 async def test_the_scrub_after_a_ballot_waits_for_a_writer_and_empties_the_write_ahead_log(
