@@ -29,6 +29,7 @@ INSERT of ballot marks next to a logged register row would reveal a secret vote.
 """
 
 import asyncio
+import functools
 import json
 import logging
 import sqlite3
@@ -40,7 +41,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, make_url, text
+from sqlalchemy import event, inspect, make_url, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
@@ -49,7 +50,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import Mapper, ORMExecuteState, Session
+from sqlalchemy.orm.attributes import instance_state
 
 from storage import sqlite_inline
 from storage.sqlite_inline import offloaded  # noqa: F401  (the one place services take it from)
@@ -150,6 +152,31 @@ class UpdateSession(Session):
     """
 
 
+class UpdateAsyncSession(AsyncSession):
+    """`AsyncSession` whose `get` of a row the session already holds (and has not expired)
+    returns it at once, as SQLAlchemy's `get` does, without its trip through a greenlet and the
+    primary-key checks (~60 µs; an update makes ~7 such gets: its year, cluster, units).
+    Anything else (options, a locking read, an expired or unknown row) is SQLAlchemy's `get`."""
+
+    async def get(self, entity: Any, ident: Any, **options: Any) -> Any:
+        if not options and type(ident) is int:
+            mapper = _mapper_of(entity)
+            if mapper is not None:
+                instance = self.sync_session.identity_map.get(mapper.identity_key_from_primary_key([ident]))
+                if instance is not None and isinstance(instance, entity) and not instance_state(instance).expired:
+                    return instance
+        return await super().get(entity, ident, **options)
+
+
+@functools.cache
+def _mapper_of(entity: Any) -> Mapper | None:
+    """The mapper of a mapped class with a one-column primary key (None otherwise)."""
+    mapper = inspect(entity, raiseerr=False)
+    if not isinstance(mapper, Mapper) or len(mapper.primary_key) != 1:
+        return None
+    return mapper
+
+
 _REFS = "strong_refs"
 MEMO = "memo"
 
@@ -245,7 +272,7 @@ class Database:
         if self.is_sqlite:
             install_sqlite_pragmas(self.engine.sync_engine)
         self.sessionmaker: async_sessionmaker[AsyncSession] = async_sessionmaker(
-            self.engine, expire_on_commit=False, sync_session_class=UpdateSession
+            self.engine, class_=UpdateAsyncSession, expire_on_commit=False, sync_session_class=UpdateSession
         )
 
     def session(self) -> AsyncSession:

@@ -60,6 +60,35 @@ async def test_a_row_loaded_once_is_not_asked_for_again_in_the_same_session(db):
         assert len(statements) == first + 1  # the cluster once; the year not again
 
 
+async def test_a_held_row_is_returned_at_once_and_an_expired_or_deleted_one_as_sqlalchemy_would(db, monkeypatch):
+    """`UpdateAsyncSession.get` answers a row the session holds without SQLAlchemy's `get`
+    (its greenlet and checks), and leaves the rest to it: an expired row is read again, a
+    deleted one is gone."""
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    _cluster, year_id, _person, unit_id = await _cluster_with_year(db)
+    slow: list[object] = []
+    original = AsyncSession.get
+
+    async def recorded(self, entity, ident, **options):
+        slow.append((entity, ident))
+        return await original(self, entity, ident, **options)
+
+    monkeypatch.setattr(AsyncSession, "get", recorded)
+    async with db.session() as s:
+        year = await s.get(EmulationYear, year_id)
+        assert slow == [(EmulationYear, year_id)]  # not held yet: SQLAlchemy's get
+        assert await s.get(EmulationYear, year_id) is year
+        assert slow == [(EmulationYear, year_id)]  # held: answered at once
+        await s.execute(update(EmulationYear).where(EmulationYear.id == year_id).values(year=2031))
+        s.expire(year)
+        assert (await s.get(EmulationYear, year_id)).year == 2031  # expired: read again
+        unit = await s.get(Unit, unit_id)
+        await s.delete(unit)
+        await s.flush()
+        assert await s.get(Unit, unit_id) is None
+
+
 async def test_roles_are_read_once_until_the_transaction_writes(db):
     cluster_id, _year, person_id, other_unit = await _cluster_with_year(db)
     async with db.session() as s:
