@@ -19,9 +19,10 @@ long:
   is slow. On a local disk the sync takes ~0.2 ms, less than the hand-off to a worker thread
   and back (~0.3 ms here, measured: bench/RESULTS.md), and nothing else could use the database
   meanwhile (every transaction holds the write lock, `BEGIN IMMEDIATE`), so a COMMIT runs in
-  place; one that took longer than `SLOW_COMMIT_MS` sends the COMMITs of the next
-  `SLOW_COMMIT_PAUSE_S` to a worker thread, where a slow disk blocks nothing. `VACUUM` and
-  checkpoints always run there (`run_in_thread`).
+  place while the recent ones typically took less than `SLOW_COMMIT_MS` (a moving average: a
+  virtual disk's occasional slow sync does not count for much), and on a worker thread, where a
+  slow disk blocks nothing, while they took longer. `VACUUM` and checkpoints always run there
+  (`run_in_thread`).
 
 A long query would hold the loop while SQLite works. An update's queries take milliseconds
 (bench/), but the few reads that grow with the data (the count's inputs, the papers', a digest
@@ -48,8 +49,8 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 from sqlalchemy.util.concurrency import await_
 
 _BUSY = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
-SLOW_COMMIT_MS = 2.0  # a COMMIT that held the loop longer: the disk is slow (see the module docstring)
-SLOW_COMMIT_PAUSE_S = 60.0  # for this long after one, COMMITs go to a worker thread
+SLOW_COMMIT_MS = 2.0  # COMMITs typically slower: the disk is slow (see the module docstring)
+COMMIT_AVERAGING = 0.1  # weight of the newest COMMIT in the moving average of their time
 _FIRST_PAUSE = 0.001
 _LONGEST_PAUSE = 0.05
 
@@ -185,22 +186,23 @@ class InlineConnection:
     def cursor(self) -> InlineCursor:
         return InlineCursor(self)
 
-    slow_disk_until = 0.0  # monotonic time; shared by the process's connections (one disk, most likely)
+    commit_seconds = 0.0  # the recent COMMITs' typical time (a moving average), shared by the process's
+    # connections (one disk, most likely)
 
     async def commit(self) -> None:
         if not self.raw.in_transaction:
             return
-        if time.monotonic() < InlineConnection.slow_disk_until:
-            await self.run_in_thread(self.raw.commit)
-            return
 
-        def timed_commit() -> float:
+        def timed_commit() -> None:
             started = time.monotonic()
             self.raw.commit()
-            return time.monotonic() - started
+            spent = time.monotonic() - started
+            InlineConnection.commit_seconds += (spent - InlineConnection.commit_seconds) * COMMIT_AVERAGING
 
-        if await self.retry_busy(timed_commit) > SLOW_COMMIT_MS / 1000:
-            InlineConnection.slow_disk_until = time.monotonic() + SLOW_COMMIT_PAUSE_S
+        if InlineConnection.commit_seconds > SLOW_COMMIT_MS / 1000:
+            await self.run_in_thread(timed_commit)
+        else:
+            await self.retry_busy(timed_commit)
 
     async def rollback(self) -> None:
         self.raw.rollback()
