@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Insert, Select, bindparam, delete, select
+from sqlalchemy import Delete, Insert, Select, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 if TYPE_CHECKING:
     from storage.db import Database
 
+from storage.db import run_core
 from storage.models import ConversationState, utcnow
 
 _INSERT = {"postgresql": pg_insert, "sqlite": sqlite_insert}
@@ -52,7 +53,8 @@ async def set_state(
         loaded.data = dict(data or {})
         await session.flush()
         return
-    await session.execute(
+    await run_core(
+        session,
         _upsert_statement(session.get_bind().dialect.name),
         {"person_id": person_id, "chat_id": chat_id, "flow": flow, "step": step, "data": dict(data or {}),
          "now": utcnow()},
@@ -96,11 +98,28 @@ async def forget_step(db: Database, person_id: int, chat_id: int, flow: str) -> 
 
 
 async def clear_state(session: AsyncSession, person_id: int, chat_id: int, flow: str) -> bool:
-    result = await session.execute(
-        delete(ConversationState).where(
-            ConversationState.person_id == person_id,
-            ConversationState.chat_id == chat_id,
-            ConversationState.flow == flow,
+    """Delete the flow's step. Through the ORM when this session holds the row as an object
+    (so the object goes with it), else as one Core statement on the table (most presses)."""
+    parameters = {"person_id": person_id, "chat_id": chat_id, "flow": flow}
+    if _loaded(session, person_id, chat_id, flow) is not None:
+        result = await session.execute(
+            delete(ConversationState).where(
+                ConversationState.person_id == person_id,
+                ConversationState.chat_id == chat_id,
+                ConversationState.flow == flow,
+            )
         )
-    )
+    else:
+        result = await run_core(session, _delete_statement(), parameters)
     return bool(result.rowcount)
+
+
+@functools.cache
+def _delete_statement() -> Delete:
+    """Built once: most presses end their flow's step."""
+    table = ConversationState.__table__
+    return delete(table).where(
+        table.c.person_id == bindparam("person_id"),
+        table.c.chat_id == bindparam("chat_id"),
+        table.c.flow == bindparam("flow"),
+    )

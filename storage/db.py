@@ -235,6 +235,22 @@ def remember(session: AsyncSession, key: Any, value: Any) -> None:
     session.info.setdefault(MEMO, {})[key] = value
 
 
+async def run_core(session: AsyncSession, statement: Any, parameters: Any = None) -> Any:
+    """A Core statement on a table (not the mapped class) run on the session's connection,
+    without the ORM's execute around it: ~70 µs less a statement (184 against 115 µs for the
+    person's read, measured), for the statements every update makes (its id, its typed-input
+    step). Only for tables whose rows the session holds no changed object of: the ORM would not
+    flush or synchronise anything for them. Pending changes are flushed first, as the ORM's
+    autoflush would, and a write drops `memo` as every write does."""
+    sync = session.sync_session
+    if sync.new or sync.dirty or sync.deleted:
+        await session.flush()
+    if not getattr(statement, "is_select", False):
+        sync.info.pop(MEMO, None)
+    connection = await session.connection()
+    return await connection.execute(statement, parameters)
+
+
 def _checkpoint(raw: Any, timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Any:
     """`wal_checkpoint(TRUNCATE)` waiting up to `timeout_ms` for other connections' write
     transactions to end. It waits through SQLite's busy handler, not by failing, so the inline

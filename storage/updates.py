@@ -10,6 +10,7 @@ from sqlalchemy import Insert, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import run_core
 from storage.models import ProcessedUpdate, utcnow
 
 # Telegram keeps an unconfirmed update for 24 hours; a day more covers a bot that was down
@@ -46,7 +47,7 @@ async def record_processed(session: AsyncSession, update_id: int, now: datetime 
     """
     now = now or utcnow()
     statement = _record_statement(session.get_bind().dialect.name)
-    result = await session.execute(statement, {"id": update_id, "now": now, "stale_before": now - RETENTION})
+    result = await run_core(session, statement, {"id": update_id, "now": now, "stale_before": now - RETENTION})
     if result.rowcount != 1:
         return False
     if update_id % PRUNE_EVERY == 0:

@@ -113,6 +113,25 @@ async def test_a_core_update_makes_the_next_read_ask_again(db):
         assert await roles_of(s, person_id) == []
 
 
+async def test_a_core_statement_on_the_connection_sees_pending_changes_and_its_write_drops_the_memo(db):
+    """`storage.db.run_core` skips the ORM's execute, not its guarantees: what the session has
+    pending is flushed first (as autoflush does) and a write makes the next read ask again."""
+    from sqlalchemy import func, select
+
+    from storage.db import run_core
+
+    _cluster, _year, person_id, _unit = await _cluster_with_year(db)
+    async with db.session() as s:
+        s.add(Person(telegram_user_id=7008, full_name="Người mới"))  # pending, not flushed
+        people = Person.__table__
+        counted = (await run_core(s, select(func.count()).select_from(people))).scalar_one()
+        assert counted == 2
+        assert len(await roles_of(s, person_id)) == 1
+        table = RoleAssignment.__table__
+        await run_core(s, update(table).where(table.c.person_id == person_id).values(active=False))
+        assert await roles_of(s, person_id) == []
+
+
 async def test_the_current_year_after_a_new_year_is_added_is_the_new_one(db):
     cluster_id, year_id, _person, _unit = await _cluster_with_year(db)
     async with db.session() as s:
