@@ -12,10 +12,11 @@ nothing about who voted first.
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Iterable
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -46,11 +47,17 @@ async def candidates(session: AsyncSession, ballot_id: int) -> list[int]:
 
 
 async def has_voted(session: AsyncSession, ballot_id: int, unit_id: int) -> bool:
-    return bool(await session.scalar(
+    return bool(await session.scalar(_has_voted_statement(), {"ballot_id": ballot_id, "unit_id": unit_id}))
+
+
+@functools.cache
+def _has_voted_statement() -> Select:
+    """Built once: every vote press asks it."""
+    return (
         select(func.count()).select_from(VoterRegister)
-        .where(VoterRegister.ballot_id == ballot_id, VoterRegister.unit_id == unit_id,
+        .where(VoterRegister.ballot_id == bindparam("ballot_id"), VoterRegister.unit_id == bindparam("unit_id"),
                VoterRegister.cast_at.is_not(None))
-    ))  # fmt: skip
+    )  # fmt: skip
 
 
 async def voted_units(session: AsyncSession, ballot_id: int) -> set[int]:

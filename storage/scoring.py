@@ -7,9 +7,10 @@ are not done in SQL (SQLite's SUM works on floats): callers add `Decimal`s in Py
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
-from sqlalchemy import Row, exists, func, select
+from sqlalchemy import Row, Select, bindparam, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -87,15 +88,23 @@ async def sheet_ids_verified_by(
     units = list(unit_ids)
     if not units:
         return []
-    found = await session.scalars(
+    found = await session.scalars(_verified_by_statement(), {"year_id": year_id, "round": round_,
+                                                            "statuses": list(statuses), "units": units})  # fmt: skip
+    return list(found.all())
+
+
+@functools.cache
+def _verified_by_statement() -> Select:
+    """Built once: a verifier's list asks it on every page."""
+    units = bindparam("units", expanding=True)
+    return (
         select(ScoreSheet.id)
         .join(Unit, Unit.id == ScoreSheet.unit_id)
-        .where(ScoreSheet.year_id == year_id, ScoreSheet.round == round_,
-               ScoreSheet.status.in_(list(statuses)), ScoreSheet.verifier_unit_id.in_(units),
+        .where(ScoreSheet.year_id == bindparam("year_id"), ScoreSheet.round == bindparam("round"),
+               ScoreSheet.status.in_(bindparam("statuses", expanding=True)), ScoreSheet.verifier_unit_id.in_(units),
                ScoreSheet.unit_id.not_in(units))
         .order_by(Unit.position, Unit.id)
     )  # fmt: skip
-    return list(found.all())
 
 
 async def verification_progress(session: AsyncSession, sheet_ids: Iterable[int], table_id: int) -> list[Row]:
@@ -106,21 +115,27 @@ async def verification_progress(session: AsyncSession, sheet_ids: Iterable[int],
     ids = list(sheet_ids)
     if not ids:
         return []
+    rows = await session.execute(_progress_statement(), {"ids": ids, "table_id": table_id})
+    by_id = {row.id: row for row in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+@functools.cache
+def _progress_statement() -> Select:
+    """Built once: every line of a verifier's list comes from it."""
     verified = (
         select(func.count(ScoreEntry.id))
         .join(Criterion, Criterion.id == ScoreEntry.criterion_id)
         .where(ScoreEntry.sheet_id == ScoreSheet.id, ScoreEntry.verified_value.is_not(None),
-               Criterion.table_id == table_id)
+               Criterion.table_id == bindparam("table_id"))
         .scalar_subquery()
     )  # fmt: skip
-    rows = await session.execute(
+    return (
         select(ScoreSheet.id, ScoreSheet.version, ScoreSheet.status, ScoreSheet.unit_id,
                ScoreSheet.verifier_unit_id, Unit.name.label("unit_name"), verified.label("verified"))
         .join(Unit, Unit.id == ScoreSheet.unit_id)
-        .where(ScoreSheet.id.in_(ids))
+        .where(ScoreSheet.id.in_(bindparam("ids", expanding=True)))
     )  # fmt: skip
-    by_id = {row.id: row for row in rows}
-    return [by_id[i] for i in ids if i in by_id]
 
 
 async def sheets_with_open_explanations(
@@ -129,31 +144,44 @@ async def sheets_with_open_explanations(
     """The year's sheets with an explained adjustment not yet decided, by id: the only ones
     that can hold a dispute to decide (whether that adjustment still stands is the caller's
     rule, `bot.services.verification.live_adjustment`)."""
+    found = await session.scalars(_open_explanations_statement(), {"year_id": year_id, "round": round_})
+    return list(found.all())
+
+
+@functools.cache
+def _open_explanations_statement() -> Select:
+    """Built once: every verification press asks it."""
     explained = (
         select(Adjustment.id)
         .join(ScoreEntry, ScoreEntry.id == Adjustment.entry_id)
         .where(ScoreEntry.sheet_id == ScoreSheet.id, Adjustment.explanation.is_not(None),
                Adjustment.decided_value.is_(None))
     )  # fmt: skip
-    found = await session.scalars(
+    return (
         select(ScoreSheet)
-        .where(ScoreSheet.year_id == year_id, ScoreSheet.round == round_, exists(explained))
+        .where(ScoreSheet.year_id == bindparam("year_id"), ScoreSheet.round == bindparam("round"), exists(explained))
         .order_by(ScoreSheet.id)
     )
-    return list(found.all())
 
 
 async def unassigned_sheet_exists(
     session: AsyncSession, year_id: int, round_: ScoreRound, statuses: Iterable[SheetStatus]
 ) -> bool:
     """Whether a sheet of the year in one of `statuses` still has no verifying unit."""
-    found = await session.scalar(
+    found = await session.scalar(_unassigned_statement(), {"year_id": year_id, "round": round_,
+                                                           "statuses": list(statuses)})  # fmt: skip
+    return found is not None
+
+
+@functools.cache
+def _unassigned_statement() -> Select:
+    """Built once: every verification press asks it."""
+    return (
         select(ScoreSheet.id)
-        .where(ScoreSheet.year_id == year_id, ScoreSheet.round == round_,
-               ScoreSheet.status.in_(list(statuses)), ScoreSheet.verifier_unit_id.is_(None))
+        .where(ScoreSheet.year_id == bindparam("year_id"), ScoreSheet.round == bindparam("round"),
+               ScoreSheet.status.in_(bindparam("statuses", expanding=True)), ScoreSheet.verifier_unit_id.is_(None))
         .limit(1)
     )  # fmt: skip
-    return found is not None
 
 
 async def entry_of(session: AsyncSession, entry_id: int) -> ScoreEntry | None:
