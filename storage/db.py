@@ -186,7 +186,10 @@ MEMO = "memo"
 @event.listens_for(UpdateSession, "detached_to_persistent")
 @event.listens_for(UpdateSession, "loaded_as_persistent")
 def _hold(session: Session, instance: Any) -> None:
-    session.info.setdefault(_REFS, set()).add(instance)
+    refs = session.info.get(_REFS)  # not `setdefault(_REFS, set())`: a set made per loaded row
+    if refs is None:
+        refs = session.info[_REFS] = set()
+    refs.add(instance)
 
 
 @event.listens_for(UpdateSession, "persistent_to_detached")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -132,17 +133,23 @@ async def representatives_of(session: AsyncSession, unit_ids: list[int]) -> list
     """(unit id, person) for the active representatives of the units, by unit then name."""
     if not unit_ids:
         return []
-    rows = await session.execute(
+    rows = await session.execute(_representatives_statement(), {"unit_ids": list(unit_ids)})
+    return [(unit_id, person) for unit_id, person in rows.all()]
+
+
+@functools.cache
+def _representatives_statement() -> Select:
+    """Built once: the signing board and every pledge's notices ask it."""
+    return (
         select(RoleAssignment.unit_id, Person)
         .join(Person, Person.id == RoleAssignment.person_id)
         .where(
-            RoleAssignment.unit_id.in_(unit_ids),
+            RoleAssignment.unit_id.in_(bindparam("unit_ids", expanding=True)),
             RoleAssignment.role == "representative",
             RoleAssignment.active.is_(True),
         )
         .order_by(RoleAssignment.unit_id, Person.full_name, Person.id)
     )
-    return [(unit_id, person) for unit_id, person in rows.all()]
 
 
 async def people_with_role(session: AsyncSession, cluster_id: int, role: str) -> list[Person]:

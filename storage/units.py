@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Invite, Person, RoleAssignment, Unit
 
 
 async def units_of(session: AsyncSession, cluster_id: int, *, active_only: bool = False) -> list[Unit]:
-    stmt = select(Unit).where(Unit.cluster_id == cluster_id)
+    return list((await session.scalars(_units_statement(active_only), {"cluster_id": cluster_id})).all())
+
+
+@functools.cache
+def _units_statement(active_only: bool) -> Select:
+    """Built once for each `active_only`: many updates list the cluster's units."""
+    statement = select(Unit).where(Unit.cluster_id == bindparam("cluster_id"))
     if active_only:
-        stmt = stmt.where(Unit.active.is_(True))
-    return list((await session.scalars(stmt.order_by(Unit.position, Unit.id))).all())
+        statement = statement.where(Unit.active.is_(True))
+    return statement.order_by(Unit.position, Unit.id)
 
 
 async def active_unit_count(session: AsyncSession, cluster_id: int) -> int:

@@ -17,10 +17,11 @@ no log line carries a mark or a tracker.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup
 
@@ -95,8 +96,14 @@ def ballot_gone() -> Refusal:
 async def _names(session: AsyncSession, unit_ids: list[int]) -> dict[int, str]:
     if not unit_ids:
         return {}
-    rows = await session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids)))
+    rows = await session.execute(_names_statement(), {"ids": list(unit_ids)})
     return dict(rows.all())
+
+
+@functools.cache
+def _names_statement() -> Select:
+    """Built once: every vote paper names its candidates."""
+    return select(Unit.id, Unit.name).where(Unit.id.in_(bindparam("ids", expanding=True)))
 
 
 async def active_units(session: AsyncSession, cluster_id: int) -> list[int]:
