@@ -154,7 +154,7 @@ class InlineConnection:
 
     @classmethod
     async def connect(cls, database: Any, **options: Any) -> InlineConnection:
-        options["check_same_thread"] = False  # COMMIT and VACUUM run on a worker thread
+        options["check_same_thread"] = False  # VACUUM, checkpoints and a slow disk's COMMITs run on a worker thread
         options.pop("timeout", None)  # the waiting is ours (`retry_busy`)
         raw = sqlite3.connect(database, timeout=0, **options)
         return cls(raw)
