@@ -163,7 +163,7 @@ class UpdateAsyncSession(AsyncSession):
             mapper = _mapper_of(entity)
             if mapper is not None:
                 instance = self.sync_session.identity_map.get(mapper.identity_key_from_primary_key([ident]))
-                if instance is not None and isinstance(instance, entity) and not instance_state(instance).expired:
+                if instance is not None and isinstance(instance, mapper.class_) and not instance_state(instance).expired:
                     return instance
         return await super().get(entity, ident, **options)
 
@@ -172,7 +172,7 @@ class UpdateAsyncSession(AsyncSession):
 def _mapper_of(entity: Any) -> Mapper | None:
     """The mapper of a mapped class with a one-column primary key (None otherwise)."""
     mapper = inspect(entity, raiseerr=False)
-    if not isinstance(mapper, Mapper) or len(mapper.primary_key) != 1:
+    if not isinstance(mapper, Mapper) or len(mapper.primary_key) != 1 or mapper.always_refresh:
         return None
     return mapper
 
@@ -242,9 +242,11 @@ async def run_core(session: AsyncSession, statement: Any, parameters: Any = None
     """A Core statement on a table (not the mapped class) run on the session's connection,
     without the ORM's execute around it: ~70 µs less a statement (184 against 115 µs for the
     person's read, measured), for the statements every update makes (its id, its typed-input
-    step). Only for tables whose rows the session holds no changed object of: the ORM would not
-    flush or synchronise anything for them. Pending changes are flushed first, as the ORM's
-    autoflush would, and a write drops `memo` as every write does."""
+    step). Only for tables whose rows the session holds no object of: nothing in the session is
+    synchronised with what the statement does. Pending changes are flushed first, so the
+    statement runs after them (`session.execute` does not flush for a statement on a table; a
+    flush error comes up here then, not at the next query), and a write drops `memo` as every
+    write does."""
     sync = session.sync_session
     if sync.new or sync.dirty or sync.deleted:
         await session.flush()
@@ -322,6 +324,7 @@ class Database:
             driver = raw.driver_connection
             assert isinstance(driver, sqlite_inline.InlineConnection)
             # On a worker thread: both read and write the whole file.
+            sqlite_inline.InlineConnection.commit_after_vacuum()  # an update's COMMIT may checkpoint it all
             await driver.run_in_thread(lambda: driver.raw.execute("VACUUM").close())
             row = await driver.run_in_thread(lambda: _checkpoint(driver.raw))
             for wait in waits:

@@ -20,9 +20,13 @@ long:
   and back (~0.3 ms here, measured: bench/RESULTS.md), and nothing else could use the database
   meanwhile (every transaction holds the write lock, `BEGIN IMMEDIATE`), so a COMMIT runs in
   place while the recent ones typically took less than `SLOW_COMMIT_MS` (a moving average: a
-  virtual disk's occasional slow sync does not count for much), and on a worker thread, where a
-  slow disk blocks nothing, while they took longer. `VACUUM` and checkpoints always run there
-  (`run_in_thread`).
+  virtual disk's occasional slow sync, which does hold the loop that once, does not send the
+  next ones away), and on a worker thread, where a slow disk blocks nothing, while they took
+  longer. `VACUUM` and checkpoints always run there (`run_in_thread`), and after a VACUUM the
+  COMMITs do too until the average has come down again (`commit_after_vacuum`): the first
+  COMMIT after it may checkpoint the whole file, which the VACUUM wrote to the WAL. SQLite's
+  ordinary automatic checkpoint (every 1,000 WAL pages) still runs inside a COMMIT in place: a
+  few MB copied and synced, a pause of milliseconds now and then.
 
 A long query would hold the loop while SQLite works. An update's queries take milliseconds
 (bench/), but the few reads that grow with the data (the count's inputs, the papers', a digest
@@ -154,7 +158,7 @@ class InlineConnection:
 
     @classmethod
     async def connect(cls, database: Any, **options: Any) -> InlineConnection:
-        options["check_same_thread"] = False  # VACUUM, checkpoints and a slow disk's COMMITs run on a worker thread
+        options["check_same_thread"] = False  # offloaded reads, VACUUM, checkpoints, slow COMMITs: worker threads
         options.pop("timeout", None)  # the waiting is ours (`retry_busy`)
         raw = sqlite3.connect(database, timeout=0, **options)
         return cls(raw)
@@ -199,10 +203,16 @@ class InlineConnection:
             spent = time.monotonic() - started
             InlineConnection.commit_seconds += (spent - InlineConnection.commit_seconds) * COMMIT_AVERAGING
 
-        if InlineConnection.commit_seconds > SLOW_COMMIT_MS / 1000:
+        if InlineConnection.commit_seconds > SLOW_COMMIT_MS / 1000:  # a slow disk, or just after a VACUUM
             await self.run_in_thread(timed_commit)
         else:
             await self.retry_busy(timed_commit)
+
+    @staticmethod
+    def commit_after_vacuum() -> None:
+        """Send the next COMMITs to a worker thread as if the disk were slow (about 60 of them,
+        until the average is under `SLOW_COMMIT_MS` again): see the module docstring."""
+        InlineConnection.commit_seconds = max(InlineConnection.commit_seconds, 1.0)
 
     async def rollback(self) -> None:
         self.raw.rollback()

@@ -114,8 +114,8 @@ async def test_a_core_update_makes_the_next_read_ask_again(db):
 
 
 async def test_a_core_statement_on_the_connection_sees_pending_changes_and_its_write_drops_the_memo(db):
-    """`storage.db.run_core` skips the ORM's execute, not its guarantees: what the session has
-    pending is flushed first (as autoflush does) and a write makes the next read ask again."""
+    """`storage.db.run_core` skips the ORM's execute, not the session's order: what the session
+    has pending is flushed first, and a write makes the next read ask again."""
     from sqlalchemy import func, select
 
     from storage.db import run_core

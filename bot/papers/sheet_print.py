@@ -70,9 +70,9 @@ RIGHT = Alignment(horizontal="right", vertical="center")
 
 @functools.cache
 def font(*, bold: bool = False, italic: bool = False, size: float = BODY_PT) -> Font:
-    """One `Font` per look, made once: openpyxl copies a font into the workbook's own list when
-    it is set on a cell, so a shared one is never changed through a cell (and making a new one
-    for each of a 3,000-unit table's cells was a third of the file's time)."""
+    """One `Font` per look, made once and shared by every workbook of the process (making a new
+    one for each of a 3,000-unit table's cells was a third of the file's time). A cell's `font`
+    is a read-only proxy, so no cell changes it; never change a returned font itself."""
     return Font(name=FONT_NAME, size=size, bold=bold, italic=italic, family=1)
 
 
@@ -143,24 +143,26 @@ def table(
     cell too, so the grid is whole), each row as high as its longest wrapped text. Returns the
     row after the table.
 
-    A cell's look is set once per (column, numbered or not) and copied to the cells like it
-    (openpyxl's style array: the workbook's font, border, alignment and format indexes), since
-    setting each part looks it up in the workbook's lists: most of a large table's time."""
-    looks: dict[tuple[int, bool], StyleArray] = {}
+    A cell's look is set once per (column, numbered or not, the format its value gave it) and
+    copied to the cells like it (openpyxl's style array: the workbook's font, border, alignment
+    and format indexes), since setting each part looks it up in the workbook's lists: most of a
+    large table's time."""
+    looks: dict[tuple[int, bool, str], StyleArray] = {}
     for offset, values in enumerate(rows):
         row = first_row + offset
         lines = 1
         for column, (value, spec) in enumerate(zip(values, columns, strict=True), 1):
             cell = sheet.cell(row=row, column=column, value=value)
             numbered = bool(spec.number_format) and isinstance(value, int | float | Decimal)
-            look = looks.get((column, numbered))
+            key = (column, numbered, cell.number_format)  # a date value has set a date format
+            look = looks.get(key)
             if look is not None:
                 cell._style = copy(look)
             else:
                 cell.font, cell.border, cell.alignment = font(), BORDER, spec.align
                 if numbered:
                     cell.number_format = spec.number_format
-                looks[column, numbered] = copy(cell._style)
+                looks[key] = copy(cell._style)
             if spec.wrap and isinstance(value, str):
                 width = sheet.column_dimensions[get_column_letter(column)].width or 8.43
                 lines = max(lines, lines_needed(value, width))
