@@ -256,6 +256,22 @@ async def run_core(session: AsyncSession, statement: Any, parameters: Any = None
     return await connection.execute(statement, parameters)
 
 
+async def one_snapshot(session: AsyncSession) -> None:
+    """Begin the session's transaction so that all its reads see the database at one moment.
+
+    PostgreSQL's default (READ COMMITTED) gives each statement its own moment: a reader of
+    several queries (the scheduler's plan: phases, ballots, reminders) can load a row as it was
+    before another transaction committed, then match it by its new values in a later query,
+    and get the identity map's old object back (a phase "with a deadline" whose deadline is
+    None). REPEATABLE READ reads one snapshot; a reader that writes nothing never fails by it.
+    SQLite's transactions are one snapshot already (and take the write lock: storage/db.py's
+    BEGIN IMMEDIATE). Call it before the session's first statement."""
+    if session.in_transaction():
+        raise RuntimeError("one_snapshot must begin the session's transaction")
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
 def _checkpoint(raw: Any, timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Any:
     """`wal_checkpoint(TRUNCATE)` waiting up to `timeout_ms` for other connections' write
     transactions to end. It waits through SQLite's busy handler, not by failing, so the inline

@@ -18,6 +18,8 @@ from sqlalchemy import func, select
 
 from bot.offline import OfflineTelegram
 from bot.services import phases as phase_service
+from bot.services import reminders as reminder_service
+from bot.services import scheduler
 from bot.services.scheduler import due_slots, run_slot
 from storage.models import CLOCK, AuditLog, OutboxMessage, Phase, PhaseKind, ScheduleRun
 from tests.conftest import make_app
@@ -213,3 +215,39 @@ async def test_a_deadline_moved_while_the_scheduler_waits_for_the_lock_is_not_ac
         await mover.commit()
     assert await task == "skipped"
     assert (await phase(db, scene.year_id, PhaseKind.REGISTRATION)).closed_at is None
+
+
+async def test_the_plan_is_read_at_one_moment_while_a_deadline_is_set(tg, db, monkeypatch):
+    """PostgreSQL (SQLite's transactions are one moment by construction): a deadline committed
+    between two of the plan's reads. The reminders' read matched the phase by its new deadline
+    and got the session's object loaded before, deadline None, and the scheduler failed (seen in
+    CI, a restart racing a typed deadline). The plan is read in one snapshot: no crash, and the
+    deadline's slots come at the next read."""
+    if db.is_sqlite:
+        pytest.skip("two transactions at once need PostgreSQL")
+    scene = await bound_cluster(tg, db)
+    await scene.admin.send("/phase")
+    await scene.admin.press(OPEN_REGISTRATION)
+    opened = await phase(db, scene.year_id, PhaseKind.REGISTRATION)
+    assert opened.opened_at is not None and opened.deadline_at is None
+    deadline = local(3)
+
+    class DeadlineSetMeanwhile(scheduler.Source):
+        """Loads the phase (as the digests' read of the years does), then another transaction
+        sets its deadline and commits."""
+
+        names = ()
+
+        async def slots(self, session, now):
+            assert (await session.get(Phase, opened.id)).deadline_at is None
+            async with db.session() as other:
+                (await other.get(Phase, opened.id)).deadline_at = deadline
+                await other.commit()
+            return []
+
+    monkeypatch.setattr(scheduler, "SOURCES", (DeadlineSetMeanwhile(), *scheduler.SOURCES))
+    async with db.session() as s:
+        await due_slots(s, CLOCK.now())  # read at the moment before the deadline was set
+    async with db.session() as s:
+        planned = await reminder_service.planned(s, CLOCK.now())
+    assert {p.phase_id for p in planned} == {opened.id}

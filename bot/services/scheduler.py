@@ -40,7 +40,7 @@ from bot.services import reminders as reminder_service
 from bot.services.digests import DigestSource
 from bot.services.slots import Slot, Source
 from bot.services.tally_papers import PapersSource
-from storage.db import Database, run_after_commit
+from storage.db import Database, one_snapshot, run_after_commit
 from storage.models import (
     Ballot,
     BallotStatus,
@@ -163,7 +163,10 @@ _BY_NAME = {name: source for source in SOURCES for name in source.names}
 
 
 async def due_slots(session: AsyncSession, now: dt.datetime) -> tuple[list[Slot], dt.datetime | None]:
-    """The slots due at `now` not handled yet (earliest first), and when the next one comes."""
+    """The slots due at `now` not handled yet (earliest first), and when the next one comes;
+    every source read in one snapshot (`one_snapshot`: on PostgreSQL a plan read across
+    moments could pair a row's new values with its old object). `session` is a new one."""
+    await one_snapshot(session)
     slots = [slot for source in SOURCES for slot in await source.slots(session, now)]
     done = await handled(session, (s.key for s in slots if s.at <= now))
     due = sorted((s for s in slots if s.at <= now and s.key not in done), key=lambda s: (s.at, s.subject, s.key))
