@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import event, insert, select, update
 
 from bench.harness import running_bot
+from bot.digest import WEEKLY_DAY
 from bot.services import digests as digest_service
 from bot.services.scheduler import Slot
 from storage.models import (
@@ -104,6 +105,8 @@ async def one_round(db, at: dt.datetime) -> tuple[float, int, int]:
 async def digest_round(url: str, clusters: int) -> dict:
     now = utcnow()
     tomorrow = (now.astimezone(HCM) + dt.timedelta(days=1)).date()
+    while WEEKLY_DAY in (tomorrow.weekday(), (tomorrow + dt.timedelta(days=1)).weekday()):
+        tomorrow += dt.timedelta(days=1)  # both rounds daily ones: a Monday's is the weekly summary
     at = dt.datetime(tomorrow.year, tomorrow.month, tomorrow.day, 8, tzinfo=HCM).astimezone(dt.UTC)
     async with running_bot(url, schedules=False) as (tg, db):
         for i in range(1, clusters + 1):
