@@ -74,6 +74,31 @@ async def test_the_chair_verifies_every_sheet_but_its_own_which_the_vice_chair_v
     assert assigned == {w.units[0]: w.units[1], w.units[1]: w.units[0], w.units[2]: w.units[0], w.units[3]: w.units[0]}
 
 
+async def test_a_press_on_an_assigned_sheet_does_not_look_for_unassigned_ones(tg, db):
+    """Statement count (issue 13 item 5): a sheet that has its verifier needs no look at the
+    others; a sheet without one still gets it at the first press on it."""
+    from tests.test_session_memory import counting
+
+    w = await verification_world(tg, db)
+    chair = w.reps[0]
+    await chair.send("/verify")  # assigns every sheet
+    listing = chair.private.last
+    labels = [b for row in listing.buttons for b in row]
+    data = [d for row in listing.button_data for d in row]
+    async with db.session() as s:
+        later = await s.scalar(select(ScoreSheet).where(ScoreSheet.unit_id == w.units[2]))
+        later.verifier_unit_id = None  # as after a change of mode: assigned again on first use
+        await s.commit()
+    with counting(db) as statements:
+        await chair.press(f"⏳ 0/10 · {NAMES[3]}", message_id=listing.message_id)
+    assert f"🔎 Thẩm định — {NAMES[3]}" in chair.private.last.plain
+    assert not [q for q in statements if "verifier_unit_id IS NULL" in q], statements
+    await chair.press_data(data[labels.index(f"⏳ 0/10 · {NAMES[2]}")], message_id=listing.message_id)
+    assert f"🔎 Thẩm định — {NAMES[2]}" in chair.private.last.plain
+    async with db.session() as s:
+        assert (await s.get(ScoreSheet, later.id)).verifier_unit_id == w.units[0]
+
+
 async def test_accept_adjust_explain_and_decide(tg, db):
     w = await verification_world(tg, db)
     chair, rep = w.reps[0], w.reps[2]

@@ -91,8 +91,9 @@ async def set_mode(session: AsyncSession, actor: Actor, cluster: Cluster, new_mo
 async def ensure_assignment(session: AsyncSession, cluster: Cluster, year: EmulationYear) -> None:
     """Give every submitted sheet without a verifier its verifying unit (see `bot.rotation`).
 
-    Asked on every verification press: one indexed look for a sheet still without a verifier
-    first, and the year's sheets (with all their entries) are read only when there is one."""
+    Asked by every list of sheets to verify and by a press on a sheet without its verifier (a
+    press on an assigned sheet needs no other's): one indexed look for a sheet still without a
+    verifier first, and the year's sheets (with all their entries) are read only when there is one."""
     if not await queries.unassigned_sheet_exists(session, year.id, scoring.ROUND, _REVIEWABLE):
         return
     sheets = [s for s in await queries.sheets_of_year(session, year.id, scoring.ROUND) if s.status in _REVIEWABLE]
@@ -171,7 +172,8 @@ async def verifiable(session: AsyncSession, actor: Actor, sheet_id: int, version
         raise Refusal(_("That sheet belongs to an earlier year; it can no longer change."))
     if view.sheet.unit_id in actor.unit_ids:
         raise Refusal(_("You cannot verify your own unit's sheet."))
-    await ensure_assignment(session, view.cluster, year)
+    if view.sheet.verifier_unit_id is None:  # assigned sheets keep their verifier: no need to look
+        await ensure_assignment(session, view.cluster, year)
     if view.sheet.status not in _REVIEWABLE:
         raise Refusal(_("This sheet has not been submitted, so there is nothing to verify."))
     if not rotation.may_verify(view.sheet.unit_id, view.sheet.verifier_unit_id, actor.unit_ids):
