@@ -54,6 +54,29 @@ async def in_context(session: AsyncSession, model: type[T], row_id: int) -> T | 
     return row
 
 
+async def year_in_context(session: AsyncSession, year_id: int) -> EmulationYear | None:
+    """The year with its phases and its cluster in one statement (a `get` reads the phases in
+    a statement of their own, and the cluster is nearly always asked next); one the session
+    holds (not expired) is returned as it is."""
+    sync = session.sync_session
+    loaded = sync.identity_map.get(sync.identity_key(EmulationYear, year_id))
+    if loaded is not None and not inspect(loaded).expired_attributes:
+        return loaded
+    found = (await session.execute(_year_statement(), {"year_id": year_id})).unique().first()
+    return found[0] if found is not None else None
+
+
+@functools.cache
+def _year_statement() -> Select:
+    """Built once: most commands ask for their cluster's current year."""
+    return (
+        select(EmulationYear, Cluster)
+        .join(Cluster, Cluster.id == EmulationYear.cluster_id)
+        .where(EmulationYear.id == bindparam("year_id"))
+        .options(joinedload(EmulationYear.phases))
+    )
+
+
 @functools.cache
 def _statement(model: type) -> Select:
     """Built once per kind of row: every press on one asks it."""

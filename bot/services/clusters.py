@@ -28,6 +28,7 @@ from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.views import members
 from storage.db import memo
+from storage.in_context import year_in_context
 from storage.models import (
     ChairHandover,
     Cluster,
@@ -232,11 +233,11 @@ async def current_year(session: AsyncSession, cluster_id: int) -> EmulationYear 
 
 
 async def _current_year(session: AsyncSession, cluster_id: int) -> EmulationYear | None:
-    # The id first: the year is usually loaded already (a button named it), and a `get` of a
-    # loaded row costs nothing, where loading it again would load its phases again too.
+    # The id first: the year is usually loaded already (a button named it), and finding a
+    # loaded row costs nothing; else the year comes with its phases and cluster in one statement.
     year_id = await memo(session, (CURRENT_YEAR_ID, cluster_id), lambda: session.scalar(
         _current_year_statement(), {"cluster_id": cluster_id}))  # the roles' query may have found it
-    return await session.get(EmulationYear, year_id) if year_id is not None else None
+    return await year_in_context(session, year_id) if year_id is not None else None
 
 
 @functools.cache
