@@ -13,15 +13,33 @@ from sqlalchemy.ext.asyncio import AsyncSession
 if TYPE_CHECKING:
     from storage.db import Database
 
-from storage.db import run_core
+from storage.db import note, noted, run_core, unnote
 from storage.models import ConversationState, utcnow
 
 _INSERT = {"postgresql": pg_insert, "sqlite": sqlite_insert}
+_NO_STEPS = "no_steps"  # `note` key with a person's id: they had no step when this transaction read them
+
+
+def note_no_steps(session: AsyncSession, person_id: int, none: bool) -> None:
+    """What the person's read found (`storage.people`: the update's first read says whether
+    they have any step, in any chat). With none, `get_state` and `clear_state` in this
+    transaction have nothing to read or delete and run no statement (~150 of the 30-unit
+    cycle's 1,119 updates cleared a step that was not there), until this transaction sets one.
+    Another transaction cannot add one meanwhile: a person's updates run one after another
+    (`bot.update_processor`), and on SQLite every transaction holds the write lock."""
+    if none:
+        note(session, (_NO_STEPS, person_id), True)
+    else:
+        unnote(session, (_NO_STEPS, person_id))
 
 
 async def get_state(
     session: AsyncSession, person_id: int, chat_id: int, flow: str
 ) -> ConversationState | None:
+    """The flow's step, None without one (and without a statement when this transaction's
+    read of the person found none: `note_no_steps`)."""
+    if noted(session, (_NO_STEPS, person_id)):
+        return None
     return await session.scalar(_state_statement(), {"person_id": person_id, "chat_id": chat_id, "flow": flow})
 
 
@@ -47,6 +65,7 @@ async def set_state(
     the next typed-input step, so this runs on most updates). When this session holds the
     row as an object (the update read the step it answers), the object is changed instead, so
     its own pending edits cannot overwrite the new step at the flush."""
+    unnote(session, (_NO_STEPS, person_id))
     loaded = _loaded(session, person_id, chat_id, flow)
     if loaded is not None:
         loaded.step = step
@@ -98,8 +117,11 @@ async def forget_step(db: Database, person_id: int, chat_id: int, flow: str) -> 
 
 
 async def clear_state(session: AsyncSession, person_id: int, chat_id: int, flow: str) -> bool:
-    """Delete the flow's step. Through the ORM when this session holds the row as an object
-    (so the object goes with it), else as one Core statement on the table (most presses)."""
+    """Delete the flow's step. Nothing to do when this transaction knows the person has none
+    (`note_no_steps`). Through the ORM when this session holds the row as an object (so the
+    object goes with it), else as one Core statement on the table (most presses)."""
+    if noted(session, (_NO_STEPS, person_id)):
+        return False
     parameters = {"person_id": person_id, "chat_id": chat_id, "flow": flow}
     if _loaded(session, person_id, chat_id, flow) is not None:
         result = await session.execute(

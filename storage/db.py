@@ -29,11 +29,12 @@ INSERT of ballot marks next to a logged register row would reveal a secret vote.
 """
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -179,6 +180,7 @@ def _mapper_of(entity: Any) -> Mapper | None:
 
 _REFS = "strong_refs"
 MEMO = "memo"
+FACTS = "transaction_facts"  # what this transaction found and only its own writes change (see `note`)
 
 
 @event.listens_for(UpdateSession, "pending_to_persistent")
@@ -209,6 +211,7 @@ def _forget_after_flush(session: Session, _context: Any) -> None:
 @event.listens_for(UpdateSession, "after_transaction_end")
 def _forget_after_transaction(session: Session, _transaction: Any) -> None:
     session.info.pop(MEMO, None)
+    session.info.pop(FACTS, None)
 
 
 @event.listens_for(UpdateSession, "do_orm_execute")
@@ -236,6 +239,46 @@ def recall(session: AsyncSession, key: Any) -> Any:
 def remember(session: AsyncSession, key: Any, value: Any) -> None:
     """Seed `memo` with a value read along with something else (same rules: dropped on write)."""
     session.info.setdefault(MEMO, {})[key] = value
+
+
+@contextlib.asynccontextmanager
+async def racing_insert(session: AsyncSession) -> AsyncIterator[None]:
+    """Around an insert that may lose a race ("two first views at once: one insert wins"):
+    what the block adds is flushed at its end, and an `IntegrityError` from that flush leaves
+    the caller's transaction usable, to read the winner's row.
+
+    On PostgreSQL that takes a savepoint (two transactions can both look, find nothing and
+    insert). On SQLite no other transaction can commit between this one's look and its insert
+    (every transaction holds the write lock from its BEGIN IMMEDIATE, see above), so the race
+    cannot happen and a plain flush does: the savepoint's two statements (and SQLAlchemy's
+    nested transaction around them) are saved on a person's first contact, a first /pledge, a
+    first /score."""
+    if session.get_bind().dialect.name == "sqlite":
+        yield
+        await session.flush()
+    else:
+        async with session.begin_nested():
+            yield
+
+
+def note(session: AsyncSession, key: Any, value: Any) -> None:
+    """Keep a fact read in this transaction until it ends (a savepoint's end too). Unlike
+    `memo`, other writes do not drop it: only for facts that nothing but named writes of this
+    transaction change, and those writes `unnote` it (e.g. "this person has no typed-input
+    step": only `storage.conversation.set_state` makes one)."""
+    session.info.setdefault(FACTS, {})[key] = value
+
+
+def noted(session: AsyncSession, key: Any) -> Any:
+    """The fact `note` kept for `key` in this transaction, or None."""
+    facts = session.info.get(FACTS)
+    return facts.get(key) if facts else None
+
+
+def unnote(session: AsyncSession, key: Any) -> None:
+    facts = session.info.get(FACTS)
+    if facts:
+        facts.pop(key, None)
 
 
 async def run_core(session: AsyncSession, statement: Any, parameters: Any = None) -> Any:

@@ -10,13 +10,23 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, select
+from sqlalchemy import Select, and_, bindparam, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.db import memo
-from storage.models import Cluster, EmulationYear, Person, Role, RoleAssignment, Unit, utcnow
+from storage.conversation import note_no_steps
+from storage.db import memo, racing_insert
+from storage.models import (
+    Cluster,
+    ConversationState,
+    EmulationYear,
+    Person,
+    Role,
+    RoleAssignment,
+    Unit,
+    utcnow,
+)
 
 LAST_SEEN_PRECISION = timedelta(hours=1)
 
@@ -47,8 +57,9 @@ async def person_by_telegram_id(session: AsyncSession, telegram_user_id: int) ->
     if not rows:
         return None
     person = rows[0][0]
+    note_no_steps(session, person.id, not rows[0][-1])
     # A role row of the outer join is absent (no role) or of an inactive unit: not a role.
-    roles = [row[1:-1] for row in rows if row.role is not None and (row.unit_id is None or row[-1])]
+    roles = [row[1:-2] for row in rows if row.role is not None and (row.unit_id is None or row[-2])]
     await memo(session, ("roles_of", person.id), _known(await _role_views(session, roles)))
     return person
 
@@ -56,10 +67,14 @@ async def person_by_telegram_id(session: AsyncSession, telegram_user_id: int) ->
 @functools.cache
 def _person_statement() -> Select:
     """Built once: every update asks it, and building a statement costs more than running it.
-    The person left-joined to their active roles (`_with_roles`), each role's unit's `active`
-    last; rows of inactive units are dropped by the caller (in SQL they would drop the person)."""
-    return _with_roles(select(Person), outer=True).add_columns(Unit.active).where(
-        Person.telegram_user_id == bindparam("telegram_user_id")
+    The person left-joined to their active roles (`_with_roles`), then each role's unit's
+    `active` (rows of inactive units are dropped by the caller: in SQL they would drop the
+    person), last whether the person has any typed-input step (`note_no_steps`)."""
+    has_steps = exists().where(ConversationState.person_id == Person.id)
+    return (
+        _with_roles(select(Person), outer=True)
+        .add_columns(Unit.active, has_steps)
+        .where(Person.telegram_user_id == bindparam("telegram_user_id"))
     )
 
 
@@ -92,7 +107,7 @@ async def upsert_person(
             last_seen_at=now,
         )
         try:
-            async with session.begin_nested():
+            async with racing_insert(session):
                 session.add(candidate)
         except IntegrityError:
             person = await person_by_telegram_id(session, telegram_user_id)

@@ -11,6 +11,7 @@ from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import racing_insert
 from storage.in_context import in_context
 from storage.models import (
     Person,
@@ -43,7 +44,7 @@ async def create_pledge(session: AsyncSession, year_id: int, unit_id: int, perso
     """
     candidate = Pledge(year_id=year_id, unit_id=unit_id, updated_by_person_id=person_id, items=[])
     try:
-        async with session.begin_nested():
+        async with racing_insert(session):
             session.add(candidate)
     except IntegrityError:
         pledge = await pledge_of(session, year_id, unit_id)

@@ -14,6 +14,7 @@ from sqlalchemy import Row, Select, bindparam, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import racing_insert
 from storage.in_context import in_context
 from storage.models import (
     Adjustment,
@@ -55,7 +56,7 @@ async def ensure_sheet(
         return sheet
     sheet = ScoreSheet(year_id=year_id, unit_id=unit_id, round=round_, entries=[])
     try:
-        async with session.begin_nested():
+        async with racing_insert(session):
             session.add(sheet)
     except IntegrityError:
         sheet = await sheet_of(session, year_id, unit_id, round_)

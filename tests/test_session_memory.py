@@ -12,9 +12,10 @@ from sqlalchemy import event, update
 
 from bot.services.clusters import current_year
 from bot.services.phases import ensure_phases, phase_views
+from storage.conversation import clear_state, get_state, set_state
 from storage.db import Database
 from storage.models import Cluster, EmulationYear, Person, PhaseKind, RoleAssignment, Unit
-from storage.people import cluster_by_chat, roles_of
+from storage.people import cluster_by_chat, person_by_telegram_id, roles_of
 
 
 @contextmanager
@@ -160,3 +161,29 @@ async def test_phases_created_in_the_transaction_are_in_the_views_of_a_year_load
         await s.flush()
         views = await phase_views(s, year_id)
     assert views[0].opened_at is not None
+
+
+async def test_a_step_is_cleared_without_a_statement_only_when_the_persons_read_found_none(db):
+    """The person's read says whether they have any typed-input step; with none, clearing one
+    runs no statement, until the same transaction sets a step (then it is deleted). A step
+    the read found is deleted; a new transaction reads again."""
+    _cluster, _year, person_id, _unit = await _cluster_with_year(db)
+    async with db.session() as s:
+        await person_by_telegram_id(s, 7007)
+        with counting(db) as statements:
+            assert await clear_state(s, person_id, 7007, "input") is False
+        assert statements == []
+        await s.execute(update(Person).where(Person.id == person_id).values(username="bay"))  # another write
+        await set_state(s, person_id, 7007, "input", "score_value", {"entry": 1})
+        with counting(db) as statements:
+            assert await clear_state(s, person_id, 7007, "input") is True  # set in this transaction
+        assert len(statements) == 1
+        await set_state(s, person_id, -100777, "input", "note", {})
+        await s.commit()
+    async with db.session() as s:
+        await person_by_telegram_id(s, 7007)  # has a step (in the group): every clear asks
+        with counting(db) as statements:
+            assert await clear_state(s, person_id, 7007, "input") is False
+            assert await clear_state(s, person_id, -100777, "input") is True
+        assert len(statements) == 2
+        assert await get_state(s, person_id, -100777, "input") is None

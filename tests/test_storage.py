@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import DateTime, func, inspect, select, text
+from sqlalchemy import DateTime, event, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
@@ -944,6 +944,9 @@ async def test_upsert_person_survives_a_racing_insert(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The loser of an insert race (a second update from a brand-new user) updates instead."""
+    if db.is_sqlite:
+        pytest.skip("SQLite: a transaction holds the write lock from its BEGIN, so no insert can come "
+                    "between its look and its insert (storage.db.racing_insert)")  # fmt: skip
     async with db.session() as s:
         s.add(Person(telegram_user_id=77, full_name="Đã có"))
         await s.commit()
@@ -965,6 +968,28 @@ async def test_upsert_person_survives_a_racing_insert(
     assert person.full_name == "Mới"
     async with db.session() as s:
         assert len((await s.scalars(select(Person))).all()) == 1
+
+
+async def test_a_first_contact_takes_a_savepoint_only_where_two_transactions_can_race(db: Database) -> None:
+    """`racing_insert`: PostgreSQL's transactions can both look and insert (a savepoint lets
+    the loser read the winner's row); SQLite's cannot (BEGIN IMMEDIATE), so no savepoint."""
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, _params, _context, _many):
+        statements.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        async with db.session() as s:
+            person = await upsert_person(s, telegram_user_id=78, full_name="Mới", username=None, language_code=None)
+            assert person.id is not None  # flushed by the block's end
+            await s.commit()
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+    savepoints = [q for q in statements if q.upper().startswith(("SAVEPOINT", "RELEASE"))]
+    assert len(savepoints) == (0 if db.is_sqlite else 2), statements
+    async with db.session() as s:
+        assert (await person_by_telegram_id(s, 78)).full_name == "Mới"
 
 
 async def test_roles_of_and_cluster_by_chat(db: Database) -> None:

@@ -26,7 +26,7 @@ from bot.phases import OpenPlan, PhaseView
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.clusters import current_year
-from storage.db import memo
+from storage.db import memo, racing_insert
 from storage.models import Cluster, EmulationYear, Phase, PhaseKind, ScoringTable, utcnow
 from storage.schedule import schedule_changed
 
@@ -74,7 +74,7 @@ async def ensure_phases(session: AsyncSession, year_id: int) -> dict[PhaseKind, 
     missing = [k for k in PhaseKind.ordered() if k not in rows]
     if missing:
         try:
-            async with session.begin_nested():
+            async with racing_insert(session):
                 session.add_all(Phase(year_id=year_id, kind=k) for k in missing)
         except IntegrityError:  # created by a concurrent update meanwhile
             pass

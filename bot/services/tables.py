@@ -36,7 +36,7 @@ from bot.services.actors import Actor
 from bot.services.audit import record
 from storage import locked_tables
 from storage.conversation import get_state
-from storage.db import Database, memo, recall
+from storage.db import Database, memo, racing_insert, recall
 from storage.in_context import TABLE_STAMP
 from storage.models import (
     Cluster,
@@ -102,7 +102,7 @@ async def ensure_default_table(session: AsyncSession, year_id: int) -> ScoringTa
         criteria=_criteria(DEFAULT_TABLE),
     )
     try:
-        async with session.begin_nested():  # two first views at once: one insert wins
+        async with racing_insert(session):  # two first views at once: one insert wins
             session.add(table)
     except IntegrityError:
         table = await current_table(session, year_id)
