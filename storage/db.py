@@ -209,9 +209,10 @@ def _forget_after_flush(session: Session, _context: Any) -> None:
 
 
 @event.listens_for(UpdateSession, "after_transaction_end")
-def _forget_after_transaction(session: Session, _transaction: Any) -> None:
+def _forget_after_transaction(session: Session, transaction: Any) -> None:
     session.info.pop(MEMO, None)
-    session.info.pop(FACTS, None)
+    if transaction.parent is None:  # the real transaction, not a flush's or a savepoint's: see `note`
+        session.info.pop(FACTS, None)
 
 
 @event.listens_for(UpdateSession, "do_orm_execute")
@@ -244,15 +245,18 @@ def remember(session: AsyncSession, key: Any, value: Any) -> None:
 @contextlib.asynccontextmanager
 async def racing_insert(session: AsyncSession) -> AsyncIterator[None]:
     """Around an insert that may lose a race ("two first views at once: one insert wins"):
-    what the block adds is flushed at its end, and an `IntegrityError` from that flush leaves
-    the caller's transaction usable, to read the winner's row.
+    what the block adds is flushed at its end; on PostgreSQL an `IntegrityError` from that
+    flush leaves the caller's transaction usable, to read the winner's row.
 
     On PostgreSQL that takes a savepoint (two transactions can both look, find nothing and
     insert). On SQLite no other transaction can commit between this one's look and its insert
     (every transaction holds the write lock from its BEGIN IMMEDIATE, see above), so the race
     cannot happen and a plain flush does: the savepoint's two statements (and SQLAlchemy's
     nested transaction around them) are saved on a person's first contact, a first /pledge, a
-    first /score."""
+    first /score. The callers look in the same transaction, just before (a query that flushes
+    what is pending first). Should an `IntegrityError` still come on SQLite, it ends the
+    transaction: the caller's read after it raises, and the update is rolled back and answered
+    with the usual apology, as any unexpected error is."""
     if session.get_bind().dialect.name == "sqlite":
         yield
         await session.flush()
@@ -262,10 +266,12 @@ async def racing_insert(session: AsyncSession) -> AsyncIterator[None]:
 
 
 def note(session: AsyncSession, key: Any, value: Any) -> None:
-    """Keep a fact read in this transaction until it ends (a savepoint's end too). Unlike
-    `memo`, other writes do not drop it: only for facts that nothing but named writes of this
-    transaction change, and those writes `unnote` it (e.g. "this person has no typed-input
-    step": only `storage.conversation.set_state` makes one)."""
+    """Keep a fact read in this transaction until the transaction ends (commit or rollback).
+    Unlike `memo`, other writes (a flush, a savepoint's end) do not drop it: only for facts that
+    nothing but named writes of this transaction change, and those writes `unnote` it at once
+    (e.g. "this person has no typed-input step": only `storage.conversation.set_state` makes
+    one). A savepoint rolled back after such a write leaves the fact unnoted: one statement
+    more, never a wrong answer."""
     session.info.setdefault(FACTS, {})[key] = value
 
 
