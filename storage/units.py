@@ -5,10 +5,10 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Invite, Person, RoleAssignment, Unit
+from storage.models import Cluster, Invite, Person, RoleAssignment, Unit
 
 
 async def units_of(session: AsyncSession, cluster_id: int, *, active_only: bool = False) -> list[Unit]:
@@ -74,7 +74,35 @@ async def active_representatives(session: AsyncSession, unit_id: int) -> int:
 
 
 async def invite_by_hash(session: AsyncSession, token_hash: str) -> Invite | None:
-    return await session.scalar(select(Invite).where(Invite.token_hash == token_hash))
+    """The invite of a link, with its cluster and unit (`invite_by_id`)."""
+    return await _invite_with_context(session, _invite_statement("token_hash"), {"key": token_hash})
+
+
+async def invite_by_id(session: AsyncSession, invite_id: int) -> Invite | None:
+    """The invite with its cluster and (for a representative's) its unit in one statement:
+    opening and accepting a link read both next (`session.get` of them is then free). One
+    the session holds already (not expired) is returned as it is."""
+    sync = session.sync_session
+    loaded = sync.identity_map.get(sync.identity_key(Invite, invite_id))
+    if loaded is not None and not inspect(loaded).expired_attributes:
+        return loaded
+    return await _invite_with_context(session, _invite_statement("id"), {"key": invite_id})
+
+
+async def _invite_with_context(session: AsyncSession, statement: Select, parameters: dict) -> Invite | None:
+    row = (await session.execute(statement, parameters)).first()
+    return row[0] if row is not None else None
+
+
+@functools.cache
+def _invite_statement(by: str) -> Select:
+    """Built once per key (`id` or `token_hash`)."""
+    return (
+        select(Invite, Cluster, Unit)
+        .join(Cluster, Cluster.id == Invite.cluster_id)
+        .outerjoin(Unit, Unit.id == Invite.unit_id)
+        .where(getattr(Invite, by) == bindparam("key"))
+    )
 
 
 async def role_row(

@@ -479,3 +479,54 @@ async def test_a_row_read_in_context_reloads_its_collection_as_the_model_says(db
         s.expire(sheet)
         again = await s.get(ScoreSheet, ids["sheet"])
         assert again is sheet and [e.self_value for e in again.entries] == [Decimal(2)]
+
+
+async def test_an_invite_comes_with_its_cluster_and_unit_in_one_statement(db):
+    """Opening and accepting a link read the invite, then its cluster and unit: one statement."""
+    import datetime as dt
+
+    from storage.models import Invite
+    from storage.units import invite_by_hash, invite_by_id
+
+    ids = await _scene(db)
+    async with db.session() as s:
+        later = dt.datetime(2026, 12, 31, tzinfo=dt.UTC)
+        for role, unit_id, digest in (("representative", ids["unit"], "a" * 64), ("secretariat", None, "b" * 64)):
+            s.add(Invite(cluster_id=ids["cluster"], role=role, unit_id=unit_id, token_hash=digest,
+                         created_by_person_id=ids["person"], expires_at=later))  # fmt: skip
+        await s.commit()
+    for find, key in ((invite_by_hash, "a" * 64), (invite_by_id, None)):
+        async with db.session() as s:
+            if key is None:
+                key = await s.scalar(select(Invite.id).where(Invite.token_hash == "a" * 64))
+            with counting(db) as statements:
+                invite = await find(s, key)
+                unit = await s.get(Unit, invite.unit_id)
+                cluster = await s.get(Cluster, invite.cluster_id)
+                if find is invite_by_id:
+                    assert await find(s, key) is invite  # held: not read again
+            assert (unit.id, cluster.id, invite.role) == (ids["unit"], ids["cluster"], "representative")
+            assert len([q for q in statements if q.lstrip().upper().startswith("SELECT")]) == 1, statements
+    async with db.session() as s:
+        invite = await invite_by_hash(s, "b" * 64)  # no unit: still found (the unit is an outer join)
+        assert (invite.role, invite.unit_id, invite.cluster_id) == ("secretariat", None, ids["cluster"])
+        assert await invite_by_hash(s, "c" * 64) is None
+        assert await invite_by_id(s, invite.id + 1000) is None
+
+
+async def test_the_current_year_comes_with_its_phases_and_cluster_in_one_statement(db):
+    from bot.services.phases import ensure_phases, phase_views
+
+    ids = await _scene(db)
+    async with db.session() as s:
+        await ensure_phases(s, ids["year"])
+        await s.commit()
+    async with db.session() as s:
+        await roles_of(s, ids["person"])  # the roles' query names the current year
+        with counting(db) as statements:
+            year = await current_year(s, ids["cluster"])
+            cluster = await s.get(Cluster, year.cluster_id)
+            views = await phase_views(s, year.id)
+        assert (year.id, cluster.id) == (ids["year"], ids["cluster"])
+        assert len(views) == len(year.phases) > 0
+        assert len([q for q in statements if q.lstrip().upper().startswith("SELECT")]) == 1, statements

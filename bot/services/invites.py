@@ -16,7 +16,13 @@ from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.views import members
 from storage.models import Cluster, Invite, Person, RoleAssignment, Unit
-from storage.units import active_representatives, invite_by_hash, role_row, unit_in_cluster
+from storage.units import (
+    active_representatives,
+    invite_by_hash,
+    invite_by_id,
+    role_row,
+    unit_in_cluster,
+)
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,7 @@ async def accept_invite(
     session: AsyncSession, invite_id: int, person_id: int, now: dt.datetime
 ) -> InviteOffer:
     """The person confirmed: they get the role and the link is used up."""
-    invite = await session.get(Invite, invite_id)
+    invite = await invite_by_id(session, invite_id)
     offer = await _offer(session, invite, now)
     if invite.role == "representative":
         cluster = await session.get(Cluster, invite.cluster_id)
