@@ -148,8 +148,8 @@ class UpdateSession(Session):
 
     It also carries `memo`: values computed from queries (a person's roles, a chat's cluster)
     kept for the rest of the transaction, and dropped as soon as the transaction writes
-    anything (a flush with changes, a Core INSERT/UPDATE/DELETE) or ends, so a read after a
-    write always sees the write.
+    anything (a flush with changes, a Core INSERT/UPDATE/DELETE, except on the bookkeeping
+    tables no memo reads: `_BOOKKEEPING`) or ends, so a read after a write always sees the write.
     """
 
 
@@ -215,9 +215,21 @@ def _forget_after_transaction(session: Session, transaction: Any) -> None:
         session.info.pop(FACTS, None)
 
 
+# Tables no `memo`'d value is read from: a statement writing one of them leaves the memo as
+# it is (a /start's "the chat is reachable again" would otherwise send the person's roles to
+# be read a second time). A table missing here only costs statements, never a stale read.
+_BOOKKEEPING = frozenset({"processed_updates", "conversation_states", "unreachable_chats", "outbox_messages",
+                          "audit_log"})  # fmt: skip
+
+
+def _drops_memo(statement: Any) -> bool:
+    table = getattr(statement, "table", None)
+    return getattr(table, "name", None) not in _BOOKKEEPING
+
+
 @event.listens_for(UpdateSession, "do_orm_execute")
 def _forget_on_write(state: ORMExecuteState) -> None:
-    if not state.is_select:
+    if not state.is_select and _drops_memo(state.statement):
         state.session.info.pop(MEMO, None)
 
 
@@ -295,11 +307,11 @@ async def run_core(session: AsyncSession, statement: Any, parameters: Any = None
     synchronised with what the statement does. Pending changes are flushed first, so the
     statement runs after them (`session.execute` does not flush for a statement on a table; a
     flush error comes up here then, not at the next query), and a write drops `memo` as every
-    write does."""
+    write does (but on a bookkeeping table, `_BOOKKEEPING`)."""
     sync = session.sync_session
     if sync.new or sync.dirty or sync.deleted:
         await session.flush()
-    if not getattr(statement, "is_select", False):
+    if not getattr(statement, "is_select", False) and _drops_memo(statement):
         sync.info.pop(MEMO, None)
     connection = await session.connection()
     return await connection.execute(statement, parameters)

@@ -14,7 +14,7 @@ from bot.services.clusters import current_year
 from bot.services.phases import ensure_phases, phase_views
 from storage.conversation import clear_state, get_state, set_state
 from storage.db import Database
-from storage.models import Cluster, EmulationYear, Person, PhaseKind, RoleAssignment, Unit
+from storage.models import Cluster, EmulationYear, Person, PhaseKind, RoleAssignment, Unit, utcnow
 from storage.people import cluster_by_chat, person_by_telegram_id, roles_of
 
 
@@ -193,3 +193,30 @@ async def test_a_step_is_cleared_without_a_statement_only_when_the_persons_read_
             assert await clear_state(s, person_id, -100777, "input") is True
         assert len(statements) == 2
         assert await get_state(s, person_id, -100777, "input") is None
+
+
+async def test_a_write_to_a_bookkeeping_table_keeps_what_the_transaction_remembers(db):
+    """The roles are read once; a write no remembered value depends on (the chat reachable
+    again, the update's id, a step) keeps them; a write to a table they come from drops them,
+    and the next read sees it."""
+    from storage.db import run_core
+    from storage.models import ConversationState
+    from storage.outbox import reachable_again
+    from storage.updates import record_processed
+
+    _cluster, _year, person_id, _other = await _cluster_with_year(db)
+    async with db.session() as s:
+        views = await roles_of(s, person_id)
+        own_unit = views[0].unit_id
+        await reachable_again(s, 7007, utcnow())
+        await record_processed(s, 424242)
+        await set_state(s, person_id, 7007, "input", "note", {})
+        await run_core(s, update(ConversationState.__table__).values(step="other"))
+        with counting(db) as statements:
+            assert len(await roles_of(s, person_id)) == 1
+        assert statements == []
+        await s.execute(update(Unit).where(Unit.id == own_unit).values(name="Sở Tài chính mới"))
+        with counting(db) as statements:
+            views = await roles_of(s, person_id)
+        assert len(statements) == 1
+        assert [v.unit_name for v in views] == ["Sở Tài chính mới"]
