@@ -338,6 +338,11 @@ async def test_a_race_at_the_database_becomes_a_stale_draft(tg, db):
             # no savepoint here: the service runs the change in its own, as handlers call it
             await service.edit(late, actor, pledge.id, stale_copy.version,
                                Change(ChangeKind.TEXT, item, text="Một, viết lại"))  # fmt: skip
+        if db.is_sqlite:
+            # No savepoint on SQLite (storage.db.racing_write): an update reads and writes under
+            # one write lock, so this loss needs a session kept across its own commits, which
+            # no handler does; it then ends the transaction, and nothing of it is written.
+            await late.rollback()
         current = await late.get(Pledge, pledge.id, populate_existing=True)  # the session goes on
         assert current.version == seen + 1 and len(current.items) == 2
     assert [t for t, *_ in await items_of(db, c.units[2])] == ["Một", "Hai"]

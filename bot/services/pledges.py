@@ -57,6 +57,7 @@ from bot.services.clusters import PLACE_KEY, current_year
 from bot.services.phases import cluster_timezone, phase_views, require_phase
 from bot.views import pledges as views
 from bot.views.pledges import Board, BoardLine, PledgeCard
+from storage.db import racing_write
 from storage.models import (
     Cluster,
     EmulationYear,
@@ -99,14 +100,17 @@ R = TypeVar("R")
 def _savepoint(
     func: Callable[Concatenate[AsyncSession, P], Awaitable[R]],
 ) -> Callable[Concatenate[AsyncSession, P], Awaitable[R]]:
-    """Run a change in a savepoint of the caller's transaction: when it is refused, or loses
-    to a newer version at the database (`StaleDraft`), what it wrote (the pledge, its audit
-    entry, its notices) is undone and the caller's session goes on, so the handler can show
-    the current pledge and still record the update."""
+    """Run a change in a savepoint of the caller's transaction where it can lose at the
+    database (`storage.db.racing_write`: on PostgreSQL): when it loses to a newer version
+    (`StaleDraft` from the flush), what it wrote (the pledge, its audit entry) is undone and the
+    caller's session goes on, so the handler can show the current pledge and still record the
+    update. Each change checks the version, the status and the phase before it writes anything,
+    so a refusal (a `StaleDraft` from the button's version among them) has nothing to undo; a
+    refusal the handler does not catch rolls the whole update back (`handlers.base`)."""
 
     @functools.wraps(func)
     async def run(session: AsyncSession, *args: P.args, **kwargs: P.kwargs) -> R:
-        async with session.begin_nested():
+        async with racing_write(session):
             return await func(session, *args, **kwargs)
 
     return run
