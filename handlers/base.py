@@ -97,6 +97,14 @@ class Turn:
         """Run any other Telegram call once the update's data is safely stored."""
         self.outgoing.append(action)
 
+    async def roll_back(self) -> None:
+        """Undo what the update wrote so far (a write that lost, to be read again) but not
+        the record of the update: the rollback takes its id, recorded first, so it is recorded
+        again and Telegram's second copy of the update is still dropped. A twin's record made
+        meanwhile stands (the same check as a refusal's, below)."""
+        await self.session.rollback()
+        await record_processed(self.session, self.update.update_id)
+
     async def answer_now(self, text: str | None = None, alert: bool = False) -> None:
         """Answer the press now (once). When Telegram no longer takes the answer (the press
         is too old), a pop-up's text comes as a message instead, since a pop-up says what the

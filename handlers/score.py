@@ -359,11 +359,12 @@ async def reload_after_conflict(turn: Turn) -> None:
     another update wrote the row first) or was refused as stale: roll back, and forget every
     object loaded so far. The rollback expires them, and an expired attribute read later would
     be loaded lazily, which async SQLAlchemy cannot do (`MissingGreenlet`); so what is shown
-    next is read again, explicitly, as it is now in the database, with the change that won."""
+    next is read again, explicitly, as it is now in the database, with the change that won.
+    The update stays recorded (`Turn.roll_back`)."""
     session = turn.session
     person = inspect(turn.person).identity if turn.person is not None else None
     cluster = inspect(turn.cluster).identity if turn.cluster is not None else None
-    await session.rollback()
+    await turn.roll_back()
     session.expunge_all()
     if person is not None:
         turn.person = await session.get(Person, person)

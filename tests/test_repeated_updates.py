@@ -284,3 +284,21 @@ async def test_an_invite_page_button_on_an_inaccessible_message_shows_the_page_w
     assert page.message_id != first.message_id and first.edit_count == 0
     assert page.plain == first.plain  # the question, rendered again rather than read back
     assert "Hội số 12" in [b for row in page.buttons for b in row]
+
+
+async def test_a_press_on_a_stale_sheet_delivered_again_is_dropped(tg, db):
+    """A press that lost to a newer version shows the current sheet; its update id is kept
+    through the rollback that reloads the sheet, so Telegram's second copy changes nothing
+    and says nothing."""
+    w = await world(tg, db, extra_reps=1)
+    first, second = w.reps[0], w.reps[-1]
+    await first.send("/score")
+    await second.send("/score")
+    stale_card = second.private.last
+    await first.press("30")
+    await second.press("28", message_id=stale_card.message_id)  # refused as stale, sheet shown again
+    answers, texts = len(tg.callback_answers), len(second.private.texts())
+    assert tg.last_update_id in await recorded_ids(db)
+    await tg.redeliver()
+    assert (len(tg.callback_answers), len(second.private.texts())) == (answers, texts)
+    assert (await sheet_values(db, w.units[0]))[1]["1.1"][0] == Decimal(30)
