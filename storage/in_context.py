@@ -35,12 +35,19 @@ _COLLECTION: dict[type, Any] = {ScoreSheet: ScoreSheet.entries, Pledge: Pledge.i
 TABLE_STAMP = "table_stamp"  # memo key with a year's id: (its table's id, locked_at), or None
 
 
+def held(session: AsyncSession, model: type, row_id: int) -> Any:
+    """The row as this session holds it, none of its attributes expired (so nothing of it
+    would be loaded lazily), or None: the loaders here then read it with its context."""
+    sync = session.sync_session
+    loaded = sync.identity_map.get(sync.identity_key(model, row_id))
+    return loaded if loaded is not None and not inspect(loaded).expired_attributes else None
+
+
 async def in_context(session: AsyncSession, model: type[T], row_id: int) -> T | None:
     """The row with its year, cluster and unit (when it has one) and its collection; one
     already in the session (and not expired) is not read again. None when there is no such row."""
-    sync = session.sync_session
-    loaded = sync.identity_map.get(sync.identity_key(model, row_id))
-    if loaded is not None and not inspect(loaded).expired_attributes:
+    loaded = held(session, model, row_id)
+    if loaded is not None:
         return loaded  # an expired one (a rollback, an `expire`) is read again below
     found = (await session.execute(_statement(model), {"row_id": row_id})).unique().first()
     if found is None:
@@ -58,9 +65,8 @@ async def year_in_context(session: AsyncSession, year_id: int) -> EmulationYear 
     """The year with its phases and its cluster in one statement (a `get` reads the phases in
     a statement of their own, and the cluster is nearly always asked next); one the session
     holds (not expired) is returned as it is."""
-    sync = session.sync_session
-    loaded = sync.identity_map.get(sync.identity_key(EmulationYear, year_id))
-    if loaded is not None and not inspect(loaded).expired_attributes:
+    loaded = held(session, EmulationYear, year_id)
+    if loaded is not None:
         return loaded
     found = (await session.execute(_year_statement(), {"year_id": year_id})).unique().first()
     return found[0] if found is not None else None

@@ -5,9 +5,10 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from sqlalchemy import Select, bindparam, func, inspect, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.in_context import held
 from storage.models import Cluster, Invite, Person, RoleAssignment, Unit
 
 
@@ -82,11 +83,7 @@ async def invite_by_id(session: AsyncSession, invite_id: int) -> Invite | None:
     """The invite with its cluster and (for a representative's) its unit in one statement:
     opening and accepting a link read both next (`session.get` of them is then free). One
     the session holds already (not expired) is returned as it is."""
-    sync = session.sync_session
-    loaded = sync.identity_map.get(sync.identity_key(Invite, invite_id))
-    if loaded is not None and not inspect(loaded).expired_attributes:
-        return loaded
-    return await _invite_with_context(session, _invite_statement("id"), {"key": invite_id})
+    return held(session, Invite, invite_id) or await _invite_with_context(session, _invite_statement("id"), {"key": invite_id})
 
 
 async def _invite_with_context(session: AsyncSession, statement: Select, parameters: dict) -> Invite | None:

@@ -21,7 +21,7 @@ from handlers.base import shows
 from storage.models import Cluster, Invite, Person, ProcessedUpdate, utcnow
 from storage.updates import PRUNE_EVERY
 from tests.support import BOT, add_units, bound_cluster
-from tests.test_scoring import sheet_values, world
+from tests.test_scoring import press_on_a_stale_card, sheet_values, world
 from tests.test_verification import verification_world
 
 SAVED_1_1 = "✅ Đã lưu tiêu chí 1.1"
@@ -290,13 +290,7 @@ async def test_a_press_on_a_stale_sheet_delivered_again_is_dropped(tg, db):
     """A press that lost to a newer version shows the current sheet; its update id is kept
     through the rollback that reloads the sheet, so Telegram's second copy changes nothing
     and says nothing."""
-    w = await world(tg, db, extra_reps=1)
-    first, second = w.reps[0], w.reps[-1]
-    await first.send("/score")
-    await second.send("/score")
-    stale_card = second.private.last
-    await first.press("30")
-    await second.press("28", message_id=stale_card.message_id)  # refused as stale, sheet shown again
+    w, _first, second, _card = await press_on_a_stale_card(tg, db)  # refused as stale, sheet shown again
     answers, texts = len(tg.callback_answers), len(second.private.texts())
     assert tg.last_update_id in await recorded_ids(db)
     await tg.redeliver()

@@ -507,7 +507,9 @@ async def test_a_representative_cannot_touch_another_units_sheet(tg, db):
 # ------------------------------------------------------------------------------ a shared draft
 
 
-async def test_two_representatives_share_one_draft_and_a_stale_button_is_refused(tg, db):
+async def press_on_a_stale_card(tg, db):
+    """Two representatives of one unit open its sheet; the first saves 30 for 1.1, then the
+    second presses 28 on the card they opened before. (world, first, second, that card)"""
     w = await world(tg, db, extra_reps=1)
     first, second = w.reps[0], w.reps[-1]
     await first.send("/score")
@@ -515,6 +517,11 @@ async def test_two_representatives_share_one_draft_and_a_stale_button_is_refused
     stale_card = second.private.last
     await first.press("30")
     await second.press("28", message_id=stale_card.message_id)
+    return w, first, second, stale_card
+
+
+async def test_two_representatives_share_one_draft_and_a_stale_button_is_refused(tg, db):
+    w, _first, second, stale_card = await press_on_a_stale_card(tg, db)
     answer = tg.callback_answers[-1]
     assert answer["show_alert"] and "Người khác vừa sửa phiếu này" in answer["text"]
     refreshed = second.private.find(stale_card.message_id)
